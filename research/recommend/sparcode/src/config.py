@@ -1,0 +1,348 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Typed, validated flat configuration for SparCode.
+
+`default_config.yaml` defines every key. Its default value fixes the key's type (int keys stay int, float keys
+accept `1e-3` written in any way, lists keep their element type). Keys in NULLABLE may also be null. A yaml file
+given with `--config_path` and `--key=value` command-line overrides may only set keys that exist; anything else
+raises ConfigError naming the source (file or "command line"), the key and the problem.
+"""
+import os
+import sys
+import tempfile
+
+import yaml
+
+MODEL_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONFIG_PATH = os.path.join(MODEL_ROOT, "default_config.yaml")
+
+# Keys whose value may be null, with the type of a non-null value (the default is null, so it cannot tell).
+NULLABLE = {
+    "data_path": str, "processed_path": str, "ratings_file": str, "preset": str,
+    "n_users": int, "n_items": int, "n_valid_users": int, "n_fields_user": int, "n_fields_item": int,
+    "field_vocab": int, "n_pos_train": int, "n_pos_test": int, "safi_quantile": float, "safi_tau": float,
+    "min_rating": float, "target_density": float,
+    "index_path": str, "metrics_file": str, "ckpt_file": str,
+}
+
+CHOICES = {
+    "dataset": ("synthetic", "ml-100k", "ml-1m", "ml-10m", "ml-latest-small"),
+    "preset": ("tiny", "S", "S2", "I", "M"),
+    "model": ("sparcode", "two_tower", "all_to_all"),
+    "query_encoder": ("mean_pool", "self_attention"),
+    "interaction": ("mlp", "self_attention"),
+    "negative_sampling": ("uniform", "in_batch"),
+    "device_target": ("CPU", "GPU", "Ascend"),
+    "mode": ("GRAPH", "PYNATIVE"),
+    "index_keys": ("used", "all"),
+    "eval_split": ("test", "valid"),
+    "file_format": ("MINDIR",),
+}
+
+# Synthetic keys that a preset fills when they are null (the preset table lives in src/data/synthetic.py).
+PRESET_KEYS = ("n_users", "n_items", "n_valid_users", "n_fields_user", "n_fields_item", "field_vocab",
+               "n_pos_train", "n_pos_test", "safi_quantile", "safi_tau")
+
+COMMAND_LINE = "command line"
+
+
+class ConfigError(ValueError):
+    """Bad configuration: unknown key, wrong type or invalid value (the message names source and key)."""
+
+
+def _type_name(kind):
+    if isinstance(kind, tuple):
+        return f"list[{kind[1].__name__}]"
+    return kind.__name__
+
+
+def _parse_bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise TypeError
+
+
+def _parse_int(value):
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str):
+        value = int(value.strip())  # "1.5" and "1e3" are rejected
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError
+    return value
+
+
+def _parse_float(value):
+    if isinstance(value, str):
+        value = float(value.strip())  # YAML 1.1 leaves `1e-5` a string
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError
+    return float(value)
+
+
+def _parse_str(value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError
+    return str(value)  # YAML reads `file_name: 123` as an int; the key wants its text
+
+
+_SCALAR_PARSERS = {bool: _parse_bool, int: _parse_int, float: _parse_float, str: _parse_str}
+
+
+def _parse_list(value, elem_type):
+    if isinstance(value, str):  # command line: "[10,20]" or "10,20"
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            text = text[1:-1]
+        value = [item for item in (part.strip() for part in text.split(",")) if item]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError
+    return [_SCALAR_PARSERS[elem_type](item) for item in value]
+
+
+def _key_type(key, default):
+    """Type of a key from its default: bool/int/float/str or ("list", elem_type)."""
+    if key in NULLABLE:
+        return NULLABLE[key]
+    if isinstance(default, list):
+        elem_types = {type(v) for v in default}
+        if elem_types <= {int}:
+            return ("list", int)
+        if elem_types <= {int, float}:
+            return ("list", float)
+        return ("list", str)
+    if isinstance(default, str):
+        try:  # a default written as `1e-5` still declares a float key
+            float(default)
+            return float
+        except ValueError:
+            return str
+    return type(default)
+
+
+def coerce(key, value, kind, source):
+    """Convert `value` to the key's type, or raise ConfigError naming source, key, expected type and value."""
+    null_text = isinstance(value, str) and value.strip().lower() in ("null", "none") and source == COMMAND_LINE
+    if value is None or null_text:
+        if key in NULLABLE:
+            return None
+        raise ConfigError(f"{source}: key '{key}' must not be null (expected {_type_name(kind)})")
+    try:
+        if isinstance(kind, tuple):
+            result = _parse_list(value, kind[1])
+        else:
+            result = _SCALAR_PARSERS[kind](value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: key '{key}' expects {_type_name(kind)}, got {value!r} "
+                          f"({type(value).__name__})") from None
+    return result
+
+
+class Config:
+    """Flat configuration with attribute access (cfg.lr) and dict export."""
+
+    def __init__(self, values, types=None):
+        object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_types", dict(types or {}))
+
+    def __getattr__(self, name):
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        raise AttributeError(f"config has no key '{name}'")
+
+    def __setattr__(self, name, value):
+        types = object.__getattribute__(self, "_types")
+        if types and name not in types:
+            raise ConfigError(f"assignment: unknown config key '{name}'")
+        if types:
+            value = coerce(name, value, types[name], "assignment")
+        self._values[name] = value
+
+    def __getitem__(self, name):
+        return self._values[name]
+
+    def __contains__(self, name):
+        return name in self._values
+
+    def get(self, name, default=None):
+        return self._values.get(name, default)
+
+    def to_dict(self):
+        return dict(self._values)
+
+    def __repr__(self):
+        return f"Config({self._values!r})"
+
+    def save(self, path):
+        """Write the full config as yaml, atomically (saved next to checkpoints)."""
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".config_", suffix=".yaml.tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                yaml.safe_dump(self.to_dict(), f, sort_keys=False)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    @classmethod
+    def from_file(cls, path, overrides=None):
+        """Load a config saved by `save` (validated against the current schema)."""
+        return load_config(path, overrides)
+
+
+def _read_yaml(path):
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid yaml: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of key: value, got {type(data).__name__}")
+    return data
+
+
+def _apply(values, types, updates, source, explicit):
+    for key, value in updates.items():
+        if key not in types:
+            raise ConfigError(f"{source}: unknown config key '{key}'")
+        values[key] = coerce(key, value, types[key], source)
+        explicit.add(key)
+
+
+def overrides_to_dict(argv):
+    """Parse `--key=value` (or `--key value`, or a bare `--flag` = true) into a dict of raw strings."""
+    result = {}
+    i = 0
+    argv = list(argv)
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--") or len(arg) <= 2:
+            raise ConfigError(f"{COMMAND_LINE}: expected --key=value, got {arg!r}")
+        body = arg[2:]
+        if "=" in body:
+            key, value = body.split("=", 1)
+        elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+            key, value = body, argv[i + 1]
+            i += 1
+        else:
+            key, value = body, "true"
+        result[key] = value
+        i += 1
+    return result
+
+
+def _fill_preset(values, explicit):
+    """Synthetic data: keys left null take the preset's values (spec section 12 table)."""
+    if values["dataset"] != "synthetic" or values["preset"] is None:
+        return
+    from src.data.synthetic import SAFI_PRESETS  # local import: synthetic.py does not import config
+    preset = SAFI_PRESETS[values["preset"]]
+    for key in PRESET_KEYS:
+        if values[key] is None:
+            values[key] = preset[key]
+
+
+def _check_values(values, source_of):
+    """Range checks that types cannot express."""
+    def fail(key, what):
+        raise ConfigError(f"{source_of.get(key, DEFAULT_CONFIG_PATH)}: key '{key}' {what}")
+
+    for key, choices in CHOICES.items():
+        if values[key] is not None and values[key] not in choices:
+            fail(key, f"must be one of {list(choices)}, got {values[key]!r}")
+    ratio = values["split_ratio"]
+    if len(ratio) != 3 or min(ratio) < 0 or abs(sum(ratio) - 1.0) > 1e-6:
+        fail("split_ratio", f"must be 3 non-negative fractions summing to 1, got {ratio}")
+    if not values["topk"] or min(values["topk"]) <= 0:
+        fail("topk", f"must be a non-empty list of positive ints, got {values['topk']}")
+    if values["score_bias"] > 0:
+        fail("score_bias", f"must be <= 0 (more negative = sparser), got {values['score_bias']}")
+    if values["token_dim"] % values["num_codebooks"] != 0:
+        fail("token_dim", f"({values['token_dim']}) must be divisible by num_codebooks ({values['num_codebooks']})")
+    if not 0.0 < values["eval_hist_frac"] < 1.0:
+        fail("eval_hist_frac", f"must be in (0, 1), got {values['eval_hist_frac']}")
+    if values["target_density"] is not None and not 0.0 < values["target_density"] <= 1.0:
+        fail("target_density", f"must be in (0, 1], got {values['target_density']}")
+    positive = ("history_len", "min_interactions", "embedding_size", "token_dim", "num_query_tokens", "num_item_tokens",
+                "num_codebooks", "codebook_size", "num_negatives", "batch_size", "epochs", "log_every",
+                "index_item_batch", "eval_batch_size", "max_eval_targets", "sa_heads")
+    for key in positive:
+        if values[key] <= 0:
+            fail(key, f"must be > 0, got {values[key]}")
+    for key in ("max_examples_per_user", "early_stop_patience", "vq_warmup_epochs", "bias_anneal_epochs",
+                "min_history", "keep_ckpt_max"):
+        if values[key] < 0:
+            fail(key, f"must be >= 0, got {values[key]}")
+    if not 0.0 <= values["dropout"] < 1.0:
+        fail("dropout", f"must be in [0, 1), got {values['dropout']}")
+    if not 0.0 < values["ema_decay"] < 1.0:
+        fail("ema_decay", f"must be in (0, 1), got {values['ema_decay']}")
+    if values["lr"] <= 0:
+        fail("lr", f"must be > 0, got {values['lr']}")
+    if values["dataset"] == "synthetic":
+        for key in PRESET_KEYS:
+            if values[key] is None:
+                fail(key, "is null and no synthetic preset is set")
+        if values["safi_quantile"] is not None and not 0.0 < values["safi_quantile"] < 1.0:
+            fail("safi_quantile", f"must be in (0, 1), got {values['safi_quantile']}")
+        if values["n_pos_train"] + values["n_pos_test"] >= values["n_items"]:
+            fail("n_pos_train", "n_pos_train + n_pos_test must be smaller than n_items")
+
+
+def load_config(config_path=None, overrides=None):
+    """default_config.yaml, then `config_path` (existing keys only), then overrides (list of --key=value or dict)."""
+    defaults = _read_yaml(DEFAULT_CONFIG_PATH)
+    types = {key: _key_type(key, value) for key, value in defaults.items()}
+    values = {}
+    for key, value in defaults.items():
+        values[key] = coerce(key, value, types[key], DEFAULT_CONFIG_PATH)
+    explicit = set()
+    source_of = {}
+    if config_path is not None and os.path.abspath(config_path) != DEFAULT_CONFIG_PATH:
+        updates = _read_yaml(config_path)
+        before = set(explicit)
+        _apply(values, types, updates, config_path, explicit)
+        source_of.update({key: config_path for key in explicit - before})
+    if overrides:
+        if not isinstance(overrides, dict):
+            overrides = overrides_to_dict(overrides)
+        overrides = dict(overrides)
+        overrides.pop("config_path", None)
+        _apply(values, types, overrides, COMMAND_LINE, explicit)
+        source_of.update({key: COMMAND_LINE for key in overrides})
+    if values["preset"] is not None and values["preset"] not in CHOICES["preset"]:
+        raise ConfigError(f"{source_of.get('preset', DEFAULT_CONFIG_PATH)}: key 'preset' must be one of "
+                          f"{list(CHOICES['preset'])}, got {values['preset']!r}")
+    _fill_preset(values, explicit)
+    _check_values(values, source_of)
+    return Config(values, types)
+
+
+def parse_cli(argv=None):
+    """`--config_path=...` plus any `--key=value` overrides (no argparse: every config key is a flag)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    raw = overrides_to_dict(argv)
+    config_path = raw.pop("config_path", None)
+    return load_config(config_path, raw)

@@ -1,0 +1,76 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Shared pytest setup: the model folder on sys.path (tests import `src...`) and the shared-data locator."""
+import os
+import sys
+
+import pytest
+
+MODEL_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if MODEL_DIR not in sys.path:
+    sys.path.insert(0, MODEL_DIR)
+
+
+def find_shared_data_dir():
+    """$SHARED_DATA_DIR, else the first `shared/data` found beside a parent folder of this file (repo sibling)."""
+    env = os.environ.get("SHARED_DATA_DIR")
+    if env:
+        return env if os.path.isdir(env) else None
+    here = MODEL_DIR
+    while True:
+        candidate = os.path.join(os.path.dirname(here), "shared", "data")
+        if os.path.isdir(candidate):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir():
+    path = find_shared_data_dir()
+    if path is None:
+        pytest.skip("shared data folder not found (set SHARED_DATA_DIR)")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- [APP] fixtures
+# One short SparCode run and one two-tower run on the "tiny" synthetic preset, shared by test_train / test_resume /
+# test_export (training is the slow part: GRAPH_MODE compilation dominates). Dead-code restart is switched off in
+# these runs (dead_code_threshold=0) because its in-graph RNG state cannot be checkpointed (see test_resume.py).
+TINY_CONFIG = os.path.join(MODEL_DIR, "configs", "synthetic_tiny.yaml")
+TINY_OVERRIDES = ["--epochs=2", "--dead_code_threshold=0.0", "--log_every=20", "--early_stop_patience=0"]
+
+
+def run_train(ckpt_dir, *extra, model="sparcode"):
+    """train.main in this process; returns the trainer state dict."""
+    import train  # pylint: disable=import-outside-toplevel
+    return train.main([f"--config_path={TINY_CONFIG}", f"--ckpt_dir={ckpt_dir}", f"--model={model}",
+                       *TINY_OVERRIDES, *extra])
+
+
+@pytest.fixture(scope="session")
+def tiny_sparcode_run(tmp_path_factory):
+    ckpt_dir = str(tmp_path_factory.mktemp("tiny_sparcode"))
+    state = run_train(ckpt_dir)
+    return {"ckpt_dir": ckpt_dir, "state": state}
+
+
+@pytest.fixture(scope="session")
+def tiny_two_tower_run(tmp_path_factory):
+    ckpt_dir = str(tmp_path_factory.mktemp("tiny_two_tower"))
+    state = run_train(ckpt_dir, model="two_tower")
+    return {"ckpt_dir": ckpt_dir, "state": state}

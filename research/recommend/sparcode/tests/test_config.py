@@ -1,0 +1,191 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Config: types from defaults, yaml + command-line overrides, clear errors, save/load round trip."""
+import glob
+import os
+
+import pytest
+import yaml
+
+from src.config import (DEFAULT_CONFIG_PATH, MODEL_ROOT, NULLABLE, Config, ConfigError, load_config,
+                        overrides_to_dict, parse_cli)
+from src.data.synthetic import SAFI_PRESETS
+
+CONTRACT_KEYS = """dataset data_path processed_path preset seed n_users n_items n_fields_user n_fields_item field_vocab
+n_pos_train n_pos_test history_len min_interactions min_rating split_ratio model embedding_size token_dim
+num_query_tokens num_item_tokens num_codebooks codebook_size query_encoder sa_layers sa_heads interaction mlp_hidden
+dropout use_user_fields use_item_fields ema_decay ema_eps dead_code_threshold commitment_weight vq_warmup_epochs
+kmeans_init score_bias bias_anneal_epochs target_density l2 num_negatives negative_sampling lr batch_size epochs
+early_stop_patience log_every ckpt_dir keep_ckpt_max device_target mode index_keys index_item_batch index_path topk
+metrics_file eval_split""".split()
+
+
+def write_yaml(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_defaults_define_every_contract_key_with_comment():
+    cfg = load_config()
+    missing = [k for k in CONTRACT_KEYS if k not in cfg]
+    assert not missing
+    with open(DEFAULT_CONFIG_PATH, encoding="utf-8") as f:
+        lines = [line for line in f if line and not line.startswith((" ", "#", "\n"))]
+    uncommented = [line.split(":")[0] for line in lines if "#" not in line]
+    assert not uncommented, f"keys without a comment: {uncommented}"
+    assert isinstance(cfg.lr, float) and isinstance(cfg.ema_eps, float) and cfg.ema_eps == 1e-5
+    assert isinstance(cfg.batch_size, int) and cfg.topk == [10, 20, 50, 100]
+    assert cfg.use_user_fields is True and cfg.target_density is None
+
+
+def test_cli_overrides_keep_types():
+    cfg = load_config(None, ["--lr=1e-3", "--batch_size=64", "--topk=[5,50]", "--kmeans_init=false",
+                             "--mlp_hidden=64,32", "--score_bias=-0.5", "--target_density=0.08", "--mode=PYNATIVE",
+                             "--split_ratio=[0.7,0.2,0.1]"])
+    assert cfg.lr == 1e-3 and type(cfg.lr) is float
+    assert cfg.batch_size == 64 and type(cfg.batch_size) is int
+    assert cfg.topk == [5, 50] and cfg.mlp_hidden == [64, 32]
+    assert cfg.kmeans_init is False and cfg.score_bias == -0.5 and cfg.target_density == 0.08
+    assert cfg.split_ratio == [0.7, 0.2, 0.1] and all(type(v) is float for v in cfg.split_ratio)
+    assert load_config(None, ["--lr=1"]).lr == 1.0 and type(load_config(None, ["--lr=1"]).lr) is float
+    assert load_config(None, ["--kmeans_init=True"]).kmeans_init is True
+    assert load_config(None, ["--target_density=0.1", "--target_density=null"]).target_density is None
+
+
+def test_yaml_string_floats_become_floats(tmp_path):
+    path = write_yaml(tmp_path, "lr: 1e-3\nema_eps: 1e-5\nl2: 1e-6\n")
+    with open(path, encoding="utf-8") as f:
+        assert isinstance(yaml.safe_load(f)["lr"], str)  # the YAML 1.1 trap this guards against
+    cfg = load_config(path)
+    assert (cfg.lr, cfg.ema_eps, cfg.l2) == (1e-3, 1e-5, 1e-6)
+    assert all(type(v) is float for v in (cfg.lr, cfg.ema_eps, cfg.l2))
+
+
+def test_precedence_default_then_file_then_cli(tmp_path):
+    path = write_yaml(tmp_path, "batch_size: 32\nepochs: 3\n")
+    cfg = load_config(path, {"epochs": "7"})
+    assert (cfg.batch_size, cfg.epochs, cfg.lr) == (32, 7, 0.001)
+
+
+def test_unknown_key_in_file_names_file_and_key(tmp_path):
+    path = write_yaml(tmp_path, "batch_size: 32\nlearning_rate: 0.1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert path in str(err.value) and "learning_rate" in str(err.value) and "unknown" in str(err.value)
+
+
+def test_unknown_key_on_command_line():
+    with pytest.raises(ConfigError, match=r"command line: unknown config key 'bacth_size'"):
+        parse_cli(["--bacth_size=3"])
+
+
+@pytest.mark.parametrize("override, key, expected", [
+    ("--batch_size=1.5", "batch_size", "int"),
+    ("--batch_size=abc", "batch_size", "int"),
+    ("--lr=fast", "lr", "float"),
+    ("--kmeans_init=maybe", "kmeans_init", "bool"),
+    ("--topk=[10,x]", "topk", "list[int]"),
+    ("--lr=null", "lr", "float"),
+])
+def test_wrong_type_on_command_line(override, key, expected):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    message = str(err.value)
+    assert "command line" in message and f"'{key}'" in message and expected in message
+
+
+def test_wrong_type_in_file_names_file_key_type_and_value(tmp_path):
+    path = write_yaml(tmp_path, "epochs: ten\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert path in message and "'epochs'" in message and "int" in message and "'ten'" in message
+    path = write_yaml(tmp_path, "use_user_fields: 3\n", "b.yaml")
+    with pytest.raises(ConfigError, match="use_user_fields.*bool"):
+        load_config(path)
+    path = write_yaml(tmp_path, "mlp_hidden: 64\n", "c.yaml")
+    with pytest.raises(ConfigError, match="mlp_hidden.*list"):
+        load_config(path)
+
+
+def test_invalid_values_and_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="model.*must be one of"):
+        load_config(None, ["--model=dssm"])
+    with pytest.raises(ConfigError, match="score_bias.*<= 0"):
+        load_config(None, ["--score_bias=0.5"])
+    with pytest.raises(ConfigError, match="split_ratio"):
+        load_config(None, ["--split_ratio=[0.5,0.2]"])
+    with pytest.raises(ConfigError, match="token_dim"):
+        load_config(None, ["--token_dim=30", "--num_codebooks=4"])
+    with pytest.raises(ConfigError, match="preset"):
+        load_config(None, ["--preset=XL"])
+    missing = str(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="nope.yaml: config file not found"):
+        load_config(missing)
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(write_yaml(tmp_path, "- a\n- b\n", "list.yaml"))
+    with pytest.raises(ConfigError, match="invalid yaml"):
+        load_config(write_yaml(tmp_path, "a: [1, 2\n", "broken.yaml"))
+
+
+def test_preset_fills_only_null_synthetic_keys():
+    cfg = load_config(None, {"preset": "M", "n_users": "123"})
+    assert cfg.n_items == SAFI_PRESETS["M"]["n_items"] and cfg.field_vocab == 64
+    assert cfg.n_users == 123  # explicit values win over the preset
+    assert load_config(None, {"dataset": "ml-100k"}).n_users is None
+
+
+def test_parse_cli_config_path_and_flag_forms(tmp_path):
+    path = write_yaml(tmp_path, "epochs: 4\n")
+    cfg = parse_cli([f"--config_path={path}", "--resume", "--lr", "0.01"])
+    assert cfg.epochs == 4 and cfg.resume is True and cfg.lr == 0.01
+    assert overrides_to_dict(["--a=1=2"]) == {"a": "1=2"}
+    with pytest.raises(ConfigError, match="expected --key=value"):
+        parse_cli(["lr=0.1"])
+
+
+def test_save_and_from_file_round_trip(tmp_path):
+    cfg = load_config(None, ["--lr=3e-4", "--topk=[1,5]", "--target_density=0.05", "--preset=tiny"])
+    path = str(tmp_path / "ckpt" / "config.yaml")
+    cfg.save(path)
+    assert not [p for p in os.listdir(tmp_path / "ckpt") if p.endswith(".tmp")]
+    again = Config.from_file(path)
+    assert again.to_dict() == cfg.to_dict()
+    assert Config.from_file(path, {"epochs": "2"}).epochs == 2
+
+
+def test_attribute_assignment_is_validated():
+    cfg = load_config()
+    cfg.lr = "2e-3"
+    assert cfg.lr == 2e-3
+    with pytest.raises(ConfigError, match="unknown config key 'nope'"):
+        cfg.nope = 1
+    with pytest.raises(ConfigError, match="batch_size"):
+        cfg.batch_size = "big"
+    with pytest.raises(AttributeError):
+        _ = cfg.nope
+
+
+def test_every_config_file_loads():
+    files = sorted(glob.glob(os.path.join(MODEL_ROOT, "configs", "*.yaml")))
+    names = {os.path.basename(f) for f in files}
+    assert {"synthetic_tiny.yaml", "synthetic_s.yaml", "synthetic_s2.yaml", "synthetic_i.yaml", "synthetic_m.yaml",
+            "ml100k.yaml", "ml1m.yaml", "ml10m.yaml", "ml_latest_small.yaml"} <= names
+    for path in files:
+        cfg = load_config(path)
+        if cfg.dataset == "synthetic":
+            assert cfg.history_len == cfg.n_pos_train, path
+    assert set(NULLABLE) <= set(load_config().to_dict())
