@@ -1,0 +1,240 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Primitives shared by the two DG-SCT backbones (Swin-V2 and HTS-AT).
+
+Everything here follows the PyTorch/timm semantics the official DG-SCT code relies on:
+
+* ``DropPath``: stochastic depth with a per-sample keep mask divided by the keep probability; identity in eval.
+* ``Mlp``: Linear -> exact (erf) GELU -> Linear, cells named ``fc1`` / ``fc2`` like timm.
+* ``layer_norm``: LayerNorm with eps 1e-5 (MindSpore's default is 1e-7).
+* ``window_partition`` / ``window_reverse``: [B, H, W, C] <-> [B * nW, wh, ww, C].
+* ``cyclic_shift``: ``np.roll`` over the two grid axes, built from slices + concat (``ops.roll`` has no CPU kernel).
+* ``windows_from_tokens`` / ``tokens_from_windows``: [B, H*W, C] token map <-> shifted windows [B * nW, N, C]
+  (the shift -> partition and reverse -> unshift halves of every (shifted-)window attention).
+* ``effective_window``: window/shift actually used when the grid is not larger than the window (timm rule).
+* ``shift_attn_mask`` / ``relative_position_index``: numpy tables built once at construction time; the caller keeps
+  them as constant Tensors (not Parameters), so they never appear in checkpoints or in weight conversion.
+* ``patch_merge_gather``: 2x2 neighbourhood gather in the order (0,0), (1,0), (0,1), (1,1) -> channel concat.
+* ``PatchEmbed``: Conv2d(k = s = patch) -> flatten to tokens -> optional LayerNorm.
+* ``trunc_normal``: fast numpy truncated normal for timm-style Linear init (MindSpore's initializer is slow).
+"""
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+import mindspore as ms
+from mindspore import nn, ops
+
+LAYER_NORM_EPS = 1e-5
+ATTN_MASK_VALUE = -100.0
+
+IntPair = Union[int, Sequence[int]]
+
+
+def to_pair(value: IntPair) -> Tuple[int, int]:
+    """int -> (int, int); a 2-sequence is returned as a tuple of ints."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    pair = tuple(int(v) for v in value)
+    if len(pair) != 2:
+        raise ValueError(f"expected an int or a pair of ints, got {value!r}")
+    return pair
+
+
+def trunc_normal(rng: np.random.Generator, shape, std: float, bound: float = 2.0) -> np.ndarray:
+    """Normal(0, std) truncated to +-bound*std (redraws outside values), float32."""
+    out = rng.standard_normal(shape, dtype=np.float32)
+    bad = np.abs(out) > bound
+    while bad.any():
+        out[bad] = rng.standard_normal(int(bad.sum()), dtype=np.float32)
+        bad = np.abs(out) > bound
+    return out * np.float32(std)
+
+
+def layer_norm(dim: int) -> nn.LayerNorm:
+    """LayerNorm over the last axis with PyTorch's eps (1e-5); parameters are ``gamma`` / ``beta``."""
+    return nn.LayerNorm((dim,), epsilon=LAYER_NORM_EPS)
+
+
+def as_constant(array: np.ndarray) -> ms.Tensor:
+    """Numpy table -> constant Tensor (no Parameter: not trained, not saved, not converted)."""
+    return ms.Tensor(np.ascontiguousarray(array))
+
+
+class DropPath(nn.Cell):
+    """Stochastic depth (timm semantics): in training, each sample's residual branch is kept with probability
+    1 - drop_prob and divided by that probability; identity in eval mode or when drop_prob == 0."""
+
+    def __init__(self, drop_prob: float = 0.0):
+        super().__init__()
+        if not 0.0 <= drop_prob < 1.0:
+            raise ValueError(f"drop_prob must be in [0, 1), got {drop_prob}")
+        self.drop_prob = float(drop_prob)
+        self.keep_prob = 1.0 - self.drop_prob
+        self.uniform = ops.UniformReal()
+
+    def construct(self, x):
+        if not self.training or self.drop_prob == 0.0:
+            return x
+        mask_shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+        # floor(keep + U[0,1)) is 1 with probability keep, else 0 (a Bernoulli(keep) draw per sample)
+        keep = ops.floor(self.uniform(mask_shape) + self.keep_prob).astype(x.dtype)
+        return x * keep / self.keep_prob
+
+    def extend_repr(self):
+        return f"drop_prob={self.drop_prob}"
+
+
+class Mlp(nn.Cell):
+    """Transformer MLP: fc1 -> exact GELU -> dropout -> fc2 -> dropout (dropout omitted when 0)."""
+
+    def __init__(self, in_features: int, hidden_features: Optional[int] = None,
+                 out_features: Optional[int] = None, drop: float = 0.0):
+        super().__init__()
+        hidden_features = hidden_features or in_features
+        out_features = out_features or in_features
+        self.fc1 = nn.Dense(in_features, hidden_features)
+        self.act = nn.GELU(approximate=False)
+        self.fc2 = nn.Dense(hidden_features, out_features)
+        self.drop = nn.Dropout(p=drop) if drop > 0 else nn.Identity()
+
+    def construct(self, x):
+        x = self.drop(self.act(self.fc1(x)))
+        return self.drop(self.fc2(x))
+
+
+class PatchEmbed(nn.Cell):
+    """[B, C_in, H, W] -> Conv2d(kernel = stride = patch) -> [B, (H/p)*(W/p), C] tokens -> optional LayerNorm."""
+
+    def __init__(self, in_chans: int, embed_dim: int, patch_size: int, norm: bool = True):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size,
+                              pad_mode="valid", has_bias=True)
+        self.norm = layer_norm(embed_dim) if norm else nn.Identity()
+
+    def construct(self, x):
+        x = self.proj(x)
+        x = x.reshape(x.shape[0], self.embed_dim, -1).transpose(0, 2, 1)
+        return self.norm(x)
+
+
+def window_partition(x, window: IntPair):
+    """[B, H, W, C] -> [B * nW, wh, ww, C] (windows in row-major grid order)."""
+    wh, ww = to_pair(window)
+    b, h, w, c = x.shape
+    x = x.reshape(b, h // wh, wh, w // ww, ww, c)
+    return x.transpose(0, 1, 3, 2, 4, 5).reshape(-1, wh, ww, c)
+
+
+def window_reverse(windows, window: IntPair, resolution: IntPair):
+    """[B * nW, wh, ww, C] -> [B, H, W, C]; inverse of ``window_partition``."""
+    wh, ww = to_pair(window)
+    h, w = to_pair(resolution)
+    c = windows.shape[-1]
+    x = windows.reshape(-1, h // wh, w // ww, wh, ww, c)
+    return x.transpose(0, 1, 3, 2, 4, 5).reshape(-1, h, w, c)
+
+
+def _roll_axis1(x, shift: int):
+    size = x.shape[1]
+    shift %= size
+    if shift == 0:
+        return x
+    return ops.concat((x[:, size - shift:], x[:, :size - shift]), axis=1)
+
+
+def _roll_axis2(x, shift: int):
+    size = x.shape[2]
+    shift %= size
+    if shift == 0:
+        return x
+    return ops.concat((x[:, :, size - shift:], x[:, :, :size - shift]), axis=2)
+
+
+def cyclic_shift(x, shift: IntPair):
+    """``np.roll(x, shift, axis=(1, 2))`` for [B, H, W, C] with slices + concat (CPU-safe replacement of ops.roll).
+    A negative shift moves content towards index 0 (the Swin forward shift is ``-shift_size``)."""
+    sh, sw = to_pair(shift)
+    return _roll_axis2(_roll_axis1(x, sh), sw)
+
+
+def windows_from_tokens(x, resolution: IntPair, window: IntPair, shift: IntPair):
+    """Token map [B, H*W, C] -> cyclic shift by -shift -> window tokens [B * nW, wh*ww, C] (zero shift: no roll)."""
+    (h, w), (wh, ww), (sh, sw) = to_pair(resolution), to_pair(window), to_pair(shift)
+    b, _, c = x.shape
+    x = cyclic_shift(x.reshape(b, h, w, c), (-sh, -sw))
+    return window_partition(x, (wh, ww)).reshape(-1, wh * ww, c)
+
+
+def tokens_from_windows(windows, resolution: IntPair, window: IntPair, shift: IntPair):
+    """Inverse of ``windows_from_tokens``: [B * nW, wh*ww, C] -> reverse windows -> roll back -> [B, H*W, C]."""
+    (h, w), (wh, ww) = to_pair(resolution), to_pair(window)
+    c = windows.shape[-1]
+    x = window_reverse(windows.reshape(-1, wh, ww, c), (wh, ww), (h, w))
+    return cyclic_shift(x, shift).reshape(-1, h * w, c)
+
+
+def effective_window(resolution: IntPair, window: IntPair, shift: IntPair):
+    """Per axis: a grid not larger than the window gets one window covering it and no shift (timm rule)."""
+    res, win, sft = to_pair(resolution), to_pair(window), to_pair(shift)
+    eff_window = tuple(r if r <= w else w for r, w in zip(res, win))
+    eff_shift = tuple(0 if r <= w else s for r, w, s in zip(res, eff_window, sft))
+    return eff_window, eff_shift
+
+
+def shift_attn_mask(resolution: IntPair, window: IntPair, shift: IntPair) -> np.ndarray:
+    """Additive mask [nW, N, N] (N = wh*ww) for shifted-window attention: 0 where query and key come from the
+    same region of the un-shifted image, -100 otherwise. Built in numpy once, at construction time."""
+    (h, w), (wh, ww), (sh, sw) = to_pair(resolution), to_pair(window), to_pair(shift)
+    if h % wh or w % ww:
+        raise ValueError(f"grid {h}x{w} is not divisible by window {wh}x{ww}")
+
+    def region(size, win, sft):
+        # three bands along an axis: [0, size-win), [size-win, size-sft), [size-sft, size)
+        idx = np.arange(size)
+        return (idx >= size - win).astype(np.int64) + (idx >= size - sft).astype(np.int64)
+
+    labels = region(h, wh, sh)[:, None] * 3 + region(w, ww, sw)[None, :]          # [H, W]
+    windows = labels.reshape(h // wh, wh, w // ww, ww).transpose(0, 2, 1, 3).reshape(-1, wh * ww)
+    same = windows[:, None, :] == windows[:, :, None]                              # [nW, N(query), N(key)]
+    return np.where(same, 0.0, ATTN_MASK_VALUE).astype(np.float32)
+
+
+def relative_position_index(window: IntPair) -> np.ndarray:
+    """[N, N] int32 index into a (2wh-1)*(2ww-1) relative-offset table (row-major over (dh, dw))."""
+    wh, ww = to_pair(window)
+    coords = np.stack(np.meshgrid(np.arange(wh), np.arange(ww), indexing="ij")).reshape(2, -1)   # [2, N]
+    rel = coords[:, :, None] - coords[:, None, :]                                                 # [2, N, N]
+    index = (rel[0] + wh - 1) * (2 * ww - 1) + (rel[1] + ww - 1)
+    return index.astype(np.int32)
+
+
+def patch_merge_gather(x, resolution: IntPair):
+    """[B, H*W, C] -> [B, H/2 * W/2, 4C]: each 2x2 neighbourhood concatenated along channels in the order
+    (row, col) offsets (0,0), (1,0), (0,1), (1,1), as timm's PatchMerging (x0, x1, x2, x3)."""
+    h, w = to_pair(resolution)
+    b, _, c = x.shape
+    x = x.reshape(b, h // 2, 2, w // 2, 2, c)               # [B, i, row offset, j, col offset, C]
+    # channel block k = 2 * col_offset + row_offset gives (0,0), (1,0), (0,1), (1,1)
+    return x.transpose(0, 1, 3, 4, 2, 5).reshape(b, (h // 2) * (w // 2), 4 * c)
+
+
+def check_merge_resolution(resolution: IntPair):
+    """Patch merging needs an even grid; fail at build time with the offending size."""
+    h, w = to_pair(resolution)
+    if h % 2 or w % 2:
+        raise ValueError(f"patch merging needs an even token grid, got {h}x{w}")
+    return h, w
