@@ -1,0 +1,274 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""AVSBench (S4 single-source, MS3 multi-source) in the layout of the AVSBench release and DG-SCT (spec 4.3.2).
+
+    <root>/s4_meta_data.csv                header with at least `name,category,split` (release: name, a start
+                                           time column, category, split; extra columns are ignored)
+    <root>/visual_frames/<split>/<category>/<name>/<name>_<k>.png                k = 1..5, RGB
+    <root>/gt_masks/<split>/<category>/<name>/<name>_<k>.png                     train: k = 1; val/test: 1..5
+    <root>/wave/<split>/<category>/AVS.npy                                       pickled dict "<name>.wav" -> wave
+
+    <root>/ms3_meta_data.csv               header with at least `name,split`
+    <root>/visual_frames/<name>/<name>.mp4_<k>.png                               k = 1..5 (no split folder)
+    <root>/gt_masks/<split>/<name>/<name>_<k>.png                                k = 1..5 in every split
+    <root>/wave/<split>/AVS.npy                                                  pickled dict "<name>.wav" -> wave
+
+`root` above is the release's `Single-source/s4_data` (or `Multi-sources/ms3_data`) folder and the csv sits one
+level up, in the folder the configs call `data.root` (`release_paths`). Waves: the documented DG-SCT format is one
+pickled dict per split (and category for S4) saved with np.save, 5 s at 32 kHz = 160000 samples per video; it
+needs np.load(allow_pickle=True), so only open files you trust. `wave_format="per_video"` reads <name>.npy files
+in the same folders instead (a plain float array, no pickle), e.g. when converting waves yourself; "auto" (the
+default) uses AVS.npy when the folder has one and <name>.npy otherwise.
+
+Per video: frames [5, 3, H, W] float32 (RGB/255, ImageNet-normalised; the model resizes them to the backbone
+size), waves [5, clip] (second t of the wave tiled to the clip length, as the official loader), masks
+[M, 1, H, W] float32: S4 read in PIL mode '1' -> {0, 1}; MS3 in mode 'P' -> palette index / 255 (ToTensor).
+"""
+import csv
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import numpy as np
+from PIL import Image
+
+NUM_FRAMES = 5
+SAMPLE_RATE = 32000
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+SPLITS = ("train", "val", "test")
+
+# The 23 AVSBench single-source categories (AVSBench preprocessing script).
+S4_CATEGORIES = (
+    "baby_laughter", "female_singing", "male_speech", "dog_barking", "cat_meowing", "lions_roaring",
+    "horse_clip-clop", "coyote_howling", "mynah_bird_singing", "playing_acoustic_guitar", "playing_tabla",
+    "playing_violin", "playing_piano", "playing_ukulele", "playing_glockenspiel", "helicopter", "race_car",
+    "driving_buses", "ambulance_siren", "typing_on_computer_keyboard", "chainsawing_trees", "cap_gun_shooting",
+    "lawn_mowing")
+
+
+class AVSDataError(ValueError):
+    """Bad AVSBench input; the message names the file (and csv row)."""
+
+
+@dataclass(frozen=True)
+class AVSRecord:
+    name: str
+    split: str
+    category: str      # "" for MS3
+    row: int           # 1-based line number in the csv (header = line 1)
+
+
+def release_paths(root, variant):
+    """Release folder (Single-source/ or Multi-sources/) -> (data folder, meta csv)."""
+    return os.path.join(root, f"{variant}_data"), os.path.join(root, f"{variant}_meta_data.csv")
+
+
+def read_meta_csv(path: str, variant: str, split: Optional[str] = None,
+                  categories=S4_CATEGORIES) -> List[AVSRecord]:
+    """Parse s4_meta_data.csv / ms3_meta_data.csv; returns the records of `split` (all if None)."""
+    if variant not in ("s4", "ms3"):
+        raise ValueError(f"variant must be 's4' or 'ms3', got {variant!r}")
+    if not os.path.isfile(path):
+        raise AVSDataError(f"{path}: AVSBench meta csv not found")
+    required = ("name", "category", "split") if variant == "s4" else ("name", "split")
+    records = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise AVSDataError(f"{path}: empty file, expected a header with columns {', '.join(required)}")
+        header = [h.strip() for h in header]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise AVSDataError(f"{path}: line 1: header {header} lacks column(s) {missing}")
+        col = {c: header.index(c) for c in required}
+        for line, row in enumerate(reader, start=2):
+            if not row or all(not v.strip() for v in row):
+                continue
+            if len(row) != len(header):
+                raise AVSDataError(f"{path}: line {line}: expected {len(header)} comma-separated fields, got "
+                                   f"{len(row)}: {row}")
+            name, row_split = row[col["name"]].strip(), row[col["split"]].strip()
+            category = row[col["category"]].strip() if variant == "s4" else ""
+            if not name:
+                raise AVSDataError(f"{path}: line {line}: empty video name")
+            if row_split not in SPLITS:
+                raise AVSDataError(f"{path}: line {line}: unknown split {row_split!r} (expected one of {SPLITS})")
+            if variant == "s4" and category not in categories:
+                raise AVSDataError(f"{path}: line {line}: unknown category {category!r} for video {name!r}")
+            if split is None or row_split == split:
+                records.append(AVSRecord(name, row_split, category, line))
+    return records
+
+
+def _video_dir(root, record, variant, kind):
+    if variant == "s4":
+        return os.path.join(root, kind, record.split, record.category, record.name)
+    if kind == "visual_frames":
+        return os.path.join(root, kind, record.name)
+    return os.path.join(root, kind, record.split, record.name)
+
+
+def frame_paths(root, record, variant) -> List[str]:
+    folder = _video_dir(root, record, variant, "visual_frames")
+    stem = record.name if variant == "s4" else record.name + ".mp4"
+    return [os.path.join(folder, f"{stem}_{k}.png") for k in range(1, NUM_FRAMES + 1)]
+
+
+def mask_paths(root, record, variant) -> List[str]:
+    folder = _video_dir(root, record, variant, "gt_masks")
+    count = 1 if (variant == "s4" and record.split == "train") else NUM_FRAMES
+    return [os.path.join(folder, f"{record.name}_{k}.png") for k in range(1, count + 1)]
+
+
+def wave_path(root, record, variant, wave_format="dict") -> str:
+    folder = os.path.join(root, "wave", record.split, *([record.category] if variant == "s4" else []))
+    if wave_format == "auto":
+        wave_format = "dict" if os.path.isfile(os.path.join(folder, "AVS.npy")) else "per_video"
+    return os.path.join(folder, "AVS.npy" if wave_format == "dict" else record.name + ".npy")
+
+
+def _open_image(path, mode, record, what):
+    if not os.path.isfile(path):
+        raise AVSDataError(f"{path}: missing {what} of video {record.name!r} (csv line {record.row})")
+    try:
+        with Image.open(path) as img:
+            return img.convert(mode)
+    except (OSError, ValueError) as err:
+        raise AVSDataError(f"{path}: cannot read {what} of video {record.name!r} (csv line {record.row}): "
+                           f"{err}") from err
+
+
+def load_frame(path, record, image_size) -> np.ndarray:
+    """RGB PNG -> [3, H, W] float32, /255 then ImageNet normalisation (ToTensor + Normalize)."""
+    img = _open_image(path, "RGB", record, "frame")
+    if img.size != (image_size, image_size):
+        raise AVSDataError(f"{path}: frame of video {record.name!r} (csv line {record.row}) is {img.size[0]}x"
+                           f"{img.size[1]}, expected {image_size}x{image_size}")
+    x = np.asarray(img, np.float32) / 255.0
+    return ((x - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+
+
+def load_mask(path, record, variant, image_size) -> np.ndarray:
+    """Mask PNG -> [1, H, W] float32: S4 PIL mode '1' (0/1), MS3 mode 'P' (palette index / 255)."""
+    img = _open_image(path, "1" if variant == "s4" else "P", record, "mask")
+    if img.size != (image_size, image_size):
+        raise AVSDataError(f"{path}: mask of video {record.name!r} (csv line {record.row}) is {img.size[0]}x"
+                           f"{img.size[1]}, its frames are {image_size}x{image_size}")
+    mask = np.asarray(img)
+    mask = mask.astype(np.float32) if variant == "s4" else mask.astype(np.float32) / 255.0
+    return mask[None]
+
+
+def tile_seconds(wave, record, path, num_frames=NUM_FRAMES, segment=SAMPLE_RATE, clip=None):
+    """[num_frames*segment] -> [num_frames, clip]: second t repeated until `clip` samples (official tiling)."""
+    wave = np.asarray(wave, np.float32).reshape(-1)
+    if wave.shape[0] != num_frames * segment:
+        raise AVSDataError(f"{path}: wave of video {record.name!r} (csv line {record.row}) has {wave.shape[0]} "
+                           f"samples, expected {num_frames * segment} ({num_frames} s at {segment} Hz)")
+    clip = clip or num_frames * segment
+    seconds = wave.reshape(num_frames, segment)
+    reps = -(-clip // segment)
+    return np.tile(seconds, (1, reps))[:, :clip]
+
+
+class WaveStore:
+    """Loads wave files lazily and keeps the per-split dicts (each holds a whole split/category)."""
+
+    def __init__(self, root, variant, wave_format="auto"):
+        if wave_format not in ("auto", "dict", "per_video"):
+            raise ValueError(f"wave_format must be 'auto', 'dict' or 'per_video', got {wave_format!r}")
+        self.root, self.variant, self.wave_format = root, variant, wave_format
+        self._dicts: Dict[str, dict] = {}
+
+    def raw(self, record):
+        path = wave_path(self.root, record, self.variant, self.wave_format)
+        if not os.path.isfile(path):
+            raise AVSDataError(f"{path}: wave file for video {record.name!r} (csv line {record.row}) not found")
+        if not path.endswith("AVS.npy"):
+            try:
+                return np.load(path, allow_pickle=False), path
+            except (OSError, ValueError) as err:
+                raise AVSDataError(f"{path}: cannot read the wave of video {record.name!r} (csv line {record.row}): "
+                                   f"{err}") from err
+        if path not in self._dicts:
+            try:
+                table = np.load(path, allow_pickle=True).item()
+            except (OSError, ValueError) as err:
+                raise AVSDataError(f"{path}: not a pickled dict of waves ({err})") from err
+            if not isinstance(table, dict):
+                raise AVSDataError(f"{path}: expected a pickled dict name.wav -> samples, got {type(table)}")
+            self._dicts[path] = table
+        key = record.name + ".wav"
+        if key not in self._dicts[path]:
+            raise AVSDataError(f"{path}: no entry {key!r} for video {record.name!r} (csv line {record.row})")
+        return self._dicts[path][key], path
+
+
+class AVSBenchSource:
+    """Random-access AVSBench split for mindspore.dataset.GeneratorDataset.
+
+    Items: (frames [5,3,S,S], waves [5,clip], masks [M,1,S,S]). M = 1 for S4 train, else 5; item i is
+    `records[i]` (eval datasets are not shuffled, so batch order gives the video names).
+    """
+
+    def __init__(self, root, meta_csv, variant, split, image_size=224, segment_samples=SAMPLE_RATE,
+                 clip_samples=None, wave_format="auto", check_files=True):
+        self.root, self.variant, self.split = root, variant, split
+        self.image_size = int(image_size)
+        self.segment, self.clip = int(segment_samples), clip_samples
+        self.records = read_meta_csv(meta_csv, variant, split)
+        if not self.records:
+            raise AVSDataError(f"{meta_csv}: no video of split {split!r}")
+        self.waves = WaveStore(root, variant, wave_format)
+        if check_files:   # fail before training starts, naming the first missing file
+            for record in self.records:
+                for path in frame_paths(root, record, variant) + mask_paths(root, record, variant):
+                    if not os.path.isfile(path):
+                        kind = "frame" if "visual_frames" in path else "mask"
+                        raise AVSDataError(f"{path}: missing {kind} of video {record.name!r} (csv line "
+                                           f"{record.row})")
+
+    @property
+    def masks_per_video(self):
+        return 1 if (self.variant == "s4" and self.split == "train") else NUM_FRAMES
+
+    def __len__(self):
+        return len(self.records)
+
+    def __getitem__(self, index):
+        record = self.records[int(index)]
+        frames = np.stack([load_frame(p, record, self.image_size) for p in frame_paths(self.root, record,
+                                                                                       self.variant)])
+        masks = np.stack([load_mask(p, record, self.variant, self.image_size)
+                          for p in mask_paths(self.root, record, self.variant)])
+        raw, path = self.waves.raw(record)
+        waves = tile_seconds(raw, record, path, NUM_FRAMES, self.segment, self.clip)
+        return frames, waves, masks
+
+
+def build_avs_dataset(variant, data_cfg, split, batch_size, training, rank=0, group_size=1):
+    """Task-registry builder: mindspore.dataset over the release folder `data_cfg.root` (parallel workers, sharded
+    under data parallel) -> (dataset, source). Columns: frames, waves, masks."""
+    import mindspore.dataset as ds
+    data_root, meta_csv = release_paths(data_cfg.root, variant)
+    source = AVSBenchSource(data_root, meta_csv, variant, split, image_size=data_cfg.image_size,
+                            segment_samples=data_cfg.audio_rate, clip_samples=data_cfg.clip_samples)
+    dataset = ds.GeneratorDataset(source, column_names=["frames", "waves", "masks"], shuffle=training,
+                                  num_parallel_workers=data_cfg.num_workers, python_multiprocessing=False,
+                                  num_shards=group_size if group_size > 1 else None,
+                                  shard_id=rank if group_size > 1 else None)
+    return dataset.batch(batch_size, drop_remainder=training), source
