@@ -41,7 +41,7 @@ CHOICES = {
     "dataset": ("synthetic", "ml-100k", "ml-1m", "ml-10m", "ml-latest-small"),
     "preset": ("tiny", "S", "S2", "I", "M"),
     "model": ("sparcode", "two_tower", "all_to_all"),
-    "query_encoder": ("mean_pool", "self_attention"),
+    "query_encoder": ("mean_pool", "self_attention", "fields"),
     "interaction": ("mlp", "self_attention"),
     "negative_sampling": ("uniform", "in_batch"),
     "device_target": ("CPU", "GPU", "Ascend"),

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+# Helpers sourced by the run_*.sh scripts (not meant to be run directly).
+
+get_real_path() {
+    if [ "${1:0:1}" == "/" ]; then echo "$1"; else realpath -m "$PWD/$1"; fi
+}
+
+require_file() {  # require_file NAME PATH
+    if [ ! -f "$2" ]; then
+        echo "error: $1=$2 is not a file"
+        exit 1
+    fi
+}
+
+# set_data_args DATA_PATH: DATA_ARGS=(--data_path=<abs>) for a MovieLens folder, () for "none" (synthetic data)
+set_data_args() {
+    DATA_ARGS=()
+    if [ "$1" != "none" ]; then
+        local path
+        path=$(get_real_path "$1")
+        if [ ! -d "$path" ]; then
+            echo "error: DATA_PATH=$path is not a directory"
+            exit 1
+        fi
+        DATA_ARGS=("--data_path=$path")
+    fi
+}
+
+# interpreter of the MindSpore environment; override with PYTHON=/path/to/venv/bin/python
+PYTHON=${PYTHON:-python}

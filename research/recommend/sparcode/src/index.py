@@ -1,0 +1,394 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""SparCode's inverted index: code -> posting list of (item id, weight) (spec section 4).
+
+Build (offline). For every indexed code kappa (the distinct codes of the indexed users, or all K_c^M codes when
+`index_keys: all`) and every indexed item i, compute w = ReLU(g([zhat(kappa); v_i]) + b) with the trained model in
+vectorised blocks and keep the entries with w > 0. For the MLP interaction the first layer is factorised:
+W1 [zhat; v] + b1 = sum_m W1^(m) C^(m)_{kappa_m} + b1 + W1^(v) v is precomputed once per code and per item, so each
+pair costs one vector add plus layers 2..L. The self-attention interaction is evaluated pair by pair in blocks.
+
+Search (online). query codes [B, K_u] -> rows of the code table (np.searchsorted) -> the K_u posting lists of
+each query are concatenated and summed into a dense [B, n_cols] block with one np.bincount (a code that appears
+twice adds twice, exactly as y = sum_k phi(s_k) in training) -> seen items excluded -> exact top-k
+(src/scoring.topk_excluding). Vectorised over queries and entries; no Python loop per item or per query.
+Codes absent from the index raise KeyError, unless the index was built in this process (or `attach_model` was
+called): then their rows are computed on the fly from the model and cached in the index.
+
+File format (one .npz, written atomically: temporary file in the same folder, then os.replace):
+    format      int64 [1]        FORMAT_VERSION
+    codes       int64 [R]        sorted flat code ids kappa = sum_m c_m K_c^(M-1-m)
+    indptr      int64 [R + 1]    CSR row pointers: row r = entries indptr[r]:indptr[r+1]
+    item_ids    int32 [nnz]      item ids of the entries, ascending within a row
+    scores      float32 [nnz]    weights ReLU(g + b) > 0
+    items       int32 [n_indexed] the item ids the index covers (ascending); other ids are never returned
+    codebooks   float32 [M, K_c, d_t/M]   the quantizer the codes refer to
+    meta_json   uint8 [*]        UTF-8 JSON: format, num_codebooks, codebook_size, n_items (max item id),
+                                 n_indexed_items, score_bias, interaction, build_seconds, created (UTC), config (dict)
+"""
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import mindspore as ms
+from mindspore import Tensor
+
+from src.data.dataset import _atomic_write  # the repository's one temp-file + os.replace helper
+from src.scoring import topk_excluding, item_token_table
+
+FORMAT_VERSION = 1
+PAIR_BLOCK = 1 << 16          # (code, item) pairs per MLP block (x hidden width floats per activation)
+SA_PAIR_BLOCK = 1 << 13       # pairs per block for the self-attention interaction
+DENSE_SEARCH_BUDGET = 1 << 25  # floats of the dense score block of one search chunk (128 MB)
+REQUIRED_ARRAYS = ("format", "codes", "indptr", "item_ids", "scores", "items", "codebooks", "meta_json")
+
+
+class SparseCodeIndex:
+    """CSR over code rows. See the module docstring for the on-disk format."""
+
+    def __init__(self, codes, indptr, item_ids, scores, items, codebooks, meta):
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        self.item_ids = np.asarray(item_ids, dtype=np.int32)
+        self.scores = np.asarray(scores, dtype=np.float32)
+        self.items = np.asarray(items, dtype=np.int32)
+        self.codebooks = np.asarray(codebooks, dtype=np.float32)
+        self.meta = dict(meta)
+        self._check()
+        self.n_cols = int(self.meta["n_items"]) + 1
+        self._invalid_columns = np.ones(self.n_cols, dtype=bool)
+        self._invalid_columns[self.items] = False
+        self._row_builder = None
+
+    def _check(self):
+        r = len(self.codes)
+        if self.indptr.shape != (r + 1,) or self.indptr[0] != 0 or self.indptr[-1] != len(self.item_ids):
+            raise ValueError(f"corrupt index: indptr has shape {self.indptr.shape} / ends at "
+                             f"{self.indptr[-1] if len(self.indptr) else None}, expected [{r + 1}] ending at "
+                             f"{len(self.item_ids)}")
+        if len(self.scores) != len(self.item_ids):
+            raise ValueError(f"corrupt index: {len(self.scores)} scores for {len(self.item_ids)} item ids")
+        if r > 1 and np.any(np.diff(self.codes) <= 0):
+            raise ValueError("corrupt index: codes are not strictly increasing")
+        if np.any(np.diff(self.indptr) < 0):
+            raise ValueError("corrupt index: indptr is not non-decreasing")
+        for key in ("n_items", "num_codebooks", "codebook_size"):
+            if key not in self.meta:
+                raise ValueError(f"corrupt index: meta has no key {key!r}")
+        if len(self.item_ids) and (self.item_ids.min() < 1 or self.item_ids.max() > self.meta["n_items"]):
+            raise ValueError("corrupt index: item ids outside 1..n_items")
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def build(cls, model, cfg, item_ids, code_ids=None, progress=True, item_field_values=None):
+        """Score every (code, item) pair with the trained model and keep the positive weights.
+
+        item_ids: items to index (ids >= 1). item_field_values: optional int32 [len(item_ids), S] feature rows
+        (items added after training, scored from their features); default: the model's own feature table.
+        code_ids: codes to index (duplicates allowed); None with cfg.index_keys == "all" -> all K_c^M codes."""
+        start = time.time()
+        model.set_train(False)
+        quantizer = model.quantizer
+        m, k_c = quantizer.num_codebooks, quantizer.codebook_size
+        if code_ids is None:
+            if cfg.index_keys != "all":
+                raise ValueError("SparseCodeIndex.build: code_ids is None but config key index_keys is "
+                                 f"{cfg.index_keys!r}; pass the codes of the indexed users or set index_keys: all")
+            codes = np.arange(k_c ** m, dtype=np.int64)
+        else:
+            codes = np.unique(np.asarray(code_ids, dtype=np.int64).ravel())
+        if len(codes) and (codes.min() < 0 or codes.max() >= k_c ** m):
+            raise ValueError(f"code ids must lie in [0, {k_c ** m}) (K_c^M)")
+        items, order = _sorted_items(item_ids)
+        if item_field_values is None and items.max() > model.n_items:
+            raise ValueError(f"SparseCodeIndex.build: item id {int(items.max())} > n_items={model.n_items} of the "
+                             "model; pass item_field_values for items added after training")
+        if item_field_values is not None:
+            values = np.asarray(item_field_values, dtype=np.int32)[order]
+            tokens = np.concatenate([
+                model.item_tokens_from_features(Tensor(items[i:i + 4096]), Tensor(values[i:i + 4096])).asnumpy()
+                for i in range(0, len(items), 4096)])
+        else:
+            tokens = item_token_table(model, items, batch=int(cfg.index_item_batch))
+        builder = _RowBuilder(model, items, tokens, int(cfg.index_item_batch))
+        indptr, entry_items, entry_scores = builder.rows(codes, progress)
+        meta = {
+            "format": FORMAT_VERSION, "num_codebooks": m, "codebook_size": k_c,
+            "n_items": int(items.max()) if len(items) else 0, "n_indexed_items": int(len(items)),
+            "score_bias": builder.bias, "interaction": type(model.interaction).__name__,
+            "build_seconds": round(time.time() - start, 3),
+            "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "config": _config_dict(cfg),
+        }
+        index = cls(codes, indptr, entry_items, entry_scores, items, quantizer.codebooks.asnumpy(), meta)
+        index._row_builder = builder
+        return index
+
+    def attach_model(self, model, item_field_values=None, item_batch=4096):
+        """Allow on-the-fly rows for codes missing from a loaded index (same model, same items)."""
+        if item_field_values is not None:
+            tokens = model.item_tokens_from_features(Tensor(self.items), Tensor(item_field_values)).asnumpy()
+        else:
+            tokens = item_token_table(model, self.items)
+        self._row_builder = _RowBuilder(model, self.items, tokens, item_batch)
+
+    def add_codes(self, code_ids):
+        """Compute and insert rows for codes not yet indexed (needs a model: built here or attach_model)."""
+        if self._row_builder is None:
+            raise KeyError("codes missing from the index and no model attached (SparseCodeIndex.attach_model)")
+        new = np.setdiff1d(np.asarray(code_ids, dtype=np.int64), self.codes)
+        if len(new) == 0:
+            return
+        indptr, items, scores = self._row_builder.rows(new, progress=False)
+        all_codes = np.concatenate([self.codes, new])
+        lengths = np.concatenate([np.diff(self.indptr), np.diff(indptr)])
+        starts = np.concatenate([self.indptr[:-1], indptr[:-1] + len(self.item_ids)])
+        order = np.argsort(all_codes, kind="stable")
+        take = _ranges(starts[order], lengths[order])
+        self.codes = all_codes[order]
+        self.indptr = np.concatenate([[0], np.cumsum(lengths[order])]).astype(np.int64)
+        self.item_ids = np.concatenate([self.item_ids, items])[take]
+        self.scores = np.concatenate([self.scores, scores])[take]
+
+    # ------------------------------------------------------------------ search
+    def rows_of(self, query_codes):
+        """Row of each code in the index (-1 if absent)."""
+        q = np.asarray(query_codes, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.codes, q), max(len(self.codes) - 1, 0))
+        found = self.codes[pos] == q if len(self.codes) else np.zeros(q.shape, bool)
+        return np.where(found, pos, -1)
+
+    def search(self, query_codes, k, exclude_indptr=None, exclude_items=None):
+        """query_codes int [B, K_u] -> (ids int32 [B, k], scores float32 [B, k]); seen items excluded by CSR
+        exclude_indptr [B + 1] / exclude_items; ranking: score desc, ties by smaller id."""
+        q = np.asarray(query_codes, dtype=np.int64)
+        if q.ndim != 2:
+            raise ValueError(f"query_codes must be [B, K_u], got shape {q.shape}")
+        rows = self.rows_of(q)
+        if (rows < 0).any():
+            missing = np.unique(q[rows < 0])
+            if self._row_builder is None:
+                raise KeyError(f"{len(missing)} query code(s) are not in the index (first: {missing[:10].tolist()}); "
+                               "build the index over these users' codes, or attach_model() to compute them")
+            self.add_codes(missing)
+            rows = self.rows_of(q)
+        chunk = max(1, DENSE_SEARCH_BUDGET // self.n_cols)
+        ids, scores = [], []
+        for b0 in range(0, len(q), chunk):
+            dense = self._accumulate(rows[b0:b0 + chunk])
+            i, s = topk_excluding(dense, k, exclude_indptr, exclude_items, row_offset=b0,
+                                  invalid_columns=self._invalid_columns, copy=False)
+            ids.append(i)
+            scores.append(s)
+        return np.concatenate(ids), np.concatenate(scores)
+
+    def _accumulate(self, rows):
+        """Dense scores [b, n_cols] = sum over each query's K_u rows of their posting lists (a repeated code adds
+        its list twice), by one bincount over the concatenated posting entries."""
+        b = len(rows)
+        starts = self.indptr[rows].ravel()
+        lengths = self.indptr[rows + 1].ravel() - starts
+        entries = _ranges(starts, lengths)
+        query = np.repeat(np.arange(b * rows.shape[1]) // rows.shape[1], lengths)
+        flat = query * self.n_cols + self.item_ids[entries]
+        dense = np.bincount(flat, weights=self.scores[entries], minlength=b * self.n_cols)
+        return dense.reshape(b, self.n_cols).astype(np.float32)
+
+    # ------------------------------------------------------------------ statistics and persistence
+    def stats(self):
+        lengths = np.diff(self.indptr)
+        n_rows, n_items = len(self.codes), int(self.meta.get("n_indexed_items", len(self.items)))
+        nbytes = sum(a.nbytes for a in (self.codes, self.indptr, self.item_ids, self.scores))
+        return {
+            "codes": int(n_rows),
+            "code_space": int(self.meta["codebook_size"]) ** int(self.meta["num_codebooks"]),
+            "items": n_items,
+            "nnz": int(len(self.item_ids)),
+            "mean_posting_length": float(lengths.mean()) if n_rows else 0.0,
+            "max_posting_length": int(lengths.max()) if n_rows else 0,
+            "density": float(len(self.item_ids) / max(n_rows * n_items, 1)),
+            "bytes": int(nbytes),
+            "build_seconds": self.meta.get("build_seconds"),
+            "score_bias": self.meta.get("score_bias"),
+        }
+
+    def save(self, path):
+        """Write the .npz atomically (temporary file + os.replace)."""
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        meta_bytes = np.frombuffer(json.dumps(self.meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+        arrays = {"format": np.array([FORMAT_VERSION], np.int64), "codes": self.codes, "indptr": self.indptr,
+                  "item_ids": self.item_ids, "scores": self.scores, "items": self.items,
+                  "codebooks": self.codebooks, "meta_json": meta_bytes}
+        _atomic_write(path, lambda f: np.savez(f, **arrays), binary=True)
+        return path
+
+    @classmethod
+    def load(cls, path):
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"index file not found: {path}")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                files = set(z.files)
+                arrays = {key: z[key] for key in REQUIRED_ARRAYS if key in files}
+        except Exception as err:  # not a zip / truncated / pickled content
+            raise ValueError(f"{path}: cannot read index file ({type(err).__name__}: {err})") from err
+        missing = [key for key in REQUIRED_ARRAYS if key not in arrays]
+        if missing:
+            raise ValueError(f"{path}: not a SparCode index (missing arrays {missing})")
+        version = int(arrays["format"][0])
+        if version != FORMAT_VERSION:
+            raise ValueError(f"{path}: index format {version}, this code reads format {FORMAT_VERSION}")
+        try:
+            meta = json.loads(arrays["meta_json"].tobytes().decode("utf-8"))
+        except ValueError as err:
+            raise ValueError(f"{path}: corrupt meta_json ({err})") from err
+        try:
+            return cls(arrays["codes"], arrays["indptr"], arrays["item_ids"], arrays["scores"], arrays["items"],
+                       arrays["codebooks"], meta)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from err
+
+
+class _RowBuilder:
+    """Computes index rows (CSR pieces) for codes against a fixed item set with a model in eval mode."""
+
+    def __init__(self, model, items, item_tokens, item_batch):
+        self.model = model
+        self.items = items
+        self.bias = float(model.get_score_bias())
+        self.mlp = hasattr(model.interaction, "first")
+        self.item_batch = max(1, min(int(item_batch), len(items)))
+        if self.mlp:
+            interaction = model.interaction
+
+            @ms.jit
+            def tail(h):              # one compiled graph for layers 2..L (a few block shapes at most)
+                return interaction.tail(h)
+            self.tail = tail
+            self.item_part = np.concatenate([
+                model.item_first_layer(Tensor(item_tokens[i:i + self.item_batch])).asnumpy()
+                for i in range(0, len(items), self.item_batch)])                        # [N, h1]
+        else:
+            self.item_tokens = item_tokens
+
+    def _code_block(self, codes):
+        if self.mlp:
+            return self.model.code_first_layer(Tensor(codes.astype(np.int32))).asnumpy()  # [c, h1]
+        quantizer = self.model.quantizer
+        return quantizer.lookup(self.model.decode_code_ids(Tensor(codes.astype(np.int32)))).asnumpy()
+
+    def _raw_scores(self, code_block, i0, i1):
+        """g before bias for every (code in block, item i0:i1) -> [c, i1 - i0]."""
+        if self.mlp:
+            h = code_block[:, None, :] + self.item_part[None, i0:i1]
+            return self.tail(Tensor(h)).asnumpy()
+        v = Tensor(self.item_tokens[None, i0:i1])
+        return self.model.interaction(Tensor(code_block[None]), v).asnumpy()[0]
+
+    def rows(self, codes, progress):
+        n = len(self.items)
+        pair_block = PAIR_BLOCK if self.mlp else SA_PAIR_BLOCK
+        code_chunk = max(1, pair_block // self.item_batch)
+        lengths = np.zeros(len(codes), np.int64)
+        item_parts, score_parts = [], []
+        bias = np.float32(self.bias)
+        bar = _progress(len(codes) * n, progress)
+        for c0 in range(0, len(codes), code_chunk):
+            block = self._code_block(codes[c0:c0 + code_chunk])
+            rows_c, items_c, scores_c = [], [], []
+            for i0 in range(0, n, self.item_batch):
+                i1 = min(n, i0 + self.item_batch)
+                w = self._raw_scores(block, i0, i1) + bias
+                r, c = np.nonzero(w > 0)
+                rows_c.append(r)
+                items_c.append(self.items[i0 + c])
+                scores_c.append(w[r, c])
+                bar.update(len(block) * (i1 - i0))
+            r = np.concatenate(rows_c)
+            order = np.argsort(r, kind="stable")   # item chunks are in id order: stable keeps ids ascending
+            lengths[c0:c0 + len(block)] = np.bincount(r, minlength=len(block))
+            item_parts.append(np.concatenate(items_c)[order])
+            score_parts.append(np.concatenate(scores_c)[order].astype(np.float32))
+        bar.close()
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        items = np.concatenate(item_parts).astype(np.int32) if item_parts else np.zeros(0, np.int32)
+        scores = np.concatenate(score_parts) if score_parts else np.zeros(0, np.float32)
+        return indptr, items, scores
+
+
+def _sorted_items(item_ids):
+    items = np.asarray(item_ids, dtype=np.int64).ravel()
+    if len(items) == 0:
+        raise ValueError("SparseCodeIndex.build: no items to index")
+    if items.min() < 1:
+        raise ValueError("SparseCodeIndex.build: item ids must be >= 1 (0 is padding)")
+    order = np.argsort(items, kind="stable")
+    items = items[order]
+    if np.any(np.diff(items) == 0):
+        raise ValueError("SparseCodeIndex.build: duplicate item ids")
+    return items.astype(np.int32), order
+
+
+def _ranges(starts, lengths):
+    """Concatenation of arange(s, s + l) for each (s, l), vectorised."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def _config_dict(cfg):
+    if hasattr(cfg, "to_dict"):
+        return cfg.to_dict()
+    return {k: v for k, v in vars(cfg).items() if not k.startswith("_")}
+
+
+class _progress:
+    """Minimal progress bar over (code, item) pairs with rate and ETA, on stderr (no extra dependency)."""
+
+    def __init__(self, total, enabled, interval=1.0):
+        self.total, self.enabled, self.interval = int(total), bool(enabled), interval
+        self.done = self.shown = 0
+        self.start = self.last = time.time()
+
+    def update(self, n):
+        self.done += int(n)
+        now = time.time()
+        if self.enabled and now - self.last >= self.interval:
+            self.last = now
+            self._print(now)
+
+    def _print(self, now):
+        self.shown = self.done
+        elapsed = max(now - self.start, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        pct = 100.0 * self.done / max(self.total, 1)
+        sys.stderr.write(f"\rindex build: {pct:5.1f}% {self.done:,}/{self.total:,} pairs, {rate:,.0f} pairs/s, "
+                         f"elapsed {elapsed:.1f}s, ETA {eta:.1f}s")
+        sys.stderr.flush()
+
+    def close(self):
+        if self.enabled:
+            if self.shown != self.done:
+                self._print(time.time())
+            sys.stderr.write("\n")

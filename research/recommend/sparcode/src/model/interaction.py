@@ -1,0 +1,112 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""All-to-all interaction network g on [query token ; item tokens] (spec section 3.5).
+
+One g is shared by every query token. Two variants:
+- `MLPInteraction` (default): (1 + K_i) d_t -> hidden ... -> 1, ReLU, dropout, no output activation.
+  The first layer is linear in the concatenation, so it is evaluated as
+      W1 [zhat; v] + b1 = W1^(q) zhat + W1^(v) v + b1,   W1^(q) zhat = sum_m W1^(m) C^(m)_{c_m}
+  (`query_part`, `item_part`, `codeword_parts`). Training uses it to score B x K_u tokens against C items without
+  materialising the concatenation, and the index builder uses it to precompute per-codeword and per-item parts.
+- `SAInteraction`: a Transformer over the (1 + K_i)-token sequence [token, item tokens] with learned
+  position/type embeddings, read out at the first position by a linear layer.
+"""
+import mindspore as ms
+from mindspore import nn, ops, Parameter
+from mindspore.common.initializer import initializer, Normal
+
+from .layers import MLP, TransformerEncoder
+
+
+class MLPInteraction(nn.Cell):
+    """g(q, v) = MLP([q ; v_1 ; ... ; v_{K_i}]) -> scalar."""
+
+    def __init__(self, token_dim, num_item_tokens, hidden=(256, 256, 256), dropout=0.0):
+        super().__init__()
+        hidden = list(hidden)
+        if not hidden:
+            raise ValueError("mlp_hidden must have at least one layer: g must be non-linear (spec 12.1)")
+        self.token_dim = token_dim
+        self.num_item_tokens = num_item_tokens
+        self.first = nn.Dense((1 + num_item_tokens) * token_dim, hidden[0])
+        self.act = nn.ReLU()
+        self.drop = nn.Dropout(p=dropout) if dropout > 0 else nn.Identity()
+        self.rest = MLP(hidden[0], hidden[1:], out_dim=1, dropout=dropout)
+
+    def query_part(self, q):
+        """q [..., d_t] -> W1^(q) q + b1 [..., h1]."""
+        w_q = self.first.weight[:, :self.token_dim]
+        return ops.matmul(q, w_q.swapaxes(0, 1)) + self.first.bias
+
+    def item_part(self, v):
+        """v [..., K_i, d_t] -> W1^(v) vec(v) [..., h1] (no bias; the bias is in query_part)."""
+        lead = v.shape[:-2]
+        w_v = self.first.weight[:, self.token_dim:]
+        return ops.matmul(v.reshape(lead + (-1,)), w_v.swapaxes(0, 1))
+
+    def codeword_parts(self, codebooks):
+        """codebooks [M, K_c, d_s] -> W1^(m) C^(m)_j for every codeword [M, K_c, h1] (no bias)."""
+        m, _, d_s = codebooks.shape
+        w_q = self.first.weight[:, :self.token_dim].reshape(-1, m, d_s).transpose(1, 2, 0)   # [M, d_s, h1]
+        return ops.matmul(codebooks, w_q)
+
+    def tail(self, h):
+        """First-layer pre-activations [..., h1] -> scores [...]."""
+        return self.rest(self.drop(self.act(h))).squeeze(-1)
+
+    def pair_scores(self, q, v):
+        """q [P, d_t], v [P, K_i, d_t] -> [P]."""
+        return self.tail(self.query_part(q) + self.item_part(v))
+
+    def construct(self, q, v):
+        """q [B, K_u, d_t]; v [B or 1, C, K_i, d_t] -> per-token scores [B, K_u, C]."""
+        hq = ops.expand_dims(self.query_part(q), 2)         # [B, K_u, 1, h1]
+        hv = ops.expand_dims(self.item_part(v), 1)          # [B|1, 1, C, h1]
+        return self.tail(hq + hv)
+
+
+class SAInteraction(nn.Cell):
+    """g(q, v) = w . Transformer([q, v_1, ..., v_{K_i}] + pos)[0] + c."""
+
+    def __init__(self, token_dim, num_item_tokens, layers=1, heads=1, dropout=0.0):
+        super().__init__()
+        self.token_dim = token_dim
+        self.num_item_tokens = num_item_tokens
+        self.position = Parameter(initializer(Normal(0.02), (1 + num_item_tokens, token_dim), ms.float32),
+                                  name="position")
+        self.encoder = TransformerEncoder(token_dim, layers, heads, dropout)
+        self.readout = nn.Dense(token_dim, 1)
+
+    def pair_scores(self, q, v):
+        """q [P, d_t], v [P, K_i, d_t] -> [P]."""
+        seq = ops.concat((ops.expand_dims(q, 1), v), 1) + self.position
+        mask = ops.ones(seq.shape[:2], ms.float32)
+        return self.readout(self.encoder(seq, mask)[:, 0]).squeeze(-1)
+
+    def construct(self, q, v):
+        """q [B, K_u, d_t]; v [B or 1, C, K_i, d_t] -> per-token scores [B, K_u, C]."""
+        b, k_u, d_t = q.shape
+        c = v.shape[1]
+        q_all = ops.broadcast_to(q.reshape(b, k_u, 1, d_t), (b, k_u, c, d_t)).reshape(-1, d_t)
+        v_all = ops.broadcast_to(ops.expand_dims(v, 1), (b, k_u, c, self.num_item_tokens, d_t))
+        return self.pair_scores(q_all, v_all.reshape(-1, self.num_item_tokens, d_t)).reshape(b, k_u, c)
+
+
+def build_interaction(kind, token_dim, num_item_tokens, mlp_hidden, dropout, sa_layers, sa_heads):
+    if kind == "mlp":
+        return MLPInteraction(token_dim, num_item_tokens, mlp_hidden, dropout)
+    if kind == "self_attention":
+        return SAInteraction(token_dim, num_item_tokens, sa_layers, sa_heads, dropout)
+    raise ValueError(f"interaction must be 'mlp' or 'self_attention', got {kind!r}")

@@ -1,0 +1,327 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Training loop: functional GRAPH_MODE train step, EMA codebooks, score-bias schedule, early stopping, resume.
+
+One step (spec 6.1/6.2):
+    (total, softmax, l2, commit), grads = value_and_grad(model.loss)(batch)     # jitted, STE inside the model
+    grads = DistributedGradReducer(grads)                                       # data parallel only
+    Adam(grads)
+    EMA codebook update from the batch's query tokens (outside the gradient)     # SparCode, VQ active only
+Per epoch: set_epoch_state (VQ warm-up switch and b schedule), k-means codebook init when VQ switches on,
+optional density-targeting of b, a validation pass (Recall@50 on the valid split) for early stopping, and an
+atomic checkpoint (rank 0). `fit(resume=True)` restores the last checkpoint and continues with the same state.
+
+Data parallel: every rank builds the same model from the same seed, trains on its shard, gradients are
+averaged, and the EMA step sees the query tokens of ALL ranks (AllGather), so codebooks and EMA buffers stay
+identical on every rank without an extra broadcast.
+"""
+import json
+import os
+import time
+
+import numpy as np
+import mindspore as ms
+from mindspore import nn, ops
+
+from src.checkpoint import (atomic_copy, atomic_save_checkpoint, epoch_checkpoint_path, latest_checkpoint,
+                            load_checkpoint_into, prune_checkpoints)
+from src.data.dataset import create_train_dataset
+from src.logging_utils import StepLogger, format_seconds, get_logger
+from src.model.quantizer import codebook_perplexity
+
+EARLY_STOP_METRIC = "recall@50"
+KMEANS_SAMPLE_ROWS = 4096     # training rows whose query tokens seed the codebooks
+DENSITY_SAMPLE_ROWS = 512     # rows / items used to calibrate b for target_density
+DENSITY_SAMPLE_ITEMS = 2000
+
+
+def launched_by_msrun():
+    """True inside an msrun/mpirun-launched process (worker or scheduler)."""
+    return "MS_ROLE" in os.environ or int(os.environ.get("RANK_SIZE", "1")) > 1
+
+
+def init_distributed():
+    """init() the collective backend only when launched by msrun; returns (rank_id, rank_size).
+
+    msrun also runs the script as the scheduler (MS_ROLE=MS_SCHED), which exits inside init(): callers must do
+    their side effects (files, logs) only after this returns."""
+    if not launched_by_msrun():
+        return 0, 1
+    from mindspore.communication import get_group_size, get_rank, init
+    init()
+    ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
+    return get_rank(), get_group_size()
+
+
+def epoch_seed(seed, epoch):
+    """Seed of an epoch's shuffle and negatives: a pure function of (seed, epoch), so a resumed run draws the
+    same data as an uninterrupted one."""
+    return int(seed) * 1_000_003 + int(epoch)
+
+
+class Trainer:
+    """Fits `model` on `data`; `evaluate_fn(model) -> metrics dict` scores the validation split."""
+
+    def __init__(self, cfg, data, model, evaluate_fn=None, rank_id=0, rank_size=1, logger=None,
+                 ckpt_prefix=None):
+        self.cfg = cfg
+        self.data = data
+        self.model = model
+        self.evaluate_fn = evaluate_fn
+        self.rank_id = int(rank_id)
+        self.rank_size = int(rank_size)
+        self.is_main = self.rank_id == 0
+        self.logger = logger or get_logger(rank_id=self.rank_id)
+        self.ckpt_dir = cfg.ckpt_dir
+        self.prefix = ckpt_prefix or cfg.model
+        self.quantizer = getattr(model, "quantizer", None)
+        self.optimizer = nn.Adam(model.trainable_params(), learning_rate=float(cfg.lr))
+        self.grad_reducer = None
+        self.all_gather = None
+        if self.rank_size > 1:
+            self.grad_reducer = nn.DistributedGradReducer(self.optimizer.parameters, mean=True,
+                                                          degree=self.rank_size)
+            self.all_gather = ops.AllGather()
+        self._train_step = self._build_train_step()
+        self._ema_step = self._build_ema_step() if self.quantizer is not None else None
+        self.state = {"epoch": 0, "global_step": 0, "best_metric": -1.0, "best_epoch": -1, "bad_epochs": 0,
+                      "seed": int(cfg.seed), "history": [], "stopped_early": False}
+
+    # ------------------------------------------------------------------ compiled steps
+    def _build_train_step(self):
+        model, optimizer, reducer = self.model, self.optimizer, self.grad_reducer
+
+        def forward(user_feats, hist, pos, negs):
+            return model.loss(user_feats, hist, pos, negs)   # (total, softmax, l2, commit); grads of total
+
+        grad_fn = ms.value_and_grad(forward, None, optimizer.parameters, has_aux=True)
+
+        if reducer is None:
+            @ms.jit
+            def train_step(user_feats, hist, pos, negs):
+                (total, softmax, l2, commit), grads = grad_fn(user_feats, hist, pos, negs)
+                total = ops.depend(total, optimizer(grads))
+                return total, softmax, l2, commit
+        else:
+            @ms.jit
+            def train_step(user_feats, hist, pos, negs):
+                (total, softmax, l2, commit), grads = grad_fn(user_feats, hist, pos, negs)
+                grads = reducer(grads)
+                total = ops.depend(total, optimizer(grads))
+                return total, softmax, l2, commit
+        return train_step
+
+    def _build_ema_step(self):
+        model, quantizer, all_gather = self.model, self.quantizer, self.all_gather
+
+        if all_gather is None:
+            @ms.jit
+            def ema_step(user_feats, hist):
+                return quantizer.ema_update(model.query_tokens(user_feats, hist))
+        else:
+            @ms.jit
+            def ema_step(user_feats, hist):
+                z = model.query_tokens(user_feats, hist)
+                return quantizer.ema_update(all_gather(z))     # same statistics on every rank
+        return ema_step
+
+    # ------------------------------------------------------------------ helpers
+    def _log_every(self):
+        return max(int(self.cfg.log_every), 1)
+
+    def _sample_rows(self, n_rows, size, epoch, salt):
+        """Training rows drawn identically on every rank (seeded by seed, epoch, salt)."""
+        rng = np.random.default_rng([int(self.cfg.seed), int(epoch), salt])
+        return np.sort(rng.choice(n_rows, size=min(size, n_rows), replace=False))
+
+    def _kmeans_init(self, epoch):
+        rows = self._sample_rows(len(self.data.train_pos), KMEANS_SAMPLE_ROWS, epoch, 17)
+        feats = self.data.user_feats(self.data.train_users[rows])
+        hist = self.data.train_hist[rows]
+        batch = int(self.cfg.batch_size)
+        batches = [(feats[i:i + batch], hist[i:i + batch]) for i in range(0, len(rows), batch)]
+        global_vectors = batch * self.rank_size * int(self.cfg.num_query_tokens)
+        inertia = self.model.init_codebooks_kmeans(batches, batch_vectors=global_vectors,
+                                                   seed=int(self.cfg.seed) + epoch)
+        self.logger.info("epoch %d: k-means codebook init on %d query tokens, inertia %s", epoch,
+                         len(rows) * int(self.cfg.num_query_tokens), [round(float(x), 5) for x in inertia])
+
+    def _calibrate_bias(self, epoch):
+        rows = self._sample_rows(len(self.data.train_pos), DENSITY_SAMPLE_ROWS, epoch, 29)
+        item_ids = 1 + self._sample_rows(self.data.n_items, DENSITY_SAMPLE_ITEMS, epoch, 31)
+        out = self.model.calibrate_score_bias(self.data.user_feats(self.data.train_users[rows]),
+                                              self.data.train_hist[rows], item_ids.astype(np.int32), epoch)
+        self.logger.info("epoch %d: score bias calibrated to %.5f (sample density %.4f, target %s)", epoch,
+                         out["score_bias"], out["density"], self.cfg.target_density)
+
+    def _start_epoch(self, epoch):
+        info = self.model.set_epoch_state(epoch)
+        if info.get("kmeans_init_due"):
+            self._kmeans_init(epoch)
+        if self.cfg.target_density is not None and hasattr(self.model, "calibrate_score_bias"):
+            self._calibrate_bias(epoch)
+        self.model.set_train(True)
+        return info
+
+    def _vq_active(self):
+        return self.quantizer is not None and float(self.quantizer.vq_active.asnumpy()) > 0.5
+
+    def _train_state(self):
+        state = dict(self.state)
+        state["score_bias"] = self.model.get_score_bias() if hasattr(self.model, "get_score_bias") else None
+        state["rank_size"] = self.rank_size
+        state["config_model"] = self.cfg.model
+        return state
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, epoch):
+        """Rank 0 writes `<prefix>-eXXXX.ckpt` (and best.ckpt when improved); other ranks return."""
+        if not self.is_main:
+            return None
+        path = atomic_save_checkpoint(epoch_checkpoint_path(self.ckpt_dir, self.prefix, epoch), self.model,
+                                      self.optimizer, self._train_state())
+        if self.state["best_epoch"] == epoch:
+            atomic_copy(path, os.path.join(self.ckpt_dir, "best.ckpt"))
+        prune_checkpoints(self.ckpt_dir, self.prefix, int(self.cfg.keep_ckpt_max))
+        history_path = os.path.join(self.ckpt_dir, "train_history.json")
+        tmp = history_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.state["history"], f, indent=1)
+        os.replace(tmp, history_path)
+        return path
+
+    def restore(self, path=None):
+        """Load the last (or given) checkpoint with optimizer state; the next epoch continues after it."""
+        path = path or latest_checkpoint(self.ckpt_dir, self.prefix)
+        if path is None:
+            raise FileNotFoundError(f"--resume: no checkpoint '{self.prefix}-e*.ckpt' in {self.ckpt_dir}")
+        state = load_checkpoint_into(path, self.model, self.optimizer, strict=True)
+        if state.get("config_model") not in (None, self.cfg.model):
+            raise ValueError(f"{path} was written for model {state['config_model']!r}, config says {self.cfg.model!r}")
+        for key in self.state:
+            if key in state:
+                self.state[key] = state[key]
+        self.logger.info("resumed from %s: next epoch %d, global step %d, best %s=%.5f (epoch %d)", path,
+                         self.state["epoch"], self.state["global_step"], EARLY_STOP_METRIC,
+                         self.state["best_metric"], self.state["best_epoch"])
+        return path
+
+    # ------------------------------------------------------------------ main loop
+    def train_epoch(self, epoch, step_logger):
+        cfg = self.cfg
+        dataset = create_train_dataset(self.data, cfg, epoch_seed(cfg.seed, epoch), self.rank_id, self.rank_size)
+        use_ema = self._ema_step is not None and self._vq_active()
+        sums = np.zeros(4, np.float64)
+        code_counts = None
+        n_steps = 0
+        for user_feats, hist, pos, negs in dataset.create_tuple_iterator(num_epochs=1):
+            total, softmax, l2, commit = self._train_step(user_feats, hist, pos, negs)
+            if use_ema:
+                counts = self._ema_step(user_feats, hist).asnumpy()
+                code_counts = counts if code_counts is None else code_counts + counts
+            parts = np.array([float(total.asnumpy()), float(softmax.asnumpy()), float(l2.asnumpy()),
+                              float(commit.asnumpy())])
+            if not np.all(np.isfinite(parts)):
+                raise FloatingPointError(f"epoch {epoch} step {self.state['global_step'] + 1}: non-finite loss {parts}")
+            sums += parts
+            n_steps += 1
+            self.state["global_step"] += 1
+            step_logger.step(self.state["global_step"], epoch,
+                             {"loss": parts[0], "softmax": parts[1], "l2": parts[2], "commit": parts[3]},
+                             float(cfg.lr))
+        means = sums / max(n_steps, 1)
+        record = {"epoch": epoch, "steps": n_steps, "loss": means[0], "softmax_loss": means[1],
+                  "l2_loss": means[2], "commit_loss": means[3]}
+        if code_counts is not None:
+            record["codebook_perplexity"] = [float(x) for x in codebook_perplexity(code_counts)]
+        return record
+
+    def fit(self, resume=False):
+        cfg = self.cfg
+        if resume:
+            self.restore()
+        steps_per_epoch = len(create_train_dataset(self.data, cfg, epoch_seed(cfg.seed, 0), self.rank_id,
+                                                   self.rank_size))
+        total_steps = steps_per_epoch * int(cfg.epochs)
+        step_logger = StepLogger(self.logger, total_steps, int(cfg.batch_size) * self.rank_size,
+                                 self._log_every(), start_step=self.state["global_step"])
+        patience = int(cfg.early_stop_patience)
+        start = time.time()
+        for epoch in range(int(self.state["epoch"]), int(cfg.epochs)):
+            if self.state["stopped_early"]:
+                break
+            t0 = time.time()
+            epoch_info = self._start_epoch(epoch)
+            step_logger.reset_clock(self.state["global_step"])
+            record = self.train_epoch(epoch, step_logger)
+            record["score_bias"] = epoch_info.get("score_bias")
+            record["vq_active"] = epoch_info.get("vq_active")
+            record["train_seconds"] = time.time() - t0
+            if self.evaluate_fn is not None:
+                self.model.set_train(False)
+                metrics = self.evaluate_fn(self.model)
+                self.model.set_train(True)
+                record["valid"] = metrics
+                value = float(metrics[EARLY_STOP_METRIC])
+                if value > self.state["best_metric"]:
+                    self.state.update(best_metric=value, best_epoch=epoch, bad_epochs=0)
+                else:
+                    self.state["bad_epochs"] += 1
+                if patience > 0 and self.state["bad_epochs"] >= patience:
+                    self.state["stopped_early"] = True
+            else:  # no validation: the last epoch counts as the best
+                self.state["best_epoch"] = epoch
+            record["seconds"] = time.time() - t0
+            self.state["history"].append(_jsonable(record))
+            self.state["epoch"] = epoch + 1
+            self.save_checkpoint(epoch)
+            self.logger.info("epoch %d done in %s: %s", epoch, format_seconds(record["seconds"]),
+                             _epoch_summary(record))
+            if self.state["stopped_early"]:
+                self.logger.info("early stop: no %s improvement for %d epochs (best %.5f at epoch %d)",
+                                 EARLY_STOP_METRIC, patience, self.state["best_metric"], self.state["best_epoch"])
+        self.logger.info("training finished in %s (%d steps)", format_seconds(time.time() - start),
+                         self.state["global_step"])
+        return self.state
+
+    def load_best(self):
+        """Load best.ckpt (best validation epoch) into the model, if it exists; returns its path or None."""
+        path = os.path.join(self.ckpt_dir, "best.ckpt")
+        if not os.path.isfile(path):
+            return None
+        load_checkpoint_into(path, self.model, None, strict=True)
+        return path
+
+
+def _epoch_summary(record):
+    parts = [f"loss={record['loss']:.5f}", f"softmax={record['softmax_loss']:.5f}",
+             f"commit={record['commit_loss']:.5f}"]
+    if record.get("score_bias") is not None:
+        parts.append(f"b={record['score_bias']:.4f}")
+    if "codebook_perplexity" in record:
+        parts.append("perplexity=" + "/".join(f"{p:.1f}" for p in record["codebook_perplexity"]))
+    if "valid" in record:
+        parts.append(f"valid {EARLY_STOP_METRIC}={record['valid'][EARLY_STOP_METRIC]:.4f}")
+    return " ".join(parts)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
