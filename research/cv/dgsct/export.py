@@ -1,0 +1,51 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Export the whole DG-SCT model (backbones + prompt modules + head) to MindIR for inference.
+
+python export.py --config_path=configs/ave.yaml --export.ckpt=CKPT [--export.file_name=dgsct_ave]
+Inputs of the MindIR: frames [B, T, 3, S, S], waves [B, T, clip_samples]; outputs as the network (AVE: is_event,
+event, av, gate). The resolved config is written to <file_name>.yaml beside it.
+"""
+import argparse
+import sys
+
+import mindspore as ms
+
+from src.config import load_config, save_config
+from src.dgsct.model import build_network, load_network_checkpoint
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="DG-SCT MindIR export", allow_abbrev=False)
+    parser.add_argument("--config_path", required=True)
+    args, overrides = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    cfg = load_config(args.config_path, overrides)
+    if cfg.export.file_format != "MINDIR":
+        raise SystemExit(f"export.file_format={cfg.export.file_format}: only MINDIR can be exported on CPU")
+    if not cfg.export.ckpt:
+        raise SystemExit("export.py: set --export.ckpt=CHECKPOINT")
+    ms.set_device(cfg.device_target)
+    ms.set_context(mode=ms.GRAPH_MODE)
+    net, task = build_network(cfg)
+    load_network_checkpoint(net, cfg.export.ckpt)
+    net.set_train(False)
+    inputs = task.example_inputs(cfg, cfg.export.batch_size)
+    ms.export(net, *inputs, file_name=cfg.export.file_name, file_format="MINDIR")
+    save_config(cfg, cfg.export.file_name + ".yaml")
+    print(f"exported {cfg.export.file_name}.mindir")
+
+
+if __name__ == "__main__":
+    main()

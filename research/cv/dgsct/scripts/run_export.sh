@@ -1,0 +1,28 @@
+#!/bin/bash
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+# Usage: bash scripts/run_export.sh [CKPT_PATH] [CONFIG_PATH] [FILE_NAME](optional) [--key=value ...](optional)
+if [ $# -lt 2 ]; then
+    echo "Usage: bash scripts/run_export.sh [CKPT_PATH] [CONFIG_PATH] [FILE_NAME](optional) [--key=value ...](optional)"
+    exit 1
+fi
+BASE_PATH=$(cd "$(dirname "$0")/.." || exit; pwd)
+get_real_path() { if [ "${1:0:1}" == "/" ]; then echo "$1"; else realpath -m "$PWD/$1"; fi; }
+CKPT_PATH=$(get_real_path "$1")
+CONFIG_PATH=$(get_real_path "$2")
+FILE_NAME=${3:-dgsct}
+shift 2; [ $# -gt 0 ] && shift
+if [ ! -f "$CKPT_PATH" ]; then echo "error: CKPT_PATH=$CKPT_PATH is not a file"; exit 1; fi
+python "$BASE_PATH/export.py" --config_path="$CONFIG_PATH" --export.ckpt="$CKPT_PATH" --export.file_name="$FILE_NAME" "$@"

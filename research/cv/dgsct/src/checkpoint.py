@@ -1,0 +1,76 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Atomic training checkpoints (network + optimizer state + epoch/step) with the config saved beside them."""
+import os
+from pathlib import Path
+
+import mindspore as ms
+
+from .config import save_config
+
+_META_KEYS = ("epoch", "step")
+
+
+def _entries(net, optimizer):
+    # network names relative to `net` (p.name changes when a wrapper Cell adopts the network)
+    entries = dict(net.parameters_and_names())
+    if optimizer is not None:
+        for param in optimizer.get_parameters():     # moments, beta powers, global_step, learning_rate
+            entries.setdefault(param.name, param)
+    return [{"name": name, "data": value} for name, value in entries.items()]
+
+
+def save_training_checkpoint(path, net, optimizer, cfg, epoch, step):
+    """Write `path` (.ckpt) atomically (temp file + os.replace) and `path` with .yaml holding the config."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp_{path.name}")
+    ms.save_checkpoint(_entries(net, optimizer), str(tmp), append_dict={"epoch": int(epoch), "step": int(step)})
+    os.replace(tmp, path)
+    save_config(cfg, path.with_suffix(".yaml"))
+    return path
+
+
+def restore_training_checkpoint(path, net, optimizer):
+    """Load network and optimizer state; fail on anything missing. Returns (epoch, step) saved with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint to resume from not found: {path}")
+    params = ms.load_checkpoint(str(path))
+    load_network_state(net, params, path)
+    optimizer_params = {p.name: p for p in optimizer.get_parameters()}
+    network_ids = {id(p) for p in net.get_parameters()}
+    for name, param in optimizer_params.items():
+        if id(param) in network_ids:
+            continue
+        if name not in params:
+            raise ValueError(f"{path}: optimizer state {name!r} missing")
+        param.set_data(params[name].astype(param.dtype))
+    return int(params["epoch"].asnumpy()), int(params["step"].asnumpy())
+
+
+def load_network_state(net, params, path):
+    """Copy `params` (names relative to `net`) into `net`; fail on a missing name or a shape mismatch."""
+    missing, wrong = [], []
+    for name, param in net.parameters_and_names():
+        if name not in params:
+            missing.append(name)
+        elif tuple(params[name].shape) != tuple(param.shape):
+            wrong.append(f"{name}: {tuple(params[name].shape)} vs {tuple(param.shape)}")
+        else:
+            param.set_data(params[name].astype(param.dtype))
+    if missing or wrong:
+        raise ValueError(f"{path}: {len(missing)} parameters missing (e.g. {missing[:5]}), "
+                         f"{len(wrong)} with wrong shapes (e.g. {wrong[:3]})")

@@ -1,0 +1,217 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Typed yaml configuration: nested dataclasses, `--section.key=value` overrides that keep types, clear errors.
+
+A config file has the sections of `Config`; the `head` section is validated against the schema the task registers in
+src/tasks.py. Unknown keys and wrong types fail naming the key and the file. `save_config` writes the resolved config
+next to every checkpoint and export so eval/export never guess.
+"""
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .dgsct.prompt import PromptConfig
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class ModelConfig:
+    swin_preset: str = "large_192"      # SwinV2Config.<preset>()
+    swin_overrides: dict = field(default_factory=dict)
+    htsat_preset: str = "audioset"      # HTSATConfig.<preset>()
+    htsat_overrides: dict = field(default_factory=dict)
+    swin_ckpt: str = ""                 # converted backbone weights (convert_weights.py); empty = random init
+    htsat_ckpt: str = ""
+    backbone_train_mode: bool = True    # official: frozen backbones still run in train mode (drop path, bn0, SpecAugment)
+    train_swin_norm: bool = False       # --is_vit_ln
+
+
+@dataclass
+class DataConfig:
+    root: str = ""                      # folder with Annotations.txt, *Set.txt, frames/, wave/
+    image_size: int = 192
+    audio_rate: int = 32000             # sample rate of wave/<id>.npy
+    clip_samples: int = 320000          # each 1-s segment is tiled to this many samples (10 s)
+    num_segments: int = 10
+    num_workers: int = 2
+    train_split: str = "train"
+    eval_split: str = "test"            # the official code validates and selects on the TEST split
+    options: dict = field(default_factory=dict)   # task-specific data options (AVVP/AVQA: see their configs)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 50
+    batch_size: int = 8
+    lr: float = 5.0e-4
+    lr_step_epochs: int = 3             # StepLR(step_size, gamma) stepped per epoch
+    lr_gamma: float = 0.35
+    accum_itr: int = 2
+    official_accum_drop: bool = False   # True: the original's bug (step every accum_itr batches on the LAST batch only)
+    seed: int = 43
+    log_every: int = 10
+    max_steps: int = 0                  # stop after this many batches (0 = all epochs); for demos and tests
+    output_dir: str = "outputs/ave"
+    keep_checkpoints: int = 2
+    eval_every_epochs: int = 1
+    mode: str = "graph"                 # graph | pynative
+
+
+@dataclass
+class EvalConfig:
+    batch_size: int = 1                 # test.sh evaluates with batch 1 (exact per-segment accuracy)
+    ckpt: str = ""
+    metrics_file: str = ""
+    plot_dir: str = ""
+
+
+@dataclass
+class ExportConfig:
+    ckpt: str = ""
+    file_name: str = "dgsct_ave"
+    file_format: str = "MINDIR"
+    batch_size: int = 1
+
+
+@dataclass
+class Config:
+    task: str = "ave"
+    device_target: str = "CPU"
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    head: typing.Any = None             # task schema (src/tasks.py)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+
+def _coerce(value, expected, key, source):
+    """Check/convert one leaf value to the annotated type; ints are accepted for floats, '1e-5' strings too."""
+    if expected is typing.Any or expected is dict and isinstance(value, dict):
+        return value
+    if expected is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{source}: key '{key}' expects float, got bool {value!r}")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)     # YAML 1.1 reads 1e-5 as a string
+            except ValueError:
+                pass
+        raise ConfigError(f"{source}: key '{key}' expects float, got {type(value).__name__} {value!r}")
+    if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+        raise ConfigError(f"{source}: key '{key}' expects {expected.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def build_dataclass(cls, values, source, prefix=""):
+    """dict -> dataclass `cls`, recursively; unknown keys and wrong types raise ConfigError naming key and source."""
+    values = values or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: section '{prefix.rstrip('.') or '<root>'}' must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key '{prefix}{unknown[0]}' (allowed in this section: {sorted(names)})")
+    kwargs = {}
+    for name, value in values.items():
+        expected = hints[name]
+        if dataclasses.is_dataclass(expected):
+            kwargs[name] = build_dataclass(expected, value, source, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, expected, prefix + name, source)
+    return cls(**kwargs)
+
+
+def _set_dotted(tree, dotted, value):
+    node = tree
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"command line: '{dotted}' goes through a non-section key '{part}'")
+    node[parts[-1]] = value
+
+
+def parse_overrides(argv):
+    """['--train.lr=1e-3', '--data.root', 'x'] -> {'train': {'lr': 0.001}, 'data': {'root': 'x'}} (yaml-typed values)."""
+    overrides, i = {}, 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--"):
+            raise ConfigError(f"command line: unexpected argument {arg!r} (use --section.key=value)")
+        if "=" in arg:
+            key, raw = arg[2:].split("=", 1)
+        elif i + 1 < len(argv):
+            key, raw = arg[2:], argv[i + 1]
+            i += 1
+        else:
+            raise ConfigError(f"command line: {arg} needs a value")
+        _set_dotted(overrides, key, yaml.safe_load(raw) if raw != "" else "")
+        i += 1
+    return overrides
+
+
+def _merge(base, extra):
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def load_config(path, argv=()):
+    """Load yaml `path`, apply command-line overrides `argv`, validate against the schemas; returns Config."""
+    from .tasks import get_task     # the registry imports heads; import lazily to keep config importable alone
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    overrides = parse_overrides(list(argv))
+    raw = _merge(raw, overrides)
+    source = f"{path}" + (" + command line" if overrides else "")
+    task = get_task(raw.get("task", "ave"), source)
+    head = raw.pop("head", {})
+    cfg = build_dataclass(Config, raw, source)
+    cfg.head = build_dataclass(task.head_schema, head, source, "head.")
+    cfg.prompt.validate(f"{source}: prompt")
+    return cfg
+
+
+def config_to_dict(cfg):
+    return dataclasses.asdict(cfg)
+
+
+def save_config(cfg, path):
+    """Write the resolved config as yaml (atomically) beside a checkpoint or export."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(config_to_dict(cfg), handle, sort_keys=False)
+    tmp.replace(path)
+    return path

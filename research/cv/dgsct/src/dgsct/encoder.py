@@ -1,0 +1,142 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""The audio-visual encoder of spec 3.1: both frozen backbones walked block pair by block pair with the prompt modules.
+
+Pairing rule (derived from the depths, per stage s with Swin depth Ds and HTS-AT depth Hs):
+  * Ds == Hs: Swin block i is paired with HTS-AT block i (stages 1, 2, 4 of the large layout);
+  * Ds == q * Hs (q > 1): HTS-AT block k is paired with Swin block q*k + q - 1, the other Swin blocks run unmodified
+    (stage 3 of the large layout: 18 = 3 * 6, blocks 2, 5, ..., 17);
+  * anything else (Ds < Hs, or Ds not a multiple of Hs) is rejected: the original code has no rule for it.
+For every pair k (both streams read the pair's inputs): p1 modules from the block inputs, Swin attention sub-block + A2V
+p1 output, the WHOLE HTS-AT block + V2A p1 output, p2 modules from the updated streams, Swin MLP sub-block + A2V p2 output,
+audio + V2A p2 output. After the last stage the Swin tokens get swin.norm (HTS-AT tokens stay un-normalised), and each
+stream is pooled with the softmax spatial map of its own last p2 module (spec 3.4).
+"""
+from mindspore import nn, ops
+
+from .prompt import CrossModalPrompt
+
+
+def pair_schedule(swin_depths, htsat_depths):
+    """Per Swin block, in order: (stage, swin block, htsat block or -1). Raises for depth pairs without a rule."""
+    if len(swin_depths) != len(htsat_depths):
+        raise ValueError(f"backbones have different stage counts: swin {swin_depths} vs htsat {htsat_depths}")
+    schedule = []
+    for stage, (d_swin, d_htsat) in enumerate(zip(swin_depths, htsat_depths)):
+        if d_htsat < 1 or d_swin < d_htsat or d_swin % d_htsat:
+            raise ValueError(f"stage {stage}: no pairing rule for {d_swin} Swin blocks and {d_htsat} HTS-AT blocks "
+                             "(need equal depths or a Swin depth that is a multiple of the HTS-AT depth)")
+        ratio = d_swin // d_htsat
+        for block in range(d_swin):
+            paired = block // ratio if block % ratio == ratio - 1 else -1
+            schedule.append((stage, block, paired))
+    return tuple(schedule)
+
+
+class AudioVisualEncoder(nn.Cell):
+    """Frozen Swin-V2 + HTS-AT with 4 cross-modal prompt modules per block pair.
+
+    Inputs: images [B', 3, H, W], waves [B', L] (optional mixup_lambda for the HTS-AT front end).
+    Outputs: v_seg [B', Cv_last], a_seg [B', Ca_last], and the tuple of Swin stage maps before merging (AVS uses them).
+    Modules: vis_adapter_blocks_p{1,2} (audio guides video), audio_adapter_blocks_p{1,2} (video guides audio).
+    """
+
+    def __init__(self, swin, htsat, prompt_cfg, backbone_train_mode=True):
+        super().__init__()
+        self.swin = swin
+        self.htsat = htsat
+        self.backbone_train_mode = backbone_train_mode
+        self.schedule = pair_schedule(swin.depths, htsat.depths)
+        vis_p1, vis_p2, audio_p1, audio_p2 = [], [], [], []
+        for stage, _, paired in self.schedule:
+            if paired < 0:
+                continue
+            v_dim, a_dim = swin.stage_dims[stage], htsat.stage_dims[stage]
+            v_tok = swin.stage_resolutions[stage][0] * swin.stage_resolutions[stage][1]
+            a_tok = htsat.stage_resolutions[stage][0] * htsat.stage_resolutions[stage][1]
+            for lst in (vis_p1, vis_p2):      # A2V modules are always gated
+                lst.append(CrossModalPrompt(v_dim, v_tok, a_dim, a_tok, prompt_cfg, use_gate=True))
+            for lst in (audio_p1, audio_p2):
+                lst.append(CrossModalPrompt(a_dim, a_tok, v_dim, v_tok, prompt_cfg, use_gate=prompt_cfg.audio_gate))
+        self.vis_adapter_blocks_p1 = nn.CellList(vis_p1)
+        self.vis_adapter_blocks_p2 = nn.CellList(vis_p2)
+        self.audio_adapter_blocks_p1 = nn.CellList(audio_p1)
+        self.audio_adapter_blocks_p2 = nn.CellList(audio_p2)
+        self.num_pairs = len(vis_p1)
+        self.num_stages = len(swin.depths)
+
+    def set_train(self, mode=True):
+        """Frozen backbones follow `mode` (official: drop path, bn0 batch stats, SpecAugment) unless configured off."""
+        super().set_train(mode)
+        if not self.backbone_train_mode:
+            self.swin.set_train(False)
+            self.htsat.set_train(False)
+        return self
+
+    def construct(self, images, waves, mixup_lambda=None):
+        v = self.swin.embed(images)
+        a = self.htsat.embed(self.htsat.frontend(waves, mixup_lambda))
+        pool_v = pool_a = None
+        stage_maps = ()
+        pair = 0
+        for stage, block, paired in self.schedule:
+            blk_v = self.swin.stages[stage].blocks[block]
+            if paired < 0:
+                v = blk_v(v)
+            else:
+                blk_a = self.htsat.stages[stage].blocks[paired]
+                delta_a, _ = self.audio_adapter_blocks_p1[pair](a, v)
+                delta_v, _ = self.vis_adapter_blocks_p1[pair](v, a)
+                v = v + blk_v.attn_residual(v) + delta_v
+                a = blk_a(a) + delta_a
+                delta_a, pool_a = self.audio_adapter_blocks_p2[pair](a, v)
+                delta_v, pool_v = self.vis_adapter_blocks_p2[pair](v, a)
+                v = v + blk_v.mlp_residual(v) + delta_v
+                a = a + delta_a
+                pair += 1
+            if block == len(self.swin.stages[stage].blocks) - 1:     # end of the stage
+                stage_maps = stage_maps + (v,)
+                if self.swin.stages[stage].downsample is not None:
+                    v = self.swin.stages[stage].downsample(v)
+                if self.htsat.stages[stage].downsample is not None:
+                    a = self.htsat.stages[stage].downsample(a)
+        v = self.swin.norm(v)
+        stage_maps = stage_maps[:-1] + (v,)        # the last stage map is the normed one (AVS uses swin.norm(.))
+        v_seg = ops.matmul(pool_v, v).squeeze(1)
+        a_seg = ops.matmul(pool_a, a).squeeze(1)
+        return v_seg, a_seg, stage_maps
+
+
+def freeze_backbones(encoder, train_swin_norm=False):
+    """Freeze every Swin and HTS-AT parameter (swin.norm stays trainable with --is_vit_ln); returns (trainable, total)."""
+    for param in encoder.swin.get_parameters():
+        param.requires_grad = train_swin_norm and param.name.startswith(("swin.norm.", "norm."))
+    for param in encoder.htsat.get_parameters():
+        param.requires_grad = False
+    return count_parameters(encoder)
+
+
+def count_parameters(net):
+    params = list(net.get_parameters())
+    trainable = sum(p.size for p in params if p.requires_grad)
+    return trainable, sum(p.size for p in params)
+
+
+def check_optimizer_has_no_frozen(optimizer, net):
+    """Fail if any frozen (requires_grad=False) parameter of `net` reached the optimizer."""
+    frozen = {id(p) for p in net.get_parameters() if not p.requires_grad}
+    leaked = [p.name for p in optimizer.parameters if id(p) in frozen]
+    if leaked:
+        raise RuntimeError(f"{len(leaked)} frozen parameters are in the optimizer, e.g. {leaked[:3]}")

@@ -1,0 +1,200 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""The DG-SCT cross-modal prompt module (spec 3.2): one class for both directions (audio->video and video->audio).
+
+Token-major layout: the module's own stream X is [B', N, C], the guiding stream Y is [B', M, D].
+Every task variant of spec 3.3 is a field of PromptConfig, never a copy of the class.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from mindspore import nn, ops, Parameter, Tensor
+
+from .resize import BicubicResize
+from .torch_init import torch_default_init, layer_norm, batch_norm2d
+
+
+@dataclass
+class PromptConfig:
+    """Module options. Defaults = the official AVE train.sh values (spec 3.6); other tasks override them in yaml."""
+    reduction: int = 8                 # --Adapter_downsample: bottleneck d = C / r
+    groups: int = 2                    # --num_conv_group: groups of the 1x1 down/up convs
+    num_tokens: int = 32               # --num_tokens: latent tokens T
+    tokens_init: str = "rand"          # my_tokens init: "rand" (U[0,1), AVE/AVVP) or "zeros" (AVS/AVQA)
+    alpha: float = 0.3                 # channel-map weight (MS3: 0.2)
+    beta: float = 0.05                 # spatial-map weight (MS3: 0.1)
+    alignment: str = "conv"            # "conv": 1x1 token-mixing conv + fc; "resize": fc + bicubic grid resize (AVS-S4)
+    ln_before: bool = True             # --is_before_layernorm (LayerNorm built)
+    apply_ln_before: bool = True       # AVS builds ln_before but never applies it
+    ln_post: bool = True               # --is_post_layernorm
+    gate_before_ln_post: bool = False  # output order: AVS applies the gate before ln_post
+    use_bn: bool = True                # --is_bn: BatchNorm after the down/up convs
+    audio_gate: bool = True            # --is_gate: scalar gate on the video->audio modules (audio->video always gated)
+    multimodal: bool = True            # --is_multimodal: only the DG-SCT branch (1) is implemented
+    adapter_p1: bool = True            # --is_audio_adapter_p1 (the forward always uses p1; must be 1)
+    adapter_p2: bool = True            # --is_audio_adapter_p2 (must be 1)
+
+    def validate(self, where="prompt"):
+        """Reject values the official forward cannot run with, naming the key."""
+        if self.tokens_init not in ("rand", "zeros"):
+            raise ValueError(f"{where}.tokens_init must be 'rand' or 'zeros', got {self.tokens_init!r}")
+        if self.alignment not in ("conv", "resize"):
+            raise ValueError(f"{where}.alignment must be 'conv' or 'resize', got {self.alignment!r}")
+        if not self.multimodal:
+            raise ValueError(f"{where}.multimodal=false (is_multimodal=0, the LAVisH plain adapter) is not supported: "
+                             "the DG-SCT module is the multimodal branch")
+        if not (self.adapter_p1 and self.adapter_p2):
+            raise ValueError(f"{where}.adapter_p1/adapter_p2 must be true: the official forward uses both module lists")
+        for key in ("reduction", "groups", "num_tokens"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{where}.{key} must be >= 1, got {getattr(self, key)}")
+
+
+def _square_side(n, what):
+    side = int(round(math.sqrt(n)))
+    if side * side != n:
+        raise ValueError(f"alignment='resize' needs a square token grid, {what} has {n} tokens")
+    return side
+
+
+class CrossModalPrompt(nn.Cell):
+    """Cross-modal prompt module (official class `VisualAdapter`, parameter names kept for weight conversion).
+
+    Args:
+        dim (int): C, channels of the module's own stream X.
+        num_tokens (int): N, tokens of X.
+        guide_dim (int): D, channels of the guiding stream Y.
+        guide_tokens (int): M, tokens of Y.
+        cfg (PromptConfig): task variant.
+        use_gate (bool): build the scalar output gate (always for audio->video; `cfg.audio_gate` for video->audio).
+
+    Inputs: x [B', N, C], y [B', M, D].
+    Outputs: (out [B', N, C] to be added to the frozen stream, spatial map P [B', 1, N]).
+    """
+
+    def __init__(self, dim, num_tokens, guide_dim, guide_tokens, cfg, use_gate=True):
+        super().__init__()
+        cfg.validate()
+        if dim % cfg.reduction or dim % cfg.groups or (dim // cfg.reduction) % cfg.groups:
+            raise ValueError(f"dim {dim} must be divisible by reduction {cfg.reduction} and both dim and dim/r "
+                             f"by groups {cfg.groups}")
+        hidden = dim // 2
+        down = dim // cfg.reduction
+        self.alpha = cfg.alpha
+        self.beta = cfg.beta
+        self.resize_alignment = cfg.alignment == "resize"
+        self.apply_ln_before = cfg.ln_before and cfg.apply_ln_before
+        self.use_ln_post = cfg.ln_post
+        self.gate_before_ln_post = cfg.gate_before_ln_post
+        self.use_bn = cfg.use_bn
+        self.use_gate = use_gate
+        if self.resize_alignment:
+            side_in = _square_side(guide_tokens, "the guide")
+            side_out = _square_side(num_tokens, "the module's stream")
+            self.guide_grid = (side_in, side_in)
+            self.resize = BicubicResize(self.guide_grid, (side_out, side_out), align_corners=False)
+        # (a) prompt alignment: 1x1 conv mixing the M guide tokens into N tokens, then fc D -> C
+        self.conv_adapter = nn.Conv2d(guide_tokens, num_tokens, 1, has_bias=True, pad_mode="valid")
+        self.fc = nn.Dense(guide_dim, dim)
+        # (b) latent tokens and their cross-attention gate
+        tokens = np.random.rand(cfg.num_tokens, dim) if cfg.tokens_init == "rand" else np.zeros((cfg.num_tokens, dim))
+        self.my_tokens = Parameter(Tensor(tokens.astype(np.float32)), name="my_tokens")
+        self.gate_av = Parameter(Tensor(np.zeros(1, np.float32)), name="gate_av")
+        # (c) channel attention
+        self.fc_affine_audio_1 = nn.Dense(dim, dim)
+        self.fc_affine_video_1 = nn.Dense(dim, dim)
+        self.fc_affine_bottleneck = nn.Dense(dim, hidden)
+        self.fc_affine_v_c_att = nn.Dense(hidden, dim)
+        # (d) spatial attention
+        self.fc_affine_video_2 = nn.Dense(dim, hidden)
+        self.fc_affine_audio_2 = nn.Dense(dim, hidden)
+        self.fc_affine_v_s_att = nn.Dense(hidden, 1)
+        # (f) grouped bottleneck (1x1 convs on [B', C, N, 1] exactly as the official layout)
+        self.down_sampler = nn.Conv2d(dim, down, 1, group=cfg.groups, has_bias=False, pad_mode="valid")
+        self.up_sampler = nn.Conv2d(down, dim, 1, group=cfg.groups, has_bias=False, pad_mode="valid")
+        if self.use_bn:
+            self.bn1 = batch_norm2d(down)
+            self.bn2 = batch_norm2d(dim)
+        if cfg.ln_before:
+            self.ln_before = layer_norm(dim)
+        if cfg.ln_post:
+            self.ln_post = layer_norm(dim)
+        if use_gate:
+            self.gate = Parameter(Tensor(np.zeros(1, np.float32)), name="gate")
+        torch_default_init(self)
+        self.relu = nn.ReLU()
+
+    def align(self, y):
+        """Guide tokens [B', M, D] -> prompt tokens [B', N, C]."""
+        if self.resize_alignment:
+            y = self.fc(y)                                             # [B', M, C]
+            b, _, c = y.shape
+            grid = y.transpose(0, 2, 1).reshape(b, c, self.guide_grid[0], self.guide_grid[1])
+            grid = self.resize(grid)
+            return grid.reshape(b, c, -1).transpose(0, 2, 1)
+        y = self.conv_adapter(y.expand_dims(-1)).squeeze(-1)            # [B', N, D]: mixes the token axis
+        return self.fc(y)
+
+    def bottleneck(self, x):
+        """[B', N, C] -> [B', N, C] through the grouped 1x1 conv bottleneck."""
+        z = x.transpose(0, 2, 1).expand_dims(-1)                       # [B', C, N, 1]
+        z = self.down_sampler(z)
+        if self.use_bn:
+            z = self.bn1(z)
+        z = self.relu(z)
+        z = self.up_sampler(z)
+        if self.use_bn:
+            z = self.bn2(z)
+        return z.squeeze(-1).transpose(0, 2, 1)
+
+    def construct(self, x, y):
+        y = self.align(y)                                              # Y' [B', N, C]
+        # (b) latent tokens attend the prompt, then X attends the tokens (no 1/sqrt(d) scaling, as the original)
+        tokens = ops.broadcast_to(self.my_tokens, (x.shape[0],) + self.my_tokens.shape)
+        attn_ty = ops.softmax(ops.matmul(tokens, y.transpose(0, 2, 1)), axis=-1)
+        tokens = tokens + ops.matmul(attn_ty, y)
+        attn_xt = ops.softmax(ops.matmul(x, tokens.transpose(0, 2, 1)), axis=-1)
+        x1 = x + self.gate_av * ops.matmul(attn_xt, tokens)
+        # (c) guide-conditioned channel attention
+        guide = y.mean(axis=1, keep_dims=True)                         # [B', 1, C]
+        query_a = self.relu(self.fc_affine_audio_1(guide))
+        query_v = self.relu(self.fc_affine_video_1(x1))
+        pooled = (query_a * query_v).mean(axis=1, keep_dims=True)      # [B', 1, C]
+        channel_map = ops.sigmoid(self.fc_affine_v_c_att(self.relu(self.fc_affine_bottleneck(pooled))))
+        x_c = x1 * (channel_map + 1)
+        # (d) spatial attention
+        query_s = self.relu(self.fc_affine_video_2(x_c))               # [B', N, h]
+        guide_s = self.relu(self.fc_affine_audio_2(guide))             # [B', 1, h]
+        logits = self.fc_affine_v_s_att(query_s * guide_s)             # [B', N, 1]
+        spatial_map = ops.sigmoid(logits)
+        pool_map = ops.softmax(ops.tanh(logits).transpose(0, 2, 1), axis=-1)   # [B', 1, N]
+        # (e) dual-guided re-weighting of X1 (not of x_c)
+        x2 = x1 * (self.alpha * channel_map + self.beta * spatial_map + (1 - self.alpha))
+        # (f) bottleneck, norms and output gate
+        if self.apply_ln_before:
+            x2 = self.ln_before(x2)
+        out = self.bottleneck(x2)
+        if self.gate_before_ln_post:
+            if self.use_gate:
+                out = self.gate * out
+            if self.use_ln_post:
+                out = self.ln_post(out)
+        else:
+            if self.use_ln_post:
+                out = self.ln_post(out)
+            if self.use_gate:
+                out = self.gate * out
+        return out, pool_map

@@ -1,0 +1,144 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Generic trainer: gradient step compiled once (GRAPH_MODE), gradient accumulation, StepLR per epoch, logging."""
+import math
+import time
+
+import numpy as np
+import mindspore as ms
+from mindspore import nn
+
+
+class LossNet(nn.Cell):
+    """network outputs -> task loss (total, parts...)."""
+
+    def __init__(self, net, loss, num_inputs):
+        super().__init__()
+        self.net = net
+        self.loss = loss
+        self.num_inputs = num_inputs
+
+    def construct(self, *batch):
+        outputs = self.net(*batch[:self.num_inputs])
+        return self.loss(*outputs, *batch[self.num_inputs:])
+
+
+class GradNet(nn.Cell):
+    """Returns ((total, parts...), gradients of total w.r.t. the optimizer's parameters), all-reduced under DP."""
+
+    def __init__(self, loss_net, params, reducer=None):
+        super().__init__()
+        self.grad_fn = ms.value_and_grad(loss_net, None, params, has_aux=True)
+        self.reducer = reducer
+        self.use_reducer = reducer is not None
+
+    def construct(self, *batch):
+        values, grads = self.grad_fn(*batch)
+        if self.use_reducer:
+            grads = self.reducer(grads)
+        return values, grads
+
+
+def step_lr(base_lr, epoch, step_epochs, gamma):
+    """torch StepLR(step_size=step_epochs, gamma) value during `epoch` (0-based)."""
+    return base_lr * gamma ** (epoch // step_epochs)
+
+
+class Trainer:
+    """Drives one epoch at a time. accum_itr k: default = average the gradients of k batches, then one Adam step
+    (a leftover partial group at the epoch end is applied too); official_accum_drop = the original loop, which zeroes
+    the gradient every batch and steps every k-th batch, i.e. uses only that batch's gradient."""
+
+    def __init__(self, grad_net, optimizer, train_cfg, loss_names, log=print, rank=0):
+        self.grad_net = grad_net
+        self.optimizer = optimizer
+        self.cfg = train_cfg
+        self.loss_names = loss_names
+        self.log = log
+        self.rank = rank
+        self.global_batch = 0
+
+    def set_epoch_lr(self, epoch):
+        lr = step_lr(self.cfg.lr, epoch, self.cfg.lr_step_epochs, self.cfg.lr_gamma)
+        self.optimizer.learning_rate.set_data(ms.Tensor(lr, ms.float32))
+        return lr
+
+    def _apply(self, grads):
+        self.optimizer(grads)
+
+    def train_epoch(self, dataset, epoch, steps_per_epoch, batch_size, max_batches=0):
+        """One pass over `dataset`; returns (mean loss parts dict, batches run)."""
+        lr = self.set_epoch_lr(epoch)
+        k = max(1, self.cfg.accum_itr)
+        accumulated, pending = None, 0
+        sums, count = None, 0
+        start = time.time()
+        total_batches = steps_per_epoch * self.cfg.epochs
+        for index, batch in enumerate(dataset.create_tuple_iterator(num_epochs=1)):
+            if max_batches and index >= max_batches:
+                break
+            values, grads = self.grad_net(*batch)
+            values = np.array([float(v.asnumpy()) for v in values])
+            if not np.isfinite(values[0]):
+                raise FloatingPointError(f"non-finite loss {values[0]} at epoch {epoch} batch {index}")
+            sums = values if sums is None else sums + values
+            count += 1
+            self.global_batch += 1
+            if self.cfg.official_accum_drop:
+                if (index + 1) % k == 0:
+                    self._apply(grads)
+            else:
+                accumulated = grads if accumulated is None else tuple(a + g for a, g in zip(accumulated, grads))
+                pending += 1
+                if pending == k:
+                    self._apply(tuple(a / k for a in accumulated) if k > 1 else accumulated)
+                    accumulated, pending = None, 0
+            if self.cfg.log_every and (index + 1) % self.cfg.log_every == 0 and self.rank == 0:
+                elapsed = time.time() - start
+                rate = (index + 1) * batch_size / elapsed
+                remaining = (total_batches - self.global_batch) * batch_size / max(rate, 1e-9)
+                parts = " ".join(f"{n}={v:.4f}" for n, v in zip(self.loss_names, values[1:]))
+                self.log(f"epoch {epoch + 1} step {index + 1}/{steps_per_epoch} loss={values[0]:.4f} {parts} "
+                         f"lr={lr:.3g} samples/s={rate:.2f} eta={remaining / 60:.1f}min")
+        if pending:
+            self._apply(tuple(a / pending for a in accumulated))
+        if count == 0:
+            raise RuntimeError(f"epoch {epoch}: the training dataset produced no batch (too few samples for the batch?)")
+        means = sums / count
+        return dict(zip(("loss",) + tuple(self.loss_names), means.tolist())), count
+
+
+def evaluate(net, dataset, task, max_batches=0):
+    """Run `net` in eval mode over `dataset`; returns (metric result dict, list of (predictions, labels))."""
+    net.set_train(False)
+    metric = task.build_metric()
+    records = []
+    num_inputs = len(task.input_columns)
+    for index, batch in enumerate(dataset.create_tuple_iterator(num_epochs=1)):
+        if max_batches and index >= max_batches:
+            break
+        outputs = net(*batch[:num_inputs])
+        outputs = tuple(o.asnumpy() for o in outputs)
+        labels = tuple(b.asnumpy() for b in batch[num_inputs:])
+        predicted = task.metric_update(metric, outputs, labels)
+        records.append((predicted, labels))
+    return metric.result(), records
+
+
+def ceil_div(a, b):
+    return int(math.ceil(a / b))
+
+
+

@@ -1,0 +1,80 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Trainer logic without a network: gradient accumulation (correct vs the original's drop), StepLR, loss means."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import mindspore as ms
+
+from src.trainer import Trainer, step_lr
+
+
+class _Batches:
+    def __init__(self, n):
+        self.n = n
+
+    def create_tuple_iterator(self, num_epochs=1):
+        return iter([(ms.Tensor(np.array([float(i + 1)], np.float32)),) for i in range(self.n)])
+
+
+class _GradNet:
+    """loss = batch value; gradient = (batch value,) so the optimizer's input shows which batches were used."""
+
+    def __call__(self, x):
+        return (x.sum(), x.sum() * 0), (x,)
+
+
+class _Optimizer:
+    def __init__(self):
+        self.received = []
+        self.learning_rate = ms.Parameter(ms.Tensor(0.0, ms.float32), name="learning_rate")
+
+    def __call__(self, grads):
+        self.received.append(float(grads[0].asnumpy()[0]))
+
+
+def _cfg(**kw):
+    base = dict(lr=1.0, lr_step_epochs=3, lr_gamma=0.35, accum_itr=2, official_accum_drop=False, epochs=10,
+                log_every=0)
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+def test_correct_accumulation_averages_every_batch(pynative):
+    opt = _Optimizer()
+    means, count = Trainer(_GradNet(), opt, _cfg(), ("zero",)).train_epoch(_Batches(5), 0, 5, 1)
+    assert opt.received == [1.5, 3.5, 5.0]          # (1+2)/2, (3+4)/2, leftover batch 5 applied at the epoch end
+    assert count == 5 and means["loss"] == pytest.approx(3.0)
+
+
+def test_official_accumulation_drops_every_other_batch(pynative):
+    opt = _Optimizer()
+    Trainer(_GradNet(), opt, _cfg(official_accum_drop=True), ("zero",)).train_epoch(_Batches(5), 0, 5, 1)
+    assert opt.received == [2.0, 4.0]               # only the 2nd and 4th batch's gradients; 1, 3, 5 are lost
+
+
+def test_no_accumulation_and_max_batches(pynative):
+    opt = _Optimizer()
+    _, count = Trainer(_GradNet(), opt, _cfg(accum_itr=1), ("zero",)).train_epoch(_Batches(5), 0, 5, 1, max_batches=3)
+    assert opt.received == [1.0, 2.0, 3.0] and count == 3
+
+
+def test_step_lr_per_epoch(pynative):
+    assert [round(step_lr(5e-4, e, 3, 0.35), 10) for e in (0, 2, 3, 5, 6)] == \
+        [5e-4, 5e-4, round(5e-4 * 0.35, 10), round(5e-4 * 0.35, 10), round(5e-4 * 0.35 ** 2, 10)]
+    opt = _Optimizer()
+    Trainer(_GradNet(), opt, _cfg(lr=2.0), ("zero",)).train_epoch(_Batches(2), 4, 2, 1)
+    assert float(opt.learning_rate.asnumpy()) == pytest.approx(2.0 * 0.35)

@@ -1,0 +1,83 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Config loader: types kept through overrides, unknown keys / wrong types name the key and the file."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from src.config import ConfigError, load_config, parse_overrides, save_config
+
+MODEL_DIR = Path(__file__).resolve().parents[1]
+
+
+def test_official_ave_config_values():
+    cfg = load_config(MODEL_DIR / "configs" / "ave.yaml")
+    assert (cfg.train.lr, cfg.train.lr_step_epochs, cfg.train.lr_gamma) == (5e-4, 3, 0.35)
+    assert (cfg.train.batch_size, cfg.train.epochs, cfg.train.seed, cfg.train.accum_itr) == (8, 50, 43, 2)
+    assert (cfg.prompt.reduction, cfg.prompt.groups, cfg.prompt.num_tokens) == (8, 2, 32)
+    assert cfg.model.swin_preset == "large_192" and cfg.model.htsat_preset == "audioset"
+    assert cfg.head.cmbs.num_classes == 28 and not cfg.head.official_gate_bce and not cfg.train.official_accum_drop
+
+
+def test_overrides_keep_types():
+    cfg = load_config(MODEL_DIR / "configs" / "tiny" / "ave.yaml",
+                      ["--train.lr=1e-3", "--train.epochs", "7", "--prompt.ln_post=false", "--head.cmbs.topk=2",
+                       "--data.root=/x/y"])
+    assert cfg.train.lr == pytest.approx(1e-3) and isinstance(cfg.train.lr, float)
+    assert cfg.train.epochs == 7 and cfg.prompt.ln_post is False and cfg.head.cmbs.topk == 2
+    assert cfg.data.root == "/x/y"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--train.lrr=1"], "train.lrr"),
+    (["--train.epochs=1.5"], "train.epochs"),
+    (["--prompt.alpha=abc"], "prompt.alpha"),
+    (["--head.cmbs.bogus=1"], "head.cmbs.bogus"),
+    (["--train.official_accum_drop=3"], "train.official_accum_drop"),
+])
+def test_bad_keys_and_types_name_the_key(args, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")) as err:
+        load_config(MODEL_DIR / "configs" / "tiny" / "ave.yaml", args)
+    assert "ave.yaml" in str(err.value)
+
+
+def test_bad_yaml_key_names_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("task: ave\ntrain:\n  epochz: 3\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*train\.epochz"):
+        load_config(path)
+
+
+def test_unknown_task_and_scientific_notation(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("task: ave\ntrain:\n  lr: 1e-5\n")       # YAML 1.1 reads this as a string
+    assert load_config(path).train.lr == pytest.approx(1e-5)
+    path.write_text("task: nope\n")
+    with pytest.raises(ValueError, match="unknown task 'nope'"):
+        load_config(path)
+
+
+def test_saved_config_round_trips(tmp_path):
+    cfg = load_config(MODEL_DIR / "configs" / "tiny" / "ave.yaml", ["--train.epochs=3"])
+    saved = save_config(cfg, tmp_path / "cfg.yaml")
+    again = load_config(saved)
+    assert again == cfg
+    assert yaml.safe_load(saved.read_text())["train"]["epochs"] == 3
+
+
+def test_parse_overrides_rejects_positional():
+    with pytest.raises(ConfigError, match="unexpected argument"):
+        parse_overrides(["train.lr=1"])

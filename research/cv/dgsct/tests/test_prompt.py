@@ -1,0 +1,195 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Tests of the cross-modal prompt module (spec 3.2/3.3): initial values, variants, zero output at init, torch parity."""
+import math
+
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import nn
+
+from src.dgsct.prompt import CrossModalPrompt, PromptConfig
+from conftest import torch_or_skip, params_numpy
+
+# spec 9 level 1 sizes: C=16, D=24, N=16 (4x4), M=9 (3x3), r=4, G=2, T=3
+C, D, N, M = 16, 24, 16, 9
+AVE = dict(reduction=4, num_tokens=3)
+S4 = dict(reduction=4, num_tokens=3, tokens_init="zeros", alignment="resize", apply_ln_before=False,
+          gate_before_ln_post=True, use_bn=False, audio_gate=False)
+
+
+def _inputs(batch=4):
+    rng = np.random.default_rng(1)
+    return (ms.Tensor(rng.standard_normal((batch, N, C)).astype(np.float32)),
+            ms.Tensor(rng.standard_normal((batch, M, D)).astype(np.float32)))
+
+
+def test_initial_values_match_spec(pynative):
+    module = CrossModalPrompt(C, N, D, M, PromptConfig(**AVE))
+    params = params_numpy(module)
+    assert params["gate"].tolist() == [0.0] and params["gate_av"].tolist() == [0.0]
+    tokens = params["my_tokens"]
+    assert tokens.shape == (3, C) and tokens.min() >= 0 and tokens.max() < 1 and tokens.std() > 0.1
+    assert params["down_sampler.weight"].shape == (C // 4, C // 2, 1, 1)      # grouped: [d, C/G, 1, 1]
+    assert params["up_sampler.weight"].shape == (C, C // 4 // 2, 1, 1)
+    assert params["conv_adapter.weight"].shape == (N, M, 1, 1)
+    # PyTorch default init: every weight/bias of Linear/Conv inside U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    for name, fan_in in (("fc", D), ("fc_affine_audio_1", C), ("fc_affine_v_s_att", C // 2),
+                         ("conv_adapter", M), ("down_sampler", C // 2)):
+        for suffix in ("weight", "bias"):
+            key = f"{name}.{suffix}"
+            if key in params:
+                bound = 1 / math.sqrt(fan_in)
+                assert np.abs(params[key]).max() <= bound + 1e-7
+                assert np.abs(params[key]).max() > 0.5 * bound     # really uniform over the range, not tiny
+    # built with momentum=0.9 (== torch 0.1); MindSpore stores the weight of the batch statistic, i.e. 1 - 0.9
+    assert module.bn1.momentum == pytest.approx(0.1) and module.bn1.eps == pytest.approx(1e-5)
+    assert module.ln_before.epsilon == pytest.approx(1e-5) and module.ln_post.epsilon == pytest.approx(1e-5)
+    zeros = CrossModalPrompt(C, N, D, M, PromptConfig(**S4), use_gate=False)
+    assert np.all(params_numpy(zeros)["my_tokens"] == 0)
+    assert not hasattr(zeros, "gate") and not hasattr(zeros, "bn1")
+
+
+@pytest.mark.parametrize("variant", [AVE, S4])
+def test_gated_module_outputs_zero_at_init(pynative, variant):
+    module = CrossModalPrompt(C, N, D, M, PromptConfig(**variant), use_gate=True)
+    module.set_train(True)
+    out, pool = module(*_inputs())
+    assert out.shape == (4, N, C) and pool.shape == (4, 1, N)
+    assert np.all(out.asnumpy() == 0)
+    np.testing.assert_allclose(pool.asnumpy().sum(-1), 1.0, rtol=1e-5)
+
+
+def test_ungated_s4_audio_side_perturbs_from_step0(pynative):
+    module = CrossModalPrompt(C, N, D, M, PromptConfig(**S4), use_gate=False)
+    out, _ = module(*_inputs())
+    assert np.abs(out.asnumpy()).max() > 1e-3
+
+
+@pytest.mark.parametrize("bad,msg", [(dict(tokens_init="normal"), "tokens_init"), (dict(alignment="x"), "alignment"),
+                                     (dict(multimodal=False), "multimodal"), (dict(adapter_p1=False), "adapter_p1")])
+def test_bad_config_raises_naming_key(bad, msg):
+    with pytest.raises(ValueError, match=msg):
+        CrossModalPrompt(C, N, D, M, PromptConfig(**bad))
+
+
+def test_resize_alignment_needs_square_grids():
+    with pytest.raises(ValueError, match="square"):
+        CrossModalPrompt(C, 12, D, M, PromptConfig(alignment="resize", reduction=4))
+
+
+def _torch_reference(torch, params, x, y, cfg, use_gate, train):
+    """Spec 3.2 written directly in torch (functional), with the MindSpore module's weights."""
+    F = torch.nn.functional
+    p = {k: torch.tensor(v) for k, v in params.items()}
+    if cfg.alignment == "resize":
+        y = F.linear(y, p["fc.weight"], p["fc.bias"])
+        s_in, s_out = int(math.sqrt(y.shape[1])), int(math.sqrt(x.shape[1]))
+        grid = y.transpose(1, 2).reshape(y.shape[0], -1, s_in, s_in)
+        y = F.interpolate(grid, size=(s_out, s_out), mode="bicubic", align_corners=False).flatten(2).transpose(1, 2)
+    else:
+        y = F.conv2d(y.unsqueeze(-1), p["conv_adapter.weight"], p["conv_adapter.bias"]).squeeze(-1)
+        y = F.linear(y, p["fc.weight"], p["fc.bias"])
+    tokens = p["my_tokens"].unsqueeze(0).expand(x.shape[0], -1, -1)
+    tokens = tokens + torch.softmax(tokens @ y.transpose(1, 2), -1) @ y
+    x1 = x + p["gate_av"] * (torch.softmax(x @ tokens.transpose(1, 2), -1) @ tokens)
+    lin = lambda name, t: F.linear(t, p[name + ".weight"], p[name + ".bias"])  # noqa: E731
+    guide = y.mean(1, keepdim=True)
+    pooled = (F.relu(lin("fc_affine_audio_1", guide)) * F.relu(lin("fc_affine_video_1", x1))).mean(1, keepdim=True)
+    m_c = torch.sigmoid(lin("fc_affine_v_c_att", F.relu(lin("fc_affine_bottleneck", pooled))))
+    x_c = x1 * (m_c + 1)
+    s = lin("fc_affine_v_s_att", F.relu(lin("fc_affine_video_2", x_c)) * F.relu(lin("fc_affine_audio_2", guide)))
+    pool = torch.softmax(torch.tanh(s).transpose(1, 2), -1)
+    x2 = x1 * (cfg.alpha * m_c + cfg.beta * torch.sigmoid(s) + 1 - cfg.alpha)
+    ln = lambda name, t: F.layer_norm(t, (t.shape[-1],), p[name + ".gamma"], p[name + ".beta"], 1e-5)  # noqa: E731
+    if cfg.apply_ln_before:
+        x2 = ln("ln_before", x2)
+    z = x2.transpose(1, 2).unsqueeze(-1).contiguous()
+
+    def bn(name, t):   # written out (BatchNorm2d over (B', N)); batch statistics in train mode, running ones in eval
+        if train:
+            mean, var = t.mean((0, 2, 3), keepdim=True), t.var((0, 2, 3), unbiased=False, keepdim=True)
+        else:
+            mean = p[name + ".moving_mean"].view(1, -1, 1, 1)
+            var = p[name + ".moving_variance"].view(1, -1, 1, 1)
+        scale = p[name + ".gamma"].view(1, -1, 1, 1) / torch.sqrt(var + 1e-5)
+        return (t - mean) * scale + p[name + ".beta"].view(1, -1, 1, 1)
+    z = F.conv2d(z, p["down_sampler.weight"], groups=cfg.groups)
+    z = F.relu(bn("bn1", z) if cfg.use_bn else z)
+    z = F.conv2d(z, p["up_sampler.weight"], groups=cfg.groups)
+    z = (bn("bn2", z) if cfg.use_bn else z).squeeze(-1).transpose(1, 2)
+    if cfg.gate_before_ln_post:
+        z = ln("ln_post", p["gate"] * z if use_gate else z)
+    else:
+        z = ln("ln_post", z)
+        z = p["gate"] * z if use_gate else z
+    return z, pool
+
+
+@pytest.mark.parametrize("variant", [AVE, S4, dict(AVE, gate_before_ln_post=True)])
+@pytest.mark.parametrize("train", [True, False])
+def test_parity_with_torch_reference(pynative, variant, train):
+    """Spec 9 level 1: non-zero gates, train (BN batch stats) and eval mode, output + map + input gradient."""
+    torch = torch_or_skip()
+    cfg = PromptConfig(**variant)
+    module = CrossModalPrompt(C, N, D, M, cfg, use_gate=True)
+    module.gate.set_data(ms.Tensor([0.7], ms.float32))
+    module.gate_av.set_data(ms.Tensor([0.5], ms.float32))
+    if cfg.use_bn:   # non-trivial running statistics for the eval-mode comparison
+        module.bn2.moving_mean.set_data(ms.Tensor(np.linspace(-0.5, 0.5, C).astype(np.float32)))
+        module.bn2.moving_variance.set_data(ms.Tensor(np.linspace(0.5, 2.0, C).astype(np.float32)))
+    module.set_train(train)
+    params = params_numpy(module)
+    x, y = _inputs()
+    weights = np.random.default_rng(2).standard_normal((4, N, C)).astype(np.float32)
+
+    def loss_fn(x_in, y_in):
+        out, pool = module(x_in, y_in)
+        return (out * ms.Tensor(weights)).sum() + (pool * pool).sum() * 3
+    out, pool = module(x, y)
+    grads = ms.grad(loss_fn, grad_position=(0, 1))(x, y)
+
+    tx = torch.tensor(x.asnumpy(), requires_grad=True)
+    ty = torch.tensor(y.asnumpy(), requires_grad=True)
+    ref_out, ref_pool = _torch_reference(torch, params, tx, ty, cfg, True, train)
+    ((ref_out * torch.tensor(weights)).sum() + (ref_pool * ref_pool).sum() * 3).backward()
+    np.testing.assert_allclose(out.asnumpy(), ref_out.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(pool.asnumpy(), ref_pool.detach().numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grads[0].asnumpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(grads[1].asnumpy(), ty.grad.numpy(), rtol=1e-3, atol=1e-5)
+
+
+def test_graph_mode_equals_pynative():
+    module = CrossModalPrompt(C, N, D, M, PromptConfig(**AVE))
+    module.gate.set_data(ms.Tensor([0.3], ms.float32))
+    module.gate_av.set_data(ms.Tensor([0.4], ms.float32))
+    module.set_train(False)
+    x, y = _inputs()
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    eager = module(x, y)[0].asnumpy()
+
+    class Wrap(nn.Cell):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def construct(self, a, b):
+            return self.inner(a, b)[0]
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        graph = Wrap(module)(x, y).asnumpy()
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    np.testing.assert_allclose(graph, eager, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,113 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Train DG-SCT on a task chosen by the config.
+
+python train.py --config_path=configs/ave.yaml [--data.root=DIR] [--train.epochs=5] [--resume=CKPT] [--section.key=value ...]
+Under msrun (RANK_SIZE > 1) it trains data parallel; gradients are averaged across ranks.
+"""
+import argparse
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import mindspore as ms
+from mindspore import nn
+
+from src.checkpoint import restore_training_checkpoint, save_training_checkpoint
+from src.config import load_config, save_config
+from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones
+from src.dgsct.model import build_network
+from src.trainer import GradNet, LossNet, Trainer, evaluate
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description="DG-SCT training", allow_abbrev=False)
+    parser.add_argument("--config_path", required=True)
+    parser.add_argument("--resume", default="", help="checkpoint to continue from (with optimizer state)")
+    return parser.parse_known_args(argv)
+
+
+def setup_context(cfg):
+    ms.set_device(cfg.device_target)
+    ms.set_context(mode=ms.GRAPH_MODE if cfg.train.mode == "graph" else ms.PYNATIVE_MODE)
+    rank, size = 0, 1
+    if int(os.environ.get("RANK_SIZE", "1")) > 1 or os.environ.get("MS_ROLE"):
+        from mindspore.communication import init, get_rank, get_group_size
+        init()                            # msrun's scheduler process exits inside init(): no side effects before
+        rank, size = get_rank(), get_group_size()
+        ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
+    return rank, size
+
+
+def seed_everything(seed):
+    ms.set_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def main(argv=None):
+    args, overrides = parse_args(sys.argv[1:] if argv is None else argv)
+    cfg = load_config(args.config_path, overrides)
+    rank, size = setup_context(cfg)
+    seed_everything(cfg.train.seed)
+    log = print if rank == 0 else (lambda *a, **k: None)
+    out_dir = Path(cfg.train.output_dir) / (f"rank_{rank}" if size > 1 else "")
+    net, task = build_network(cfg)
+    freeze_backbones(net.encoder, cfg.model.train_swin_norm)
+    trainable, total = count_parameters(net)
+    log(f"task {cfg.task}: trainable parameters {trainable:,} / total {total:,} ({100 * trainable / total:.1f}%)")
+    optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr, beta1=0.9, beta2=0.999, eps=1e-8)
+    check_optimizer_has_no_frozen(optimizer, net)
+    reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True, degree=size) if size > 1 else None
+    grad_net = GradNet(LossNet(net, task.build_loss(cfg), len(task.input_columns)), optimizer.parameters, reducer)
+    train_ds, _ = task.build_dataset(cfg.data, cfg.data.train_split,
+                                     cfg.train.batch_size, True, rank, size)
+    steps_per_epoch = train_ds.get_dataset_size()
+    start_epoch = 0
+    if args.resume:
+        start_epoch, _ = restore_training_checkpoint(args.resume, net, optimizer)
+        log(f"resumed from {args.resume} at epoch {start_epoch}")
+    trainer = Trainer(grad_net, optimizer, cfg.train, task.loss_names, log, rank)
+    trainer.global_batch = start_epoch * steps_per_epoch
+    eval_ds = None
+    best = -1.0
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out_dir / "config.yaml")
+    batches_left = cfg.train.max_steps
+    for epoch in range(start_epoch, cfg.train.epochs):
+        net.set_train(True)
+        means, ran = trainer.train_epoch(train_ds, epoch, steps_per_epoch, cfg.train.batch_size, batches_left)
+        log(f"epoch {epoch + 1}/{cfg.train.epochs} " + " ".join(f"{k}={v:.4f}" for k, v in means.items()))
+        last = save_training_checkpoint(out_dir / "last.ckpt", net, optimizer, cfg, epoch + 1, trainer.global_batch)
+        if cfg.train.eval_every_epochs and (epoch + 1) % cfg.train.eval_every_epochs == 0 and rank == 0:
+            if eval_ds is None:
+                eval_ds, _ = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
+            result, _ = evaluate(net, eval_ds, task)
+            log(f"epoch {epoch + 1} {cfg.data.eval_split} " + " ".join(f"{k}={v:.4f}" for k, v in result.items()))
+            if result[task.select_metric] > best:
+                best = result[task.select_metric]
+                save_training_checkpoint(out_dir / "best.ckpt", net, optimizer, cfg, epoch + 1, trainer.global_batch)
+        if batches_left:
+            batches_left -= ran
+            if batches_left <= 0:
+                break
+    log(f"checkpoint: {last}")
+    return net
+
+
+if __name__ == "__main__":
+    main()
