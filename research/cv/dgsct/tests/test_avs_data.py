@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src.data.avs import (AVSBenchSource, AVSDataError, IMAGENET_MEAN, IMAGENET_STD, build_avs_dataset, frame_paths,
+from src.data.avs import (AVSBenchSource, AVSDataError, build_avs_dataset, frame_paths,
                           mask_paths, read_meta_csv, wave_path)
 from src.config import DataConfig
+from src.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from src.data.avs_synthetic import make_synthetic_avsbench
 
 SIZE, RATE = 32, 800   # tiny frames and a low sample rate keep the files small
@@ -56,7 +57,7 @@ def test_s4_reader_layout_and_values(s4_set):
     assert waves.shape == (5, 5 * RATE)
     # frame 1 is RGB/255 normalised with the ImageNet statistics, channel-first
     raw = np.asarray(Image.open(frame_paths(root, train.records[1], "s4")[0]).convert("RGB"), np.float32) / 255
-    np.testing.assert_allclose(frames[0], ((raw - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1), rtol=1e-6)
+    np.testing.assert_allclose(frames[0], (raw.transpose(2, 0, 1) - IMAGENET_MEAN) / IMAGENET_STD, rtol=1e-6)
     # every row of the tiled wave is its second repeated (official tiling)
     table = np.load(wave_path(root, train.records[1], "s4"), allow_pickle=True).item()
     seconds = table[train.records[1].name + ".wav"].reshape(5, RATE)
@@ -184,7 +185,7 @@ def test_corrupt_png(tmp_path):
     with open(frame, "wb") as f:
         f.write(b"not a png")
     source = AVSBenchSource(root, csv_path, "ms3", "train", image_size=SIZE, segment_samples=RATE)
-    with pytest.raises(AVSDataError, match="cannot read frame") as err:
+    with pytest.raises(AVSDataError, match="cannot decode frame") as err:
         source[0]
     assert frame in str(err.value)
 

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from conftest import shared_data_dir
-from src.data.avvp import (AVVP_CLASSES, AVVPDataError, AVVPSource, build_generator_dataset, read_dense_labels,
-                           read_weak_labels)
+from src.data.avvp import AVVP_CLASSES, AVVPDataError, AVVPSource, read_dense_labels, read_weak_labels
+from src.data.transforms import build_generator_dataset
 from src.data.avvp_synthetic import make_synthetic_llp
 
 

@@ -78,7 +78,13 @@ def make_validation_fn(cfg, data, split_name="valid"):
 
 def set_context(cfg):
     """Device and execution mode from the config (GRAPH_MODE by default)."""
-    ms.set_device(cfg.device_target)
+    try:
+        ms.set_device(cfg.device_target)
+    except RuntimeError:
+        # The runtime is already running (e.g. several entry points called in one process): fine if it runs on
+        # the requested device, an error otherwise.
+        if ms.get_context("device_target") != cfg.device_target:
+            raise
     ms.set_context(mode=ms.GRAPH_MODE if cfg.mode == "GRAPH" else ms.PYNATIVE_MODE)
 
 

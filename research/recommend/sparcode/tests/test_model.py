@@ -246,3 +246,21 @@ def test_dead_tokens_still_get_gradient_but_scores_stay_exact():
     assert sum(float(np.abs(g.asnumpy()).sum()) for g in grads) > 0
     model.set_train(False)
     assert float(np.abs(model.score(*batch[:2], batch[2][None]).asnumpy()).max()) == 0.0
+
+
+def test_field_query_encoder_makes_one_token_per_user_field():
+    """query_encoder 'fields' (spec 12.2 (c)): token f depends on user field f only, not on the history."""
+    model = build(tiny_config(query_encoder="fields", num_query_tokens=2))
+    user_feats, hist, _, _ = tiny_batch(batch=6)
+    z = model.query_tokens(*tensors(user_feats, hist)).asnumpy()
+    assert z.shape == (6, 2, 8)
+    z_other_hist = model.query_tokens(*tensors(user_feats, hist[::-1].copy())).asnumpy()
+    np.testing.assert_allclose(z_other_hist, z, rtol=1e-6)
+    feats = user_feats.copy()
+    feats[:, 1] = feats[:, 1] % 5 + 1                  # other non-padding values of field 1
+    z_new = model.query_tokens(*tensors(feats, hist)).asnumpy()
+    np.testing.assert_allclose(z_new[:, 0], z[:, 0], rtol=1e-6)
+    changed = feats[:, 1] != user_feats[:, 1]
+    assert np.abs(z_new[changed, 1] - z[changed, 1]).max() > 1e-4
+    with pytest.raises(ValueError, match="num_query_tokens"):
+        build(tiny_config(query_encoder="fields", num_query_tokens=3))

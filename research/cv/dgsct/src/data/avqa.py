@@ -38,7 +38,8 @@ from typing import List, Sequence
 import numpy as np
 
 from ..metrics.avqa import TYPE_PAIR_INDEX
-from .avvp import build_task_dataset, data_options, load_frame, load_wave_segments, mixup_weights
+from .avvp import data_options, mixup_weights
+from .transforms import DataError, build_task_dataset, load_frame, load_wave_segments, sampled_frame_paths
 
 MAX_QUESTION_LEN = 14
 NUM_SEGMENTS = 10
@@ -48,8 +49,7 @@ REQUIRED_KEYS = ("video_id", "question_id", "type", "question_content", "templ_v
 OFFICIAL_NEGATIVE_DIVISOR = 60     # the bug of spec 7.2 item 8
 
 
-class AVQADataError(ValueError):
-    """Bad MUSIC-AVQA input; the message names the file and the record."""
+AVQADataError = DataError   # the error type shared by all readers (src/data/transforms.py)
 
 
 def _where(path, i, record=None):
@@ -230,11 +230,8 @@ class AVQASource:
         """The 10 frames at int(linspace(1, n, 10)) of the n jpg files of the video (cached)."""
         if video not in self._frame_lists:
             folder = os.path.join(self.root, "frames", video)
-            count = len([f for f in os.listdir(folder) if f.endswith(".jpg")]) if os.path.isdir(folder) else 0
-            if count == 0:
-                raise AVQADataError(f"{folder}: missing frame folder or no .jpg frames (video {video!r}, {where})")
-            picks = np.linspace(1, count, num=self.num_segments, dtype=int)
-            self._frame_lists[video] = [os.path.join(folder, f"{k:08d}.jpg") for k in picks]
+            self._frame_lists[video] = sampled_frame_paths(folder, self.num_segments,
+                                                           context=f" (video {video!r}, {where})")
         return self._frame_lists[video]
 
     def __len__(self):

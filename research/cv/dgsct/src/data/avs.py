@@ -42,12 +42,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 import numpy as np
-from PIL import Image
+
+from .transforms import DataError, build_task_dataset, load_frame, read_image, read_wave, tile_wave
 
 NUM_FRAMES = 5
 SAMPLE_RATE = 32000
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 SPLITS = ("train", "val", "test")
 
 # The 23 AVSBench single-source categories (AVSBench preprocessing script).
@@ -59,8 +58,7 @@ S4_CATEGORIES = (
     "lawn_mowing")
 
 
-class AVSDataError(ValueError):
-    """Bad AVSBench input; the message names the file (and csv row)."""
+AVSDataError = DataError   # the error type shared by all readers (src/data/transforms.py)
 
 
 @dataclass(frozen=True)
@@ -141,48 +139,18 @@ def wave_path(root, record, variant, wave_format="dict") -> str:
     return os.path.join(folder, "AVS.npy" if wave_format == "dict" else record.name + ".npy")
 
 
-def _open_image(path, mode, record, what):
-    if not os.path.isfile(path):
-        raise AVSDataError(f"{path}: missing {what} of video {record.name!r} (csv line {record.row})")
-    try:
-        with Image.open(path) as img:
-            return img.convert(mode)
-    except (OSError, ValueError) as err:
-        raise AVSDataError(f"{path}: cannot read {what} of video {record.name!r} (csv line {record.row}): "
-                           f"{err}") from err
-
-
-def load_frame(path, record, image_size) -> np.ndarray:
-    """RGB PNG -> [3, H, W] float32, /255 then ImageNet normalisation (ToTensor + Normalize)."""
-    img = _open_image(path, "RGB", record, "frame")
-    if img.size != (image_size, image_size):
-        raise AVSDataError(f"{path}: frame of video {record.name!r} (csv line {record.row}) is {img.size[0]}x"
-                           f"{img.size[1]}, expected {image_size}x{image_size}")
-    x = np.asarray(img, np.float32) / 255.0
-    return ((x - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+def _context(record):
+    return f" of video {record.name!r} (csv line {record.row})"
 
 
 def load_mask(path, record, variant, image_size) -> np.ndarray:
     """Mask PNG -> [1, H, W] float32: S4 PIL mode '1' (0/1), MS3 mode 'P' (palette index / 255)."""
-    img = _open_image(path, "1" if variant == "s4" else "P", record, "mask")
-    if img.size != (image_size, image_size):
-        raise AVSDataError(f"{path}: mask of video {record.name!r} (csv line {record.row}) is {img.size[0]}x"
-                           f"{img.size[1]}, its frames are {image_size}x{image_size}")
-    mask = np.asarray(img)
+    mask = read_image(path, "1" if variant == "s4" else "P", "mask", _context(record))
+    if mask.shape != (image_size, image_size):
+        raise AVSDataError(f"{path}: mask{_context(record)} is {mask.shape[1]}x{mask.shape[0]}, its frames are "
+                           f"{image_size}x{image_size}")
     mask = mask.astype(np.float32) if variant == "s4" else mask.astype(np.float32) / 255.0
     return mask[None]
-
-
-def tile_seconds(wave, record, path, num_frames=NUM_FRAMES, segment=SAMPLE_RATE, clip=None):
-    """[num_frames*segment] -> [num_frames, clip]: second t repeated until `clip` samples (official tiling)."""
-    wave = np.asarray(wave, np.float32).reshape(-1)
-    if wave.shape[0] != num_frames * segment:
-        raise AVSDataError(f"{path}: wave of video {record.name!r} (csv line {record.row}) has {wave.shape[0]} "
-                           f"samples, expected {num_frames * segment} ({num_frames} s at {segment} Hz)")
-    clip = clip or num_frames * segment
-    seconds = wave.reshape(num_frames, segment)
-    reps = -(-clip // segment)
-    return np.tile(seconds, (1, reps))[:, :clip]
 
 
 class WaveStore:
@@ -199,11 +167,7 @@ class WaveStore:
         if not os.path.isfile(path):
             raise AVSDataError(f"{path}: wave file for video {record.name!r} (csv line {record.row}) not found")
         if not path.endswith("AVS.npy"):
-            try:
-                return np.load(path, allow_pickle=False), path
-            except (OSError, ValueError) as err:
-                raise AVSDataError(f"{path}: cannot read the wave of video {record.name!r} (csv line {record.row}): "
-                                   f"{err}") from err
+            return read_wave(path, _context(record)), path
         if path not in self._dicts:
             try:
                 table = np.load(path, allow_pickle=True).item()
@@ -224,6 +188,8 @@ class AVSBenchSource:
     Items: (frames [5,3,S,S], waves [5,clip], masks [M,1,S,S]). M = 1 for S4 train, else 5; item i is
     `records[i]` (eval datasets are not shuffled, so batch order gives the video names).
     """
+
+    columns = ("frames", "waves", "masks")
 
     def __init__(self, root, meta_csv, variant, split, image_size=224, segment_samples=SAMPLE_RATE,
                  clip_samples=None, wave_format="auto", check_files=True):
@@ -251,24 +217,20 @@ class AVSBenchSource:
 
     def __getitem__(self, index):
         record = self.records[int(index)]
-        frames = np.stack([load_frame(p, record, self.image_size) for p in frame_paths(self.root, record,
-                                                                                       self.variant)])
+        # frames stay at their file size (the model resizes them); a file of another size is an error
+        frames = np.stack([load_frame(p, self.image_size, _context(record), resize=False)
+                           for p in frame_paths(self.root, record, self.variant)])
         masks = np.stack([load_mask(p, record, self.variant, self.image_size)
                           for p in mask_paths(self.root, record, self.variant)])
         raw, path = self.waves.raw(record)
-        waves = tile_seconds(raw, record, path, NUM_FRAMES, self.segment, self.clip)
+        waves = tile_wave(raw, path, NUM_FRAMES, self.segment, self.clip, _context(record))
         return frames, waves, masks
 
 
 def build_avs_dataset(variant, data_cfg, split, batch_size, training, rank=0, group_size=1):
     """Task-registry builder: mindspore.dataset over the release folder `data_cfg.root` (parallel workers, sharded
     under data parallel) -> (dataset, source). Columns: frames, waves, masks."""
-    import mindspore.dataset as ds
     data_root, meta_csv = release_paths(data_cfg.root, variant)
     source = AVSBenchSource(data_root, meta_csv, variant, split, image_size=data_cfg.image_size,
                             segment_samples=data_cfg.audio_rate, clip_samples=data_cfg.clip_samples)
-    dataset = ds.GeneratorDataset(source, column_names=["frames", "waves", "masks"], shuffle=training,
-                                  num_parallel_workers=data_cfg.num_workers, python_multiprocessing=False,
-                                  num_shards=group_size if group_size > 1 else None,
-                                  shard_id=rank if group_size > 1 else None)
-    return dataset.batch(batch_size, drop_remainder=training), source
+    return build_task_dataset(source, data_cfg, batch_size, training, rank, group_size), source

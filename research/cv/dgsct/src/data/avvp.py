@@ -36,7 +36,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .transforms import FrameTransform, read_jpeg, tile_segments
+from .transforms import DataError, build_task_dataset, load_frame, load_wave_segments
 
 # Class order of the official loader and evaluation (index = position).
 AVVP_CLASSES = (
@@ -51,8 +51,7 @@ SAMPLE_RATE = 32000
 ST_DIM = 512
 
 
-class AVVPDataError(ValueError):
-    """Bad LLP input; the message names the file and the line."""
+AVVPDataError = DataError   # the error type shared by all readers (src/data/transforms.py)
 
 
 def media_id(filename):
@@ -125,23 +124,6 @@ def read_dense_labels(path, filenames: Sequence[str], classes: Sequence[str] = A
     return dense
 
 
-_FRAME_TRANSFORMS = {}
-
-
-def load_frame(path, image_size, context=""):
-    """JPEG -> [3, S, S] float32 with the shared AVE frame transform (RGB/255, torch bicubic resize without
-    antialiasing, ImageNet normalisation)."""
-    if not os.path.isfile(path):
-        raise AVVPDataError(f"{path}: missing frame{context}")
-    try:
-        frame = read_jpeg(path)
-    except ValueError as err:
-        raise AVVPDataError(f"{path}: cannot decode frame{context}: {err}") from err
-    if image_size not in _FRAME_TRANSFORMS:
-        _FRAME_TRANSFORMS[image_size] = FrameTransform(image_size)
-    return _FRAME_TRANSFORMS[image_size](frame)
-
-
 def _load_npy(path, what, context):
     """Plain (non-pickled) .npy array; a missing or unreadable file is an error naming it."""
     if not os.path.isfile(path):
@@ -150,15 +132,6 @@ def _load_npy(path, what, context):
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
         raise AVVPDataError(f"{path}: cannot read {what}{context}: {err}") from err
-
-
-def load_wave_segments(path, num_segments=NUM_SEGMENTS, segment=SAMPLE_RATE, clip=None, context=""):
-    """<id>.npy with num_segments*segment samples -> [num_segments, clip]: second t tiled to `clip` samples."""
-    wave = _load_npy(path, "wave", context).astype(np.float32).reshape(-1)
-    if wave.shape[0] != num_segments * segment:
-        raise AVVPDataError(f"{path}: wave has {wave.shape[0]} samples, expected {num_segments * segment} "
-                            f"({num_segments} s at {segment} Hz){context}")
-    return tile_segments(wave, num_segments, segment, clip or num_segments * segment)
 
 
 def load_features(path, shape, context=""):
@@ -241,18 +214,6 @@ class AVVPSource:
                 self.gt_audio[i], self.gt_visual[i])
 
 
-def build_generator_dataset(source, batch_size, shuffle, num_workers=1, drop_remainder=False, num_shards=None,
-                            shard_id=None, seed=None):
-    """mindspore.dataset pipeline over a random-access source with a `columns` list (optional sharding)."""
-    import mindspore.dataset as ds
-    if seed is not None:
-        ds.config.set_seed(int(seed))
-    dataset = ds.GeneratorDataset(source, source.columns, shuffle=shuffle,
-                                  num_parallel_workers=max(1, int(num_workers)), num_shards=num_shards,
-                                  shard_id=shard_id, python_multiprocessing=False)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder)
-
-
 def build_avvp_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1):
     """Task-registry dataset builder. `data.root` holds the csv files; media are in `data.options.media_dir`, by
     default `<root>/LLP_dataset` when it exists (official layout) else `root` (synthetic layout)."""
@@ -265,10 +226,3 @@ def build_avvp_dataset(data_cfg, split, batch_size, training, rank=0, group_size
                         st_dir=opts.get("st_dir", "feats/r2plus1d_18"),
                         mixup_alpha=float(opts.get("mixup_alpha", 0.5)) if training else 0.0)
     return build_task_dataset(source, data_cfg, batch_size, training, rank, group_size), source
-
-
-def build_task_dataset(source, data_cfg, batch_size, training, rank=0, group_size=1):
-    """Registry convention: shuffle and drop the last partial batch in training; shard under data parallel."""
-    return build_generator_dataset(source, batch_size, shuffle=training, num_workers=data_cfg.num_workers,
-                                   drop_remainder=training, num_shards=group_size if group_size > 1 else None,
-                                   shard_id=rank if group_size > 1 else None)
