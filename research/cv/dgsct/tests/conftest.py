@@ -77,3 +77,12 @@ def params_numpy(cell):
 def _seed():
     np.random.seed(0)
     ms.set_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_execution_mode():
+    """Entry points run in-process (train/eval/export mains) switch the global context to GRAPH_MODE: start and end
+    every test in MindSpore's default PyNative mode so that each test runs as it does on its own."""
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    yield
+    ms.set_context(mode=ms.PYNATIVE_MODE)

@@ -39,6 +39,16 @@ def find_shared_data_dir():
         here = parent
 
 
+@pytest.fixture(autouse=True)
+def _isolated_execution_mode():
+    """Entry points called in-process (train.main, eval.main, ...) switch the global context to GRAPH_MODE; restore
+    MindSpore's default PyNative mode around every test so that each test runs as it does on its own."""
+    import mindspore as ms  # pylint: disable=import-outside-toplevel
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    yield
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
 @pytest.fixture(scope="session")
 def shared_data_dir():
     path = find_shared_data_dir()
