@@ -33,7 +33,8 @@ def tiny_run(config, data_dir, out_dir, steps, lr_check, export=True):
     net, task = build_network(cfg)
     freeze_backbones(net.encoder)
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)
-    grad_net = GradNet(LossNet(net, task.build_loss(cfg), len(task.input_columns)), optimizer.parameters)
+    loss_net = LossNet(net, task.build_loss(cfg), len(task.input_columns))
+    grad_net = GradNet(loss_net, optimizer.parameters)
     train_ds, _ = task.build_dataset(cfg.data, "train", cfg.train.batch_size, True)
     batch = next(train_ds.create_tuple_iterator(num_epochs=1))
 
@@ -43,9 +44,18 @@ def tiny_run(config, data_dir, out_dir, steps, lr_check, export=True):
         optimizer(grads)
         return values[0]
 
-    net.set_train(True)
+    def deterministic_loss():
+        # eval mode: no SpecAugment / drop path / dropout / mixup noise, so the check below compares like with like
+        # (train-mode losses also depend on the state of MindSpore's in-graph random kernels, i.e. on test order)
+        loss_net.set_train(False)
+        value = float(loss_net(*batch)[0])
+        loss_net.set_train(True)
+        return value
+
+    before = deterministic_loss()
     losses = [float(step(*batch)) for _ in range(steps)]
-    assert losses[-1] < losses[0] - lr_check, losses
+    after = deterministic_loss()
+    assert after < before - lr_check, (before, after, losses)
 
     eval_ds, _ = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
     result, _ = evaluate(net, eval_ds, task, max_batches=1)
