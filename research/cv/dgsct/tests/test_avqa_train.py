@@ -41,7 +41,7 @@ def test_tiny_avqa_trains_evaluates_and_exports(graph_mode, tmp_path):
 def test_tiny_grounding_pretraining(graph_mode, tmp_path):
     data = make_synthetic_avqa(str(tmp_path / "avqa"), videos_per_split=(6, 2, 2), questions_per_video=1,
                                image_size=32, frames_per_video=10, sample_rate=8000)
-    net, _, _ = tiny_run("configs/tiny/avqa_grounding.yaml", data, tmp_path / "out", steps=8, lr_check=0.02,
+    net, _, _ = tiny_run("configs/tiny/avqa_grounding.yaml", data, tmp_path / "out", steps=8, lr_check=0.0,
                          export=False)
     # only the grounding/matching head trains; its parameter names match the AVST head's grounding cell
     names = sorted(p.name for p in net.trainable_params())
