@@ -12,93 +12,169 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Benchmark (not a test): training step time / samples/s, inference clips/s and peak memory, GRAPH_MODE.
+"""Benchmark (not a test): training step time / samples/s, inference clips/s and peak memory per task, GRAPH_MODE.
 
-python benchmark.py [--configs configs/tiny/ave.yaml configs/ave.yaml] [--steps 5] [--batch 2]
-Each config runs in its own subprocess (so peak RSS is per model); random inputs of the config's shapes; the first
-(compiling) step is timed separately. Prints one markdown table.
+python benchmark.py                                         # the tiny config of every task
+python benchmark.py --configs configs/ave.yaml --batch 1    # full size (Swin-V2-L + HTS-AT)
+python benchmark.py --configs configs/ave.yaml --batch 1 --set data.num_segments=2 --max_rss_gb 20
+
+Each config runs in its own subprocess (so peak RSS is per model); inputs are random tensors of the config's shapes
+with valid labels (src/tasks.py example_training_batch); the first (compiling) call of the training step and of the
+evaluation forward is timed separately. The parent kills a child whose resident memory passes --max_rss_gb and
+reports the row as over the limit. Prints one markdown table with the load average of the machine.
 """
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
+ALL_TINY = ["configs/tiny/ave.yaml", "configs/tiny/avvp.yaml", "configs/tiny/avs_s4.yaml", "configs/tiny/avs_ms3.yaml",
+            "configs/tiny/avqa.yaml", "configs/tiny/avqa_grounding.yaml"]
 
-def measure(config_path, steps, batch):
+
+# the vocabulary (embedding and answer sizes) of an AVQA network comes from avqa-train.json
+DEFAULT_AVQA_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "data",
+                                 "av", "MUSIC-AVQA")
+
+
+def avqa_data(cfg, avqa_root, workdir):
+    """Point an AVQA config at a folder with avqa-train.json: `avqa_root` (the real file gives the official 93 words
+    and 42 answers) or, if it has none, a generated synthetic set. The vocabulary is saved under `workdir`."""
+    from src.data.avqa_synthetic import make_synthetic_avqa
+    if not (os.path.isfile(os.path.join(avqa_root, "avqa-train.json"))
+            or os.path.isfile(os.path.join(avqa_root, "json", "avqa-train.json"))):
+        avqa_root = os.path.join(workdir, "synthetic_avqa")
+        make_synthetic_avqa(avqa_root, image_size=cfg.data.image_size, sample_rate=cfg.data.audio_rate)
+    cfg.data.root = avqa_root
+    cfg.train.output_dir = workdir
+    return avqa_root
+
+
+def measure(config_path, overrides, steps, batch, avqa_root):
     import mindspore as ms
     from mindspore import nn
     from src.config import load_config
-    from src.dgsct.encoder import count_parameters, freeze_backbones
+    from src.dgsct.encoder import count_parameters, freeze_backbones, set_train_mode
     from src.dgsct.model import build_network
+    from src.tasks import example_training_batch
     from src.trainer import GradNet, LossNet
 
     ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE)
-    cfg = load_config(config_path)
+    cfg = load_config(config_path, [f"--{o}" for o in overrides])
+    workdir = tempfile.mkdtemp(prefix="dgsct_benchmark_")
+    vocabulary = avqa_data(cfg, avqa_root, workdir) if cfg.task == "avqa" else ""
+    start = time.time()
     net, task = build_network(cfg)
-    freeze_backbones(net.encoder)
+    build = time.time() - start
+    freeze_backbones(net.encoder, cfg.model.train_swin_norm, cfg.model.train_htsat)
     trainable, total = count_parameters(net)
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)
-    grad_net = GradNet(LossNet(net, task.build_loss(cfg), 2), optimizer.parameters)
-    rng = np.random.default_rng(0)
-    frames, waves = (ms.Tensor(rng.standard_normal(x.shape).astype(np.float32) * 0.1)
-                     for x in task.example_inputs(cfg, batch))
-    labels = np.zeros((batch, cfg.data.num_segments, cfg.head.cmbs.num_classes + 1), np.float32)
-    labels[:, :, 0] = 1
-    labels = ms.Tensor(labels)
-    net.set_train(True)
-    start = time.time()
-    _, grads = grad_net(frames, waves, labels)
-    optimizer(grads)
-    first_train = time.time() - start
-    start = time.time()
-    for _ in range(steps):
-        _, grads = grad_net(frames, waves, labels)
+    grad_net = GradNet(LossNet(net, task.build_loss(cfg), len(task.input_columns)), optimizer.parameters)
+    inputs, labels = example_training_batch(task, cfg, batch, np.random.default_rng(0))
+
+    def train_step():
+        values, grads = grad_net(*inputs, *labels)
         optimizer(grads)
-    step = (time.time() - start) / steps
-    net.set_train(False)
+        return float(values[0].asnumpy())
+
+    def infer():
+        return net(*inputs)[0].asnumpy()
+
+    set_train_mode(net, True)
+    first_train, train_step_s = _timed(train_step, steps)
+    set_train_mode(net, False)
+    first_eval, infer_s = _timed(infer, steps)
+    return dict(config=config_path + "".join(f" {o}" for o in overrides), task=cfg.task, batch=batch,
+                segments=cfg.data.num_segments, trainable=trainable, total=total, build_s=build,
+                first_train_s=first_train, train_step_s=train_step_s, samples_per_s=batch / train_step_s,
+                first_eval_s=first_eval, clips_per_s=batch / infer_s, vocabulary_from=vocabulary,
+                peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20)
+
+
+def _timed(fn, steps):
+    """(seconds of the first call, mean seconds of the next `steps` calls)."""
     start = time.time()
-    net(frames, waves)[0].asnumpy()
-    first_eval = time.time() - start
+    fn()
+    first = time.time() - start
     start = time.time()
     for _ in range(steps):
-        net(frames, waves)[0].asnumpy()
-    infer = (time.time() - start) / steps
-    return dict(config=config_path, batch=batch, trainable=trainable, total=total, first_train_s=first_train,
-                train_step_s=step, samples_per_s=batch / step, first_eval_s=first_eval, clips_per_s=batch / infer,
-                peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20)
+        fn()
+    return first, (time.time() - start) / steps
+
+
+def _rss_gb(pid):
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 2 ** 20
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_child(config, args):
+    """Run one config in a subprocess, killing it above --max_rss_gb; returns (result dict or None, message)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", config, "--steps", str(args.steps),
+           "--batch", str(args.batch), "--avqa_root", args.avqa_root, "--set", *args.set]
+    log_path = f"{args.log_prefix}{os.path.basename(config).replace('.yaml', '')}.log"
+    peak = 0.0
+    with open(log_path, "w", encoding="utf-8") as log:
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
+        while child.poll() is None:
+            peak = max(peak, _rss_gb(child.pid))
+            if args.max_rss_gb and peak > args.max_rss_gb:
+                child.kill()
+                child.wait()
+                return None, f"killed: resident memory passed {args.max_rss_gb:.0f} GB"
+            time.sleep(0.5)
+    with open(log_path, encoding="utf-8") as log:
+        lines = log.read().splitlines()
+    results = [l for l in lines if l.startswith("RESULT ")]
+    if not results:
+        return None, f"failed (exit {child.returncode}), see {log_path}: " + " | ".join(lines[-3:])
+    return json.loads(results[-1][7:]), ""
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=["configs/tiny/ave.yaml", "configs/ave.yaml"])
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--configs", nargs="+", default=ALL_TINY)
+    parser.add_argument("--set", nargs="*", default=[], help="config overrides section.key=value for every config")
+    parser.add_argument("--steps", type=int, default=5, help="timed calls after the first (compiling) one")
+    parser.add_argument("--batch", type=int, default=2, help="clips per batch")
+    parser.add_argument("--max_rss_gb", type=float, default=20.0, help="kill a config above this resident memory")
+    parser.add_argument("--log_prefix", default="benchmark_", help="per-config log file prefix")
+    parser.add_argument("--avqa_root", default=DEFAULT_AVQA_ROOT,
+                        help="MUSIC-AVQA folder with avqa-train.json for the AVQA vocabulary (else a synthetic set)")
     parser.add_argument("--child", default="")
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(measure(args.child, args.steps, args.batch)))
+        print("RESULT " + json.dumps(measure(args.child, args.set, args.steps, args.batch, args.avqa_root)), flush=True)
         return
-    rows = []
+    load_before = os.getloadavg()[0]
+    notes = []
+    print("| config | segments x clips | trainable / total params | build s | first train step (compile) s | "
+          "train step s | train clips/s | first eval (compile) s | inference clips/s | peak RSS GB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for config in args.configs:
-        out = subprocess.run([sys.executable, __file__, "--child", config, "--steps", str(args.steps),
-                              "--batch", str(args.batch)], capture_output=True, text=True, check=False)
-        lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
-        if not lines:
-            print(f"{config}: failed\n{out.stderr[-2000:]}")
+        r, message = run_child(config, args)
+        if r is None:
+            print(f"| {config} {' '.join(args.set)} | {message} |", flush=True)
             continue
-        rows.append(json.loads(lines[-1][7:]))
-    print("| config | batch (clips) | trainable / total params | first train step (compile) s | train step s | "
-          "train samples/s | first eval (compile) s | inference clips/s | peak RSS GB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        print(f"| {r['config']} | {r['batch']} | {r['trainable']:,} / {r['total']:,} | {r['first_train_s']:.1f} | "
-              f"{r['train_step_s']:.2f} | {r['samples_per_s']:.2f} | {r['first_eval_s']:.1f} | {r['clips_per_s']:.2f} | "
-              f"{r['peak_rss_gb']:.2f} |")
+        if r["vocabulary_from"]:
+            notes.append(f"{r['config']}: AVQA vocabulary from {os.path.normpath(r['vocabulary_from'])}")
+        print(f"| {r['config']} | {r['segments']} x {r['batch']} | {r['trainable']:,} / {r['total']:,} | "
+              f"{r['build_s']:.1f} | {r['first_train_s']:.1f} | {r['train_step_s']:.2f} | {r['samples_per_s']:.3f} | "
+              f"{r['first_eval_s']:.1f} | {r['clips_per_s']:.3f} | {r['peak_rss_gb']:.2f} |", flush=True)
+    print(f"\n{os.cpu_count()} CPUs; 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
+          f"{args.steps} timed calls per row" + "".join(f"\n{n}" for n in notes))
 
 
 if __name__ == "__main__":

@@ -27,9 +27,9 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
-from src.checkpoint import restore_training_checkpoint, save_training_checkpoint
+from src.checkpoint import TrainProgress, restore_training_checkpoint, save_training_checkpoint
 from src.config import load_config, save_config
-from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones
+from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones, set_train_mode
 from src.dgsct.model import build_network
 from src.trainer import GradNet, LossNet, Trainer, evaluate
 
@@ -67,7 +67,7 @@ def main(argv=None):
     log = print if rank == 0 else (lambda *a, **k: None)
     out_dir = Path(cfg.train.output_dir) / (f"rank_{rank}" if size > 1 else "")
     net, task = build_network(cfg)
-    freeze_backbones(net.encoder, cfg.model.train_swin_norm)
+    freeze_backbones(net.encoder, cfg.model.train_swin_norm, cfg.model.train_htsat)
     trainable, total = count_parameters(net)
     log(f"task {cfg.task}: trainable parameters {trainable:,} / total {total:,} ({100 * trainable / total:.1f}%)")
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr, beta1=0.9, beta2=0.999, eps=1e-8)
@@ -77,35 +77,44 @@ def main(argv=None):
     train_ds, _ = task.build_dataset(cfg.data, cfg.data.train_split,
                                      cfg.train.batch_size, True, rank, size)
     steps_per_epoch = train_ds.get_dataset_size()
-    start_epoch = 0
+    progress = TrainProgress(0, 0)
     if args.resume:
-        start_epoch, _ = restore_training_checkpoint(args.resume, net, optimizer)
-        log(f"resumed from {args.resume} at epoch {start_epoch}")
+        progress = restore_training_checkpoint(args.resume, net, optimizer)
+        log(f"resumed from {args.resume} at epoch {progress.epoch} (best {task.select_metric} {progress.best:.4f}, "
+            f"{progress.stale_epochs} evaluations without improvement)")
     trainer = Trainer(grad_net, optimizer, cfg.train, task.loss_names, log, rank)
-    trainer.global_batch = start_epoch * steps_per_epoch
+    trainer.global_batch = progress.epoch * steps_per_epoch
     eval_ds = None
-    best = -1.0
     out_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out_dir / "config.yaml")
     batches_left = cfg.train.max_steps
-    for epoch in range(start_epoch, cfg.train.epochs):
-        net.set_train(True)
+    last = None
+    for epoch in range(progress.epoch, cfg.train.epochs):
+        set_train_mode(net, True)          # keeps frozen backbones in eval mode if model.backbone_train_mode is false
         means, ran = trainer.train_epoch(train_ds, epoch, steps_per_epoch, cfg.train.batch_size, batches_left)
         log(f"epoch {epoch + 1}/{cfg.train.epochs} " + " ".join(f"{k}={v:.4f}" for k, v in means.items()))
-        last = save_training_checkpoint(out_dir / "last.ckpt", net, optimizer, cfg, epoch + 1, trainer.global_batch)
-        if cfg.train.eval_every_epochs and (epoch + 1) % cfg.train.eval_every_epochs == 0 and rank == 0:
+        progress = progress._replace(epoch=epoch + 1, step=trainer.global_batch)
+        if cfg.train.eval_every_epochs and (epoch + 1) % cfg.train.eval_every_epochs == 0:
+            # every rank evaluates (identical weights under data parallel), so all take the same early-stop decision
             if eval_ds is None:
                 eval_ds, _ = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
             result, _ = evaluate(net, eval_ds, task)
             log(f"epoch {epoch + 1} {cfg.data.eval_split} " + " ".join(f"{k}={v:.4f}" for k, v in result.items()))
-            if result[task.select_metric] > best:
-                best = result[task.select_metric]
-                save_training_checkpoint(out_dir / "best.ckpt", net, optimizer, cfg, epoch + 1, trainer.global_batch)
+            improved = result[task.select_metric] > progress.best
+            progress = progress._replace(best=max(progress.best, result[task.select_metric]),
+                                         stale_epochs=0 if improved else progress.stale_epochs + 1)
+            if improved and rank == 0:
+                save_training_checkpoint(out_dir / "best.ckpt", net, optimizer, cfg, progress)
+        last = save_training_checkpoint(out_dir / "last.ckpt", net, optimizer, cfg, progress)
+        if cfg.train.early_stop_epochs and progress.stale_epochs >= cfg.train.early_stop_epochs:
+            log(f"early stop after epoch {epoch + 1}: {progress.stale_epochs} evaluations without a better "
+                f"{task.select_metric} (best {progress.best:.4f})")
+            break
         if batches_left:
             batches_left -= ran
             if batches_left <= 0:
                 break
-    log(f"checkpoint: {last}")
+    log(f"checkpoint: {last or 'none (training had already finished at the resumed epoch)'}")
     return net
 
 

@@ -15,12 +15,20 @@
 """Atomic training checkpoints (network + optimizer state + epoch/step) with the config saved beside them."""
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import mindspore as ms
 
 from .config import save_config
 
-_META_KEYS = ("epoch", "step")
+
+
+class TrainProgress(NamedTuple):
+    """Where training stands, saved in every training checkpoint so that --resume continues it exactly."""
+    epoch: int                    # epochs completed
+    step: int                     # batches run
+    best: float = -1.0            # best validation value of the task's select_metric so far
+    stale_epochs: int = 0         # evaluations since `best` last improved (early stopping)
 
 
 def _entries(net, optimizer):
@@ -32,19 +40,22 @@ def _entries(net, optimizer):
     return [{"name": name, "data": value} for name, value in entries.items()]
 
 
-def save_training_checkpoint(path, net, optimizer, cfg, epoch, step):
-    """Write `path` (.ckpt) atomically (temp file + os.replace) and `path` with .yaml holding the config."""
+def save_training_checkpoint(path, net, optimizer, cfg, progress):
+    """Write `path` (.ckpt) atomically (temp file + os.replace) and `path` with .yaml holding the config.
+    progress: TrainProgress (epoch, step, best, stale_epochs) stored beside the parameters."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp_{path.name}")
-    ms.save_checkpoint(_entries(net, optimizer), str(tmp), append_dict={"epoch": int(epoch), "step": int(step)})
+    meta = {"epoch": int(progress.epoch), "step": int(progress.step), "best": float(progress.best),
+            "stale_epochs": int(progress.stale_epochs)}
+    ms.save_checkpoint(_entries(net, optimizer), str(tmp), append_dict=meta)
     os.replace(tmp, path)
     save_config(cfg, path.with_suffix(".yaml"))
     return path
 
 
 def restore_training_checkpoint(path, net, optimizer):
-    """Load network and optimizer state; fail on anything missing. Returns (epoch, step) saved with it."""
+    """Load network and optimizer state; fail on anything missing. Returns the TrainProgress saved with it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint to resume from not found: {path}")
@@ -58,7 +69,12 @@ def restore_training_checkpoint(path, net, optimizer):
         if name not in params:
             raise ValueError(f"{path}: optimizer state {name!r} missing")
         param.set_data(params[name].astype(param.dtype))
-    return int(params["epoch"].asnumpy()), int(params["step"].asnumpy())
+    for key in ("epoch", "step"):
+        if key not in params:
+            raise ValueError(f"{path}: no {key!r} entry (not a training checkpoint of train.py)")
+    return TrainProgress(int(params["epoch"].asnumpy()), int(params["step"].asnumpy()),
+                         float(params["best"].asnumpy()) if "best" in params else -1.0,
+                         int(params["stale_epochs"].asnumpy()) if "stale_epochs" in params else 0)
 
 
 def load_network_state(net, params, path):

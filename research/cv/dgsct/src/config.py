@@ -42,6 +42,7 @@ class ModelConfig:
     htsat_ckpt: str = ""
     backbone_train_mode: bool = True    # official: frozen backbones still run in train mode (drop path, bn0, SpecAugment)
     train_swin_norm: bool = False       # --is_vit_ln
+    train_htsat: bool = False           # true: fine-tune all of HTS-AT (the official AVS S4 script does; spec 2.3)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class TrainConfig:
     output_dir: str = "outputs/ave"
     keep_checkpoints: int = 2
     eval_every_epochs: int = 1
+    early_stop_epochs: int = 0          # stop after this many evaluations without a better select metric (0 = never)
     mode: str = "graph"                 # graph | pynative
 
 

@@ -52,10 +52,12 @@ class TaskSpec:
     label_columns: tuple = ("labels",)
     metric_update: Callable = None                     # (metric, outputs numpy tuple, labels numpy tuple) -> predictions
     example_inputs: Callable = None                    # (cfg, batch) -> tuple of dummy input Tensors (export)
+    example_labels: Callable = None                    # (cfg, batch) -> valid label arrays of a training batch
     build_network: Callable = None                     # (cfg, encoder) -> whole net with `.encoder`, replacing
                                                        # DGSCTNet + build_head (AVS: head on the stage maps)
     select_metric: str = "accuracy"                    # metric result key that selects the best checkpoint
     plot: Callable = None                              # (source, eval records, out_dir, max_videos) -> PNG paths
+    uses_prompts: bool = True                          # False: build_network gets the plain Backbones (no modules)
 
 
 TASKS = {}
@@ -70,6 +72,46 @@ def get_task(name, source="config"):
     if name not in TASKS:
         raise ValueError(f"{source}: unknown task {name!r} (registered: {sorted(TASKS)})")
     return TASKS[name]
+
+
+def example_training_batch(task, cfg, batch, rng):
+    """Inputs (in `task.input_columns` order) and labels of one training batch of the config's shapes: random
+    frames/waves/features, integer inputs kept, mixup weights 1 (no mixing), valid labels. For benchmarks."""
+    inputs = [x.asnumpy() for x in task.example_inputs(cfg, batch)]
+    inputs = [rng.standard_normal(x.shape).astype(x.dtype) * 0.1 if x.dtype == np.float32 else x for x in inputs]
+    if "mixup_lambda" in task.input_columns[len(inputs):]:
+        inputs.append(np.ones((batch, _mixup_count(task, cfg)), np.float32))
+    if len(inputs) != len(task.input_columns):
+        raise ValueError(f"task {task.name}: example inputs give {len(inputs)} columns, expected "
+                         f"{task.input_columns}")
+    return tuple(ms.Tensor(x) for x in inputs), tuple(ms.Tensor(y) for y in task.example_labels(cfg, batch))
+
+
+def _mixup_count(task, cfg):
+    return 1 if task.name == "avqa_grounding" else cfg.data.num_segments
+
+
+def _ave_example_labels(cfg, batch):
+    labels = np.zeros((batch, cfg.data.num_segments, cfg.head.cmbs.num_classes + 1), np.float32)
+    labels[:, :, -1] = 1                                # background everywhere
+    labels[:, :3, 0], labels[:, :3, -1] = 1, 0          # event of class 0 in the first three segments
+    return (labels,)
+
+
+def _avs_example_labels(variant):
+    def labels(cfg, batch):
+        masks = np.zeros((batch, 1 if variant == "s4" else cfg.data.num_segments, 1, cfg.data.image_size,
+                          cfg.data.image_size), np.float32)
+        masks[..., : cfg.data.image_size // 2, : cfg.data.image_size // 2] = 1
+        return (masks,)
+    return labels
+
+
+def _avvp_example_labels(cfg, batch):
+    k, t = cfg.head.num_classes, cfg.data.num_segments
+    label = np.zeros((batch, k), np.float32)
+    label[:, 0] = 1
+    return label, np.zeros((batch, k, t), np.uint8), np.zeros((batch, k, t), np.uint8)
 
 
 def _ave_example_inputs(cfg, batch):
@@ -89,6 +131,7 @@ register(TaskSpec(
     loss_names=("event", "gate", "cls", "av"),
     metric_update=lambda metric, outputs, labels: metric.update(outputs[0], outputs[1], labels[0]),
     example_inputs=_ave_example_inputs,
+    example_labels=_ave_example_labels,
 ))
 
 
@@ -103,9 +146,11 @@ for _variant in ("s4", "ms3"):
         build_dataset=lambda *args, v=_variant, **kw: build_avs_dataset(v, *args, **kw),
         build_metric=lambda: AVSMeter(official_frames_per_batch=OFFICIAL_FRAMES_PER_BATCH),
         loss_names=("bce", "kl"),
+        input_columns=("frames", "waves", "mixup_lambda"),
         label_columns=("masks",),
         metric_update=lambda metric, outputs, labels: metric.update_from_outputs(outputs, labels),
         example_inputs=_ave_example_inputs,
+        example_labels=_avs_example_labels(_variant),
         select_metric="miou",
         plot=plot_avs_records,
     ))
@@ -126,6 +171,7 @@ register(TaskSpec(
     metric_update=lambda metric, outputs, labels: metric.update(outputs[2], outputs[5], outputs[6], labels[1],
                                                                 labels[2]),
     example_inputs=avvp_example_inputs,
+    example_labels=_avvp_example_labels,
     select_metric="segment_type",
 ))
 
@@ -144,6 +190,7 @@ register(TaskSpec(
     label_columns=("answer", "type_index"),
     metric_update=lambda metric, outputs, labels: metric.update(outputs[0], labels[0], labels[1]),
     example_inputs=avqa_example_inputs,
+    example_labels=lambda cfg, batch: (np.zeros(batch, np.int32), np.zeros(batch, np.int32)),
     select_metric="overall",
 ))
 
@@ -162,5 +209,7 @@ register(TaskSpec(
     label_columns=("index",),
     metric_update=lambda metric, outputs, labels: metric.update(outputs[0], outputs[1]),
     example_inputs=grounding_example_inputs,
+    example_labels=lambda cfg, batch: (np.arange(batch, dtype=np.int32),),
+    uses_prompts=False,
     select_metric="match_accuracy",
 ))

@@ -51,7 +51,8 @@ def test_s4_reader_layout_and_values(s4_set):
     assert [r.split for r in records] == ["train"] * 3 + ["val", "test"]
     assert records[0].row == 2 and records[0].category
     train = _source(s4_set, "s4", "train")
-    frames, waves, masks = train[1]
+    frames, waves, mixup, masks = train[1]
+    np.testing.assert_array_equal(mixup, np.ones(5, np.float32))     # no mixup unless asked for
     assert frames.shape == (5, 3, SIZE, SIZE) and frames.dtype == np.float32
     assert masks.shape == (1, 1, SIZE, SIZE) and set(np.unique(masks)) == {0.0, 1.0}
     assert waves.shape == (5, 5 * RATE)
@@ -63,11 +64,15 @@ def test_s4_reader_layout_and_values(s4_set):
     seconds = table[train.records[1].name + ".wav"].reshape(5, RATE)
     for k in range(5):
         np.testing.assert_array_equal(waves[k], np.tile(seconds[k], 5))
-    assert _source(s4_set, "s4", "test")[0][2].shape == (5, 1, SIZE, SIZE)   # 5 masks at test time
+    assert _source(s4_set, "s4", "test")[0][3].shape == (5, 1, SIZE, SIZE)   # 5 masks at test time
+    # log-mel mixup weights (official alpha 0.5): one per frame, in (0, 1), drawn anew for every item
+    mixed = _source(s4_set, "s4", "train", mixup_alpha=0.5, seed=3)
+    weights = np.stack([mixed[i][2] for i in range(3)])
+    assert weights.shape == (3, 5) and ((weights > 0) & (weights < 1)).all() and len(np.unique(weights)) == 15
 
 
 def test_s4_mask_marks_the_sounding_object(s4_set):
-    frames, _, masks = _source(s4_set, "s4", "val")[0]
+    frames, _, _, masks = _source(s4_set, "s4", "val")[0]
     inside = frames[0][:, masks[0, 0] > 0].mean(axis=1)
     assert 0.02 < masks.mean() < 0.3
     assert np.abs(inside - frames[0].mean(axis=(1, 2))).max() > 0.3   # the object's colour differs from the scene
@@ -76,7 +81,7 @@ def test_s4_mask_marks_the_sounding_object(s4_set):
 def test_ms3_reader_and_clip_tiling(ms3_set):
     root, _ = ms3_set
     train = _source(ms3_set, "ms3", "train", clip_samples=2 * RATE)
-    frames, waves, masks = train[0]
+    frames, waves, _, masks = train[0]
     assert frames.shape == (5, 3, SIZE, SIZE) and masks.shape == (5, 1, SIZE, SIZE)
     assert set(np.unique(masks)) <= {0.0, 1.0} and masks.max() == 1.0      # palette index 255 / 255
     assert waves.shape == (5, 2 * RATE)
@@ -105,7 +110,12 @@ def test_dataset_pipeline_batches(s4_set):
     dataset, source = build_avs_dataset("s4", cfg, "train", 2, training=False)
     batches = list(dataset.create_tuple_iterator(num_epochs=1, output_numpy=True))
     assert len(source) == 3 and [b[0].shape[0] for b in batches] == [2, 1]
-    assert [b.shape for b in batches[0]] == [(2, 5, 3, SIZE, SIZE), (2, 5, 5 * RATE), (2, 1, 1, SIZE, SIZE)]
+    assert [b.shape for b in batches[0]] == [(2, 5, 3, SIZE, SIZE), (2, 5, 5 * RATE), (2, 5), (2, 1, 1, SIZE, SIZE)]
+    assert (batches[0][2] == 1).all()                           # evaluation never mixes
+    cfg.options = {"mixup_alpha": 0.5}
+    train, _ = build_avs_dataset("s4", cfg, "train", 2, training=True)
+    weights = next(train.create_tuple_iterator(num_epochs=1, output_numpy=True))[2]
+    assert weights.shape == (2, 5) and ((weights > 0) & (weights < 1)).all()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -217,7 +227,7 @@ def test_empty_split(tmp_path):
 def test_plot_hook_writes_one_png_per_video(s4_set, tmp_path):
     from src.metrics.avs import plot_avs_records
     source = _source(s4_set, "s4", "train")
-    masks = np.stack([source[i][2] for i in range(3)])                     # [3, 1, 1, S, S]
+    masks = np.stack([source[i][3] for i in range(3)])                     # [3, 1, 1, S, S]
     records = [(masks[:2, :, 0].astype(np.uint8), (masks[:2],)), (masks[2:, :, 0].astype(np.uint8), (masks[2:],))]
     paths = plot_avs_records(source, records, str(tmp_path), max_videos=2)
     assert [os.path.basename(p) for p in paths] == [r.name + ".png" for r in source.records[:2]]

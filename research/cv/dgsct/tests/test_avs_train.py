@@ -45,7 +45,7 @@ def _setup(tmp_path, variant, split="train"):
 
 @pytest.mark.parametrize("variant", ["s4", "ms3"])
 def test_training_steps_lower_the_loss(pynative, tmp_path, variant):
-    cfg, model, task, (frames, waves, masks) = _setup(tmp_path, variant)
+    cfg, model, task, (frames, waves, mixup, masks) = _setup(tmp_path, variant)
     assert masks.shape[1] == (1 if variant == "s4" else 5)     # S4 trains on the annotated first frame only
     model.set_train(True)
     loss_fn = task.build_loss(cfg)
@@ -54,7 +54,7 @@ def test_training_steps_lower_the_loss(pynative, tmp_path, variant):
     opt = nn.Adam(params, learning_rate=cfg.train.lr)
 
     def forward():
-        return loss_fn(*model(frames, waves), masks)[0]
+        return loss_fn(*model(frames, waves, mixup), masks)[0]
 
     grad_fn = ms.value_and_grad(forward, None, opt.parameters)
     losses = []
@@ -67,7 +67,7 @@ def test_training_steps_lower_the_loss(pynative, tmp_path, variant):
 
 def test_export_mindir_then_load_gives_same_logits(pynative, tmp_path):
     """What export.py does: the whole network (logits first) to MindIR, reloaded with nn.GraphCell."""
-    _, net, _, (frames, waves, _) = _setup(tmp_path, "s4", split="test")
+    _, net, _, (frames, waves, _, _) = _setup(tmp_path, "s4", split="test")
     net.set_train(False)
     expected = [o.asnumpy() for o in net(frames, waves)]
     path = str(tmp_path / "avs_s4")

@@ -21,6 +21,7 @@ from mindspore import nn
 from src.backbones.htsat import HTSAT, HTSATConfig
 from src.backbones.swin_v2 import SwinV2, SwinV2Config
 from src.dgsct.encoder import (AudioVisualEncoder, check_optimizer_has_no_frozen, count_parameters, freeze_backbones,
+                               set_train_mode,
                                pair_schedule)
 from src.dgsct.prompt import PromptConfig
 
@@ -119,8 +120,29 @@ def test_freezing_and_optimizer_check(pynative):
     bad = nn.Adam(list(encoder.trainable_params()) + [swin.norm.gamma], learning_rate=1e-3)
     with pytest.raises(RuntimeError, match="frozen parameters are in the optimizer"):
         check_optimizer_has_no_frozen(bad, encoder)
-    # backbone_train_mode=False keeps the frozen backbones in eval mode while the modules train
-    encoder.set_train(True)
+    # backbone_train_mode=False keeps the frozen backbones in eval mode while the modules train, also when the
+    # encoder sits inside a task network (Cell.set_train alone would switch every sub-cell to train mode)
+    class Wrapper(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+
+    wrapper = Wrapper()
+    wrapper.set_train(True)
+    assert swin.training and htsat.frontend.training
+    set_train_mode(wrapper, True)
     assert encoder.vis_adapter_blocks_p1[0].training and not swin.training and not htsat.frontend.training
+    set_train_mode(encoder, True)
+    assert encoder.vis_adapter_blocks_p1[0].training and not swin.stages[0].blocks[0].training
+    encoder.backbone_train_mode = True
+    set_train_mode(wrapper, True)
+    assert swin.training and htsat.frontend.training
     freeze_backbones(encoder, train_swin_norm=True)
     assert swin.norm.gamma.requires_grad and not swin.stages[0].blocks[0].norm1.gamma.requires_grad
+    # train_htsat (official AVS S4): every HTS-AT parameter except BN running statistics trains, Swin stays frozen
+    trainable_h, _ = freeze_backbones(encoder, train_htsat=True)
+    htsat_trainable = sum(p.size for p in htsat.get_parameters() if p.requires_grad)
+    htsat_stats = sum(p.size for p in htsat.get_parameters() if "moving_" in p.name)
+    assert htsat_stats > 0 and htsat_trainable == sum(p.size for p in htsat.get_parameters()) - htsat_stats
+    assert trainable_h == trainable + htsat_trainable
+    assert not any(p.requires_grad for p in swin.get_parameters())

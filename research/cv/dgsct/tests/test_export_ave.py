@@ -21,7 +21,7 @@ from mindspore import nn
 
 import export as export_script
 import train as train_script
-from src.checkpoint import save_training_checkpoint
+from src.checkpoint import TrainProgress, save_training_checkpoint
 from src.config import load_config
 from src.dgsct.model import build_network
 
@@ -38,7 +38,7 @@ def test_export_graphcell_matches_checkpoint(tmp_path):
         for module in cell:                # open the gates so the prompt modules take part in the check
             module.gate.set_data(ms.Tensor([0.3], ms.float32))
             module.gate_av.set_data(ms.Tensor([0.2], ms.float32))
-    ckpt = save_training_checkpoint(tmp_path / "net.ckpt", net, None, cfg, 0, 0)
+    ckpt = save_training_checkpoint(tmp_path / "net.ckpt", net, None, cfg, TrainProgress(0, 0))
     name = tmp_path / "model"
     export_script.main([f"--config_path={TINY}", f"--export.ckpt={ckpt}", f"--export.file_name={name}"])
     assert (tmp_path / "model.yaml").is_file()

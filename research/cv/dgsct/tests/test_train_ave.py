@@ -91,7 +91,7 @@ def test_beats_chance(run):
 def test_resume_restores_state_and_continues(run):
     cfg, net, _ = _fresh(run)
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)
-    epoch, step = restore_training_checkpoint(run["first"], net, optimizer)
+    epoch, step, _, _ = restore_training_checkpoint(run["first"], net, optimizer)
     saved = ms.load_checkpoint(str(run["first"]))
     assert epoch == 1 and step > 0
     for name, param in net.parameters_and_names():
@@ -104,3 +104,28 @@ def test_resume_restores_state_and_continues(run):
     assert int(final["global_step"].asnumpy()) == 8 * int(saved["global_step"].asnumpy())   # continued, not restarted
     with pytest.raises(FileNotFoundError, match="resume"):
         restore_training_checkpoint(run["root"] / "missing.ckpt", net, optimizer)
+
+
+def test_early_stop_counts_evaluations_and_resumes_the_count(tmp_path, capsys, pynative):
+    """lr 0 and backbones in eval mode (model.backbone_train_mode=false): the test accuracy never changes, so with
+    early_stop_epochs=2 training stops after epoch 3 (best at epoch 1, then 2 evaluations without improvement); a
+    resume with early_stop_epochs=3 continues that count and stops after epoch 4."""
+    generate(tmp_path / "data", num_videos=12, num_classes=4, rate=8000)
+    out = tmp_path / "out"
+    common = [f"--config_path={TINY}", f"--data.root={tmp_path / 'data'}", f"--train.output_dir={out}",
+              "--train.mode=pynative", "--train.lr=0.0", "--train.epochs=8", "--train.eval_every_epochs=1",
+              "--model.backbone_train_mode=false"]
+    train_script.main(common + ["--train.early_stop_epochs=2"])
+    log = capsys.readouterr().out
+    accuracies = [line.split("accuracy=")[1].split()[0] for line in log.splitlines() if " test accuracy=" in line]
+    assert len(accuracies) == 3 and len(set(accuracies)) == 1, log
+    assert "early stop after epoch 3" in log
+    last = ms.load_checkpoint(str(out / "last.ckpt"))
+    assert int(last["epoch"].asnumpy()) == 3 and int(last["stale_epochs"].asnumpy()) == 2
+    assert float(last["best"].asnumpy()) == pytest.approx(float(accuracies[0]), abs=1e-4)
+    assert int(ms.load_checkpoint(str(out / "best.ckpt"))["epoch"].asnumpy()) == 1
+    shutil.copy(out / "last.ckpt", tmp_path / "stopped.ckpt")
+    train_script.main(common + ["--train.early_stop_epochs=3", f"--resume={tmp_path / 'stopped.ckpt'}"])
+    log = capsys.readouterr().out
+    assert "2 evaluations without improvement" in log and "early stop after epoch 4" in log, log
+    assert int(ms.load_checkpoint(str(out / "last.ckpt"))["epoch"].asnumpy()) == 4

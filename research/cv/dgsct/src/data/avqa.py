@@ -38,8 +38,8 @@ from typing import List, Sequence
 import numpy as np
 
 from ..metrics.avqa import TYPE_PAIR_INDEX
-from .avvp import data_options, mixup_weights
-from .transforms import DataError, build_task_dataset, load_frame, load_wave_segments, sampled_frame_paths
+from .transforms import (DataError, build_task_dataset, data_options, load_frame, load_wave_segments, mixup_weights,
+                         sampled_frame_paths)
 
 MAX_QUESTION_LEN = 14
 NUM_SEGMENTS = 10

@@ -43,7 +43,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .transforms import DataError, build_task_dataset, load_frame, read_image, read_wave, tile_wave
+from .transforms import (DataError, build_task_dataset, data_options, load_frame, mixup_weights, read_image, read_wave,
+                         tile_wave)
 
 NUM_FRAMES = 5
 SAMPLE_RATE = 32000
@@ -185,15 +186,18 @@ class WaveStore:
 class AVSBenchSource:
     """Random-access AVSBench split for mindspore.dataset.GeneratorDataset.
 
-    Items: (frames [5,3,S,S], waves [5,clip], masks [M,1,S,S]). M = 1 for S4 train, else 5; item i is
+    Items: (frames [5,3,S,S], waves [5,clip], mixup_lambda [5], masks [M,1,S,S]). M = 1 for S4 train, else 5;
+    mixup_lambda ~ Beta(alpha, alpha) per frame when mixup_alpha > 0 (training; official 0.5), else ones; item i is
     `records[i]` (eval datasets are not shuffled, so batch order gives the video names).
     """
 
-    columns = ("frames", "waves", "masks")
+    columns = ("frames", "waves", "mixup_lambda", "masks")
 
     def __init__(self, root, meta_csv, variant, split, image_size=224, segment_samples=SAMPLE_RATE,
-                 clip_samples=None, wave_format="auto", check_files=True):
+                 clip_samples=None, wave_format="auto", check_files=True, mixup_alpha=0.0, seed=None):
         self.root, self.variant, self.split = root, variant, split
+        self.mixup_alpha = float(mixup_alpha)
+        self.rng = np.random.default_rng(seed)
         self.image_size = int(image_size)
         self.segment, self.clip = int(segment_samples), clip_samples
         self.records = read_meta_csv(meta_csv, variant, split)
@@ -224,13 +228,16 @@ class AVSBenchSource:
                           for p in mask_paths(self.root, record, self.variant)])
         raw, path = self.waves.raw(record)
         waves = tile_wave(raw, path, NUM_FRAMES, self.segment, self.clip, _context(record))
-        return frames, waves, masks
+        return frames, waves, mixup_weights(self.rng, NUM_FRAMES, self.mixup_alpha), masks
 
 
 def build_avs_dataset(variant, data_cfg, split, batch_size, training, rank=0, group_size=1):
     """Task-registry builder: mindspore.dataset over the release folder `data_cfg.root` (parallel workers, sharded
-    under data parallel) -> (dataset, source). Columns: frames, waves, masks."""
+    under data parallel) -> (dataset, source). Columns: frames, waves, mixup_lambda, masks. Training draws log-mel
+    mixup weights with data.options.mixup_alpha (0 = off)."""
     data_root, meta_csv = release_paths(data_cfg.root, variant)
+    alpha = float(data_options(data_cfg).get("mixup_alpha", 0.0)) if training else 0.0
     source = AVSBenchSource(data_root, meta_csv, variant, split, image_size=data_cfg.image_size,
-                            segment_samples=data_cfg.audio_rate, clip_samples=data_cfg.clip_samples)
+                            segment_samples=data_cfg.audio_rate, clip_samples=data_cfg.clip_samples,
+                            mixup_alpha=alpha)
     return build_task_dataset(source, data_cfg, batch_size, training, rank, group_size), source

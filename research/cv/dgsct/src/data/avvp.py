@@ -36,7 +36,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .transforms import DataError, build_task_dataset, load_frame, load_wave_segments
+from .transforms import DataError, build_task_dataset, data_options, load_frame, load_wave_segments, mixup_weights
 
 # Class order of the official loader and evaluation (index = position).
 AVVP_CLASSES = (
@@ -139,18 +139,6 @@ def load_features(path, shape, context=""):
     if tuple(feat.shape) != tuple(shape):
         raise AVVPDataError(f"{path}: features have shape {tuple(feat.shape)}, expected {tuple(shape)}{context}")
     return feat.astype(np.float32)
-
-
-def mixup_weights(rng, count, alpha):
-    """Log-mel mixup weights of `count` backbone samples: Beta(alpha, alpha) (official 0.5), or ones if alpha <= 0."""
-    if alpha <= 0:
-        return np.ones(count, np.float32)
-    return rng.beta(alpha, alpha, size=count).astype(np.float32)
-
-
-def data_options(data_cfg):
-    """Task-specific data options of the config (`data.options`), {} if the config has none."""
-    return dict(getattr(data_cfg, "options", None) or {})
 
 
 class AVVPSource:

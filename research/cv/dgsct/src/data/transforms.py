@@ -201,3 +201,15 @@ def build_task_dataset(source, data_cfg, batch_size, training, rank=0, group_siz
     order and every sample in evaluation; one shard per rank under data parallel; data_cfg.num_workers workers."""
     return build_generator_dataset(source, batch_size, shuffle=training, num_workers=data_cfg.num_workers,
                                    drop_remainder=training, num_shards=group_size, shard_id=rank)
+
+
+def mixup_weights(rng, count, alpha):
+    """Log-mel mixup weights of `count` backbone samples: Beta(alpha, alpha) (official 0.5), or ones if alpha <= 0."""
+    if alpha <= 0:
+        return np.ones(count, np.float32)
+    return rng.beta(alpha, alpha, size=count).astype(np.float32)
+
+
+def data_options(data_cfg):
+    """Task-specific data options of the config (`data.options`), {} if the config has none."""
+    return dict(getattr(data_cfg, "options", None) or {})

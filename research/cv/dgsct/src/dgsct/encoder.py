@@ -45,6 +45,17 @@ def pair_schedule(swin_depths, htsat_depths):
     return tuple(schedule)
 
 
+class Backbones(nn.Cell):
+    """The two frozen backbones without prompt modules (AVQA grounding pre-training), with the encoder's attribute
+    names so that converted weights, freezing and set_train_mode work alike."""
+
+    def __init__(self, swin, htsat, backbone_train_mode=True):
+        super().__init__()
+        self.swin = swin
+        self.htsat = htsat
+        self.backbone_train_mode = backbone_train_mode
+
+
 class AudioVisualEncoder(nn.Cell):
     """Frozen Swin-V2 + HTS-AT with 4 cross-modal prompt modules per block pair.
 
@@ -76,14 +87,6 @@ class AudioVisualEncoder(nn.Cell):
         self.audio_adapter_blocks_p2 = nn.CellList(audio_p2)
         self.num_pairs = len(vis_p1)
         self.num_stages = len(swin.depths)
-
-    def set_train(self, mode=True):
-        """Frozen backbones follow `mode` (official: drop path, bn0 batch stats, SpecAugment) unless configured off."""
-        super().set_train(mode)
-        if not self.backbone_train_mode:
-            self.swin.set_train(False)
-            self.htsat.set_train(False)
-        return self
 
     def construct(self, images, waves, mixup_lambda=None):
         v = self.swin.embed(images)
@@ -119,12 +122,27 @@ class AudioVisualEncoder(nn.Cell):
         return v_seg, a_seg, stage_maps
 
 
-def freeze_backbones(encoder, train_swin_norm=False):
-    """Freeze every Swin and HTS-AT parameter (swin.norm stays trainable with --is_vit_ln); returns (trainable, total)."""
+def set_train_mode(net, mode=True):
+    """net.set_train(mode), then put the frozen backbones of `net` (an encoder, or a network with `.encoder`) back in
+    eval mode when its encoder has backbone_train_mode=False. Cell.set_train sets the flag on every sub-cell directly
+    (it never calls a sub-cell's set_train), so this cannot be an override on the encoder."""
+    net.set_train(mode)
+    encoder = getattr(net, "encoder", net)
+    if mode and not getattr(encoder, "backbone_train_mode", True):
+        encoder.swin.set_train(False)
+        encoder.htsat.set_train(False)
+    return net
+
+
+def freeze_backbones(encoder, train_swin_norm=False, train_htsat=False):
+    """Freeze every Swin and HTS-AT parameter; returns (trainable, total) of the encoder.
+    train_swin_norm: the final swin.norm stays trainable (--is_vit_ln). train_htsat: all of HTS-AT stays trainable
+    (the official AVS S4 script fine-tunes it)."""
+    final_norm = {id(p) for p in encoder.swin.norm.get_parameters()}   # by identity: names change inside wrappers
     for param in encoder.swin.get_parameters():
-        param.requires_grad = train_swin_norm and param.name.startswith(("swin.norm.", "norm."))
-    for param in encoder.htsat.get_parameters():
-        param.requires_grad = False
+        param.requires_grad = train_swin_norm and id(param) in final_norm
+    for param in encoder.htsat.get_parameters():   # BatchNorm running statistics are never trainable
+        param.requires_grad = train_htsat and not param.name.endswith(("moving_mean", "moving_variance"))
     return count_parameters(encoder)
 
 

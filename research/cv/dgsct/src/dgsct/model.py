@@ -22,7 +22,7 @@ from mindspore import nn
 from ..backbones.htsat import HTSAT, HTSATConfig
 from ..backbones.swin_v2 import SwinV2, SwinV2Config
 from ..convert.mapping import load_checked
-from .encoder import AudioVisualEncoder
+from .encoder import AudioVisualEncoder, Backbones
 
 
 def _preset(config_cls, name, overrides):
@@ -33,15 +33,20 @@ def _preset(config_cls, name, overrides):
     return replace(cfg, **fixed)
 
 
-def build_encoder(cfg):
-    """AudioVisualEncoder from the config's backbone presets (+ converted backbone weights if given)."""
+def build_backbones(cfg):
+    """(SwinV2, HTSAT) from the config's presets, with the converted backbone weights if given."""
     swin = SwinV2(_preset(SwinV2Config, cfg.model.swin_preset, cfg.model.swin_overrides))
     htsat = HTSAT(_preset(HTSATConfig, cfg.model.htsat_preset, cfg.model.htsat_overrides))
     if cfg.model.swin_ckpt:
         load_checked(swin, cfg.model.swin_ckpt)
     if cfg.model.htsat_ckpt:
         load_checked(htsat, cfg.model.htsat_ckpt)
-    return AudioVisualEncoder(swin, htsat, cfg.prompt, cfg.model.backbone_train_mode)
+    return swin, htsat
+
+
+def build_encoder(cfg):
+    """AudioVisualEncoder (backbones + cross-modal prompt modules) from the config."""
+    return AudioVisualEncoder(*build_backbones(cfg), cfg.prompt, cfg.model.backbone_train_mode)
 
 
 class DGSCTNet(nn.Cell):
@@ -73,6 +78,8 @@ def build_network(cfg):
     """Config -> (DGSCTNet, TaskSpec). The head comes from the task registry."""
     from ..tasks import get_task
     task = get_task(cfg.task)
+    if not task.uses_prompts:               # AVQA grounding pre-training: plain backbones
+        return task.build_network(cfg, Backbones(*build_backbones(cfg), cfg.model.backbone_train_mode)), task
     encoder = build_encoder(cfg)
     if task.build_network is not None:      # tasks whose head needs more than the pooled features (AVS)
         return task.build_network(cfg, encoder), task

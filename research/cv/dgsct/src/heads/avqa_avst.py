@@ -247,10 +247,10 @@ class GroundingConfig:
     match_hidden: list = field(default_factory=lambda: [512, 256, 128])
 
 
-def build_avqa_grounding_network(cfg, encoder):
-    """Grounding pre-training on the encoder's plain backbones (its prompt modules are not part of this network)."""
-    head = GroundingPretrainHead(encoder.htsat.stage_dims[-1], encoder.swin.stage_dims[-1], cfg.head.match_hidden)
-    return AVQAGroundingModel(encoder.swin, encoder.htsat, head)
+def build_avqa_grounding_network(cfg, backbones):
+    """Grounding pre-training on the plain backbones (a `Backbones` cell: the task is registered without prompts)."""
+    head = GroundingPretrainHead(backbones.htsat.stage_dims[-1], backbones.swin.stage_dims[-1], cfg.head.match_hidden)
+    return AVQAGroundingModel(backbones, head)
 
 
 def avqa_example_inputs(cfg, batch):
@@ -279,9 +279,9 @@ class AVQAGroundingModel(nn.Cell):
     audio = mean of the final HTS-AT tokens. construct(frames [B, 2, 3, H, W] = (positive, negative),
     wave [B, L], mixup_lambda [B] or None) -> (positive match logits [B, 2], negative match logits [B, 2])."""
 
-    def __init__(self, swin, htsat, head):
+    def __init__(self, backbones, head):
         super().__init__()
-        self.encoder = Backbones(swin, htsat)
+        self.encoder = backbones          # `encoder.swin.*` / `encoder.htsat.*` names, as in every other task
         self.head = head
 
     def construct(self, frames, wave, mixup_lambda=None):
@@ -289,16 +289,6 @@ class AVQAGroundingModel(nn.Cell):
         v_pos = self.encoder.swin.forward_features(frames[:, 0])[1]
         v_neg = self.encoder.swin.forward_features(frames[:, 1])[1]
         return self.head(a_mean, v_pos, v_neg)
-
-
-class Backbones(nn.Cell):
-    """The two backbones without prompt modules, with the encoder's attribute names (`encoder.swin.*`,
-    `encoder.htsat.*` parameters, as every other task, so converted backbone weights and freezing work alike)."""
-
-    def __init__(self, swin, htsat):
-        super().__init__()
-        self.swin = swin
-        self.htsat = htsat
 
 
 class GroundingAccuracy:
