@@ -12,11 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVE data pipeline: tests of preprocess.py (video -> frames + 32 kHz wave) on small AVI files written here.
+"""AVE data pipeline: tests of preprocess.py (video -> frames + 32 kHz wave) on small videos written here.
 
-No video encoder is installed (no ffmpeg binary, PyAV or OpenCV), so the test writes AVI files by hand: MJPEG
-frames (PIL) and mono 16-bit PCM or stereo IMA-ADPCM audio, which the FFmpeg inside
-mindspore.dataset.vision.read_video decodes. ADPCM decodes to planar samples like AAC (the AVE mp4 audio), which
+The AVE release format (H.264 + stereo AAC in mp4) is written with PyAV (requirements-test.txt; that test skips
+without it). The other tests write AVI files by hand, with no encoder at all: MJPEG frames (PIL) and mono 16-bit PCM
+or stereo IMA-ADPCM audio, which the FFmpeg inside mindspore.dataset.vision.read_video decodes. ADPCM decodes to planar samples like AAC (the AVE mp4 audio), which
 read_video returns correctly; packed stereo PCM it returns scrambled (see preprocess.packed_audio_bug).
 """
 import io
@@ -214,3 +214,44 @@ def test_audio_helpers_on_arrays():
     np.testing.assert_allclose(preprocess.frame_times(10, num_frames=4), [1.25, 3.75, 6.25, 8.75])
     index, past_end = preprocess.select_frames(70, 10.0, preprocess.frame_times(10, fps=1))
     assert index.tolist() == [5, 15, 25, 35, 45, 55, 65, 69, 69, 69] and past_end == 3
+
+
+def write_h264_aac_mp4(path, frames, fps, audio, rate):
+    """The AVE release format: H.264 video (yuv420p) + stereo AAC audio in an mp4, encoded with PyAV."""
+    av = pytest.importorskip("av")
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        sound = container.add_stream("aac", rate=rate, layout="stereo")
+        for frame in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(video.encode(None))
+        stereo = np.ascontiguousarray(np.stack([audio, audio]).astype(np.float32))
+        for start in range(0, stereo.shape[1], 1024):
+            chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(stereo[:, start:start + 1024]), format="fltp",
+                                               layout="stereo")
+            chunk.sample_rate, chunk.pts = rate, start
+            container.mux(sound.encode(chunk))
+        container.mux(sound.encode(None))
+
+
+def test_h264_aac_mp4_like_the_ave_release(tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    seconds, fps, rate = 11, 10, 44100
+    frames = np.zeros((seconds * fps, 48, 64, 3), np.uint8)
+    frames[..., 0] = (20 * (np.arange(seconds * fps) // fps)).astype(np.uint8)[:, None, None]
+    frames[..., 2] = 200
+    t = np.arange(seconds * rate) / rate
+    write_h264_aac_mp4(folder / "clip.mp4", frames, fps, 0.5 * np.sin(2 * np.pi * 440 * t), rate)
+    out = tmp_path / "AVE"
+    counts = preprocess.run(_args(folder, out))
+    assert counts["done"] == 1 and counts["trimmed"] == 1
+    paths = sampled_frame_paths(str(out / "frames" / "clip"), 10)
+    red = [int(np.asarray(Image.open(p))[..., 0].mean().round()) for p in paths]
+    assert np.abs(np.array(red) - [20 * s for s in range(10)]).max() <= 8, red    # lossy H.264 + JPEG
+    waves = load_wave_segments(str(out / "wave" / "clip.npy"), 10, 32000)
+    for second in range(1, 10):
+        row = waves[second, :32000]
+        assert int(np.abs(np.fft.rfft(row)).argmax()) == 440
+        assert abs(row.std() * np.sqrt(2) - 0.5) < 0.03                              # lossy AAC
