@@ -19,8 +19,9 @@ import pytest
 import mindspore as ms
 from mindspore import Tensor
 
-from src.backbones.audio_frontend import (AudioFrontend, bicubic_matrix, mix_with_reversed_batch,
+from src.backbones.audio_frontend import (AudioFrontend, mix_with_reversed_batch,
                                           reflect_frame_indices, slaney_mel_matrix)
+from src.dgsct.resize import bicubic_matrix
 
 ms.set_device("CPU")
 
@@ -111,13 +112,13 @@ def test_log_mel_db_matches_numpy():
 
 
 def test_bicubic_matrix_properties():
-    matrix = bicubic_matrix(11, 20)
+    matrix = bicubic_matrix(11, 20, align_corners=True)
     np.testing.assert_allclose(matrix.sum(1), 1.0, atol=1e-6)
     np.testing.assert_allclose(matrix[0], np.eye(11)[0])          # align_corners: end points are exact
     np.testing.assert_allclose(matrix[-1], np.eye(11)[-1])
-    np.testing.assert_allclose(bicubic_matrix(7, 7), np.eye(7), atol=1e-7)
+    np.testing.assert_allclose(bicubic_matrix(7, 7, align_corners=True), np.eye(7), atol=1e-7)
     # output 2 of 11->21 sits half way between inputs 0 and 1 (t = 0.5): taps clamp at the left edge
-    half = bicubic_matrix(11, 21)[1]
+    half = bicubic_matrix(11, 21, align_corners=True)[1]
     a = -0.75
     w_far = ((a * 1.5 - 5 * a) * 1.5 + 8 * a) * 1.5 - 4 * a
     w_near = ((a + 2) * 0.5 - (a + 3)) * 0.25 + 1
@@ -132,7 +133,7 @@ def test_eval_image_matches_numpy_pipeline_and_fold_order():
     mel = numpy_power_spectrogram(wave, 256, 64) @ slaney_mel_matrix(8000, 256, 32, 50.0, 4000.0)
     logmel = 10.0 * np.log10(np.maximum(mel, 1e-10))
     normed = logmel / np.sqrt(1.0 + 1e-5)            # fresh bn0 in eval: mean 0, var 1, gamma 1, beta 0
-    resized = np.einsum("ot,btm->bom", bicubic_matrix(251, 512).astype(np.float64), normed)
+    resized = np.einsum("ot,btm->bom", bicubic_matrix(251, 512, align_corners=True).astype(np.float64), normed)
     ref = numpy_fold(resized, 128, 4)
     assert image.shape == (2, 1, 128, 128)
     assert np.abs(image - ref).max() < 2e-4
@@ -193,7 +194,7 @@ def test_train_mode_bn0_batch_stats_and_momentum():
     logmel = fe.log_mel(Tensor(wave)).asnumpy().astype(np.float64)
     mean, var = logmel.mean((0, 1)), logmel.var((0, 1))
     normed = (logmel - mean) / np.sqrt(var + 1e-5)
-    ref = numpy_fold(np.einsum("ot,btm->bom", bicubic_matrix(251, 512), normed), 128, 4)
+    ref = numpy_fold(np.einsum("ot,btm->bom", bicubic_matrix(251, 512, align_corners=True), normed), 128, 4)
     assert np.abs(image - ref).max() < 1e-3
     # torch momentum 0.1: running = 0.9 * running + 0.1 * batch statistic
     np.testing.assert_allclose(fe.bn0.moving_mean.asnumpy(), 0.1 * mean, rtol=1e-4, atol=1e-4)

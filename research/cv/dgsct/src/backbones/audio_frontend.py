@@ -28,7 +28,8 @@ import numpy as np
 
 from mindspore import nn, ops, Parameter, Tensor
 
-BICUBIC_A = -0.75  # PyTorch's cubic convolution coefficient
+from ..dgsct.resize import bicubic_matrix
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,37 +104,6 @@ def reflect_frame_indices(num_samples, n_fft, hop):
     return idx.astype(np.int32)
 
 
-def _cubic_weights(t, a=BICUBIC_A):
-    """Weights of the 4 taps (offsets -1, 0, 1, 2) for fractional positions t in [0, 1)."""
-    def near(x):  # |x| <= 1
-        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
-
-    def far(x):  # 1 < |x| < 2
-        return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
-
-    return np.stack([far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)], axis=-1)
-
-
-def bicubic_matrix(in_size, out_size):
-    """[out_size, in_size] matrix of 1-D bicubic interpolation, align_corners=True, edge-clamped taps.
-
-    Equals torch.nn.functional.interpolate(mode='bicubic', align_corners=True) along one axis.
-    """
-    # source positions in float32 exactly as PyTorch's CPU kernel computes them (scale * index in float);
-    # float64 positions would differ by ~1e-4 of a frame at index ~1000
-    scale = np.float32((in_size - 1) / (out_size - 1)) if out_size > 1 else np.float32(0.0)
-    src = np.arange(out_size, dtype=np.float32) * scale
-    base = np.floor(src)
-    weights = _cubic_weights((src - base).astype(np.float64))
-    base = base.astype(np.int64)
-    matrix = np.zeros((out_size, in_size), dtype=np.float64)
-    rows = np.arange(out_size)
-    for tap in range(4):  # 4 taps, vectorised over all output rows; clamped taps accumulate
-        cols = np.clip(base - 1 + tap, 0, in_size - 1)
-        np.add.at(matrix, (rows, cols), weights[:, tap])
-    return matrix.astype(np.float32)
-
-
 # ---------------------------------------------------------------------------------------------
 # The Cell
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +150,7 @@ class AudioFrontend(nn.Cell):
         # Constants rebuilt from the config (not parameters, never in a checkpoint)
         self.frame_index = Tensor(reflect_frame_indices(clip_samples, n_fft, hop_size))
         self.needs_resize = self.num_frames < self.target_frames
-        self.resize_t = Tensor(bicubic_matrix(self.num_frames, self.target_frames).T)  # [T_in, T_out]
+        self.resize_t = Tensor(bicubic_matrix(self.num_frames, self.target_frames, align_corners=True).T)  # [T_in, T_out]
         self.time_pos = Tensor(np.arange(self.num_frames, dtype=np.float32))
         self.freq_pos = Tensor(np.arange(mel_bins, dtype=np.float32))
         self.uniform = ops.UniformReal()

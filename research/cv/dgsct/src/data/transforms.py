@@ -98,16 +98,6 @@ def normalize_frame(frame, size=None):
     return ((image - IMAGENET_MEAN) / IMAGENET_STD).astype(np.float32)
 
 
-class FrameTransform:
-    """uint8 [H, W, 3] -> float32 [3, size, size] (see normalize_frame); kept as a callable for pipelines."""
-
-    def __init__(self, size):
-        self.size = size
-
-    def __call__(self, frame):
-        return normalize_frame(frame, self.size)
-
-
 def load_frame(path, size=None, context="", resize=True):
     """Frame file -> float32 [3, S, S] as the official loaders.
 

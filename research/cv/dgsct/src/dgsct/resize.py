@@ -17,31 +17,39 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-_A = -0.75   # torch's cubic convolution coefficient
+BICUBIC_A = -0.75   # torch's cubic convolution coefficient (Keys kernel)
 
 
-def _cubic_weights(t):
-    """Weights of the 4 taps at offsets -1, 0, 1, 2 for fractional position t (Keys kernel, a = -0.75)."""
+def _cubic_weights(t, a=BICUBIC_A):
+    """Weights [..., 4] of the taps at offsets -1, 0, 1, 2 for fractional positions t in [0, 1)."""
     def near(x):   # |x| <= 1
-        return ((_A + 2) * x - (_A + 3)) * x * x + 1
+        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
 
     def far(x):    # 1 < |x| < 2
-        return ((_A * x - 5 * _A) * x + 8 * _A) * x - 4 * _A
-    return np.array([far(t + 1), near(t), near(1 - t), far(2 - t)])
+        return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+    return np.stack([far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)], axis=-1)
 
 
 def bicubic_matrix(in_size, out_size, align_corners=False):
-    """[out, in] matrix W with resize(x) = W @ x along one axis, exactly as torch upsample_bicubic2d (no antialias)."""
-    mat = np.zeros((out_size, in_size), np.float64)
-    for i in range(out_size):
-        if align_corners:
-            src = i * (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
-        else:
-            src = (i + 0.5) * in_size / out_size - 0.5      # not clamped at 0 for cubic, like torch
-        base = int(np.floor(src))
-        for tap, weight in zip(range(base - 1, base + 3), _cubic_weights(src - base)):
-            mat[i, min(max(tap, 0), in_size - 1)] += weight   # border taps are clamped (replicate)
-    return mat.astype(np.float32)
+    """[out, in] matrix W with resize(x) = W @ x along one axis, exactly as torch upsample_bicubic2d (no antialias).
+
+    Source positions are computed in float32 as PyTorch's CPU kernel does (float64 positions differ by ~1e-4 of a
+    sample at index ~1000); border taps are clamped (replicate) and accumulate.
+    """
+    index = np.arange(out_size, dtype=np.float32)
+    if align_corners:
+        scale = np.float32((in_size - 1) / (out_size - 1)) if out_size > 1 else np.float32(0.0)
+        src = index * scale
+    else:
+        src = (index + np.float32(0.5)) * np.float32(in_size / out_size) - np.float32(0.5)   # not clamped at 0
+    base = np.floor(src)
+    weights = _cubic_weights((src - base).astype(np.float64))
+    base = base.astype(np.int64)
+    matrix = np.zeros((out_size, in_size), np.float64)
+    rows = np.arange(out_size)
+    for tap in range(4):
+        np.add.at(matrix, (rows, np.clip(base - 1 + tap, 0, in_size - 1)), weights[:, tap])
+    return matrix.astype(np.float32)
 
 
 class BicubicResize(nn.Cell):
