@@ -85,8 +85,9 @@ def serve(cfg, prefix):
     if cfg.model == "sparcode":
         index = SparseCodeIndex.load(f"{prefix}_index.npz")
         tokens = item_tokens(item_net, data)[index.items]
-        # adapter: the index computes missing rows through `_row_builder` (src/index.py); here that is the MindIR g
-        index._row_builder = MindIRRowBuilder(load_graph(f"{prefix}_g.mindir"), index.codebooks, index.items, tokens)
+        # rows for codes missing from the index come from the exported interaction graph g
+        index.attach_row_builder(MindIRRowBuilder(load_graph(f"{prefix}_g.mindir"), index.codebooks, index.items,
+                                                  tokens))
         n_codes_before = len(index.codes)
         codes = query_code_ids(query_net, feats, hist, int(cfg.eval_batch_size))
         ranked = index_rank(index, codes, split.seen_indptr, split.seen_items, k)

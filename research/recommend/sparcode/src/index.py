@@ -48,7 +48,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import Tensor
 
-from src.data.dataset import _atomic_write  # the repository's one temp-file + os.replace helper
+from src.data.dataset import atomic_write  # the repository's one temp-file + os.replace helper
 from src.scoring import topk_excluding, item_token_table
 
 FORMAT_VERSION = 1
@@ -136,7 +136,7 @@ class SparseCodeIndex:
             "config": _config_dict(cfg),
         }
         index = cls(codes, indptr, entry_items, entry_scores, items, quantizer.codebooks.asnumpy(), meta)
-        index._row_builder = builder
+        index.attach_row_builder(builder)
         return index
 
     def attach_model(self, model, item_field_values=None, item_batch=4096):
@@ -145,7 +145,12 @@ class SparseCodeIndex:
             tokens = model.item_tokens_from_features(Tensor(self.items), Tensor(item_field_values)).asnumpy()
         else:
             tokens = item_token_table(model, self.items)
-        self._row_builder = _RowBuilder(model, self.items, tokens, item_batch)
+        self.attach_row_builder(_RowBuilder(model, self.items, tokens, item_batch))
+
+    def attach_row_builder(self, builder):
+        """Compute missing rows with `builder.rows(code_ids, progress) -> (indptr, item_ids, scores)` over
+        `self.items` (a _RowBuilder on the MindSpore model, or infer.py's builder on the exported MindIR graphs)."""
+        self._row_builder = builder
 
     def add_codes(self, code_ids):
         """Compute and insert rows for codes not yet indexed (needs a model: built here or attach_model)."""
@@ -236,7 +241,7 @@ class SparseCodeIndex:
         arrays = {"format": np.array([FORMAT_VERSION], np.int64), "codes": self.codes, "indptr": self.indptr,
                   "item_ids": self.item_ids, "scores": self.scores, "items": self.items,
                   "codebooks": self.codebooks, "meta_json": meta_bytes}
-        _atomic_write(path, lambda f: np.savez(f, **arrays), binary=True)
+        atomic_write(path, lambda f: np.savez(f, **arrays), binary=True)
         return path
 
     @classmethod

@@ -217,8 +217,8 @@ class RecData:
         meta_path = os.path.join(directory, META_FILE)
         if os.path.exists(meta_path):
             os.remove(meta_path)  # an interrupted save must not leave an old meta next to new arrays
-        _atomic_write(os.path.join(directory, ARRAYS_FILE), lambda f: np.savez(f, **self._arrays()), binary=True)
-        _atomic_write(meta_path, lambda f: json.dump(_jsonable(header), f, indent=1), binary=False)
+        atomic_write(os.path.join(directory, ARRAYS_FILE), lambda f: np.savez(f, **self._arrays()), binary=True)
+        atomic_write(meta_path, lambda f: json.dump(_jsonable(header), f, indent=1), binary=False)
 
     @classmethod
     def load(cls, directory):
@@ -282,7 +282,9 @@ def _jsonable(obj):
     return obj
 
 
-def _atomic_write(path, write, binary):
+def atomic_write(path, write, binary):
+    """Write `path` through `write(file)` into a temp file in the same folder, then os.replace: a reader never sees
+    a partial file, and a failed write leaves the old one."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
