@@ -71,6 +71,8 @@ def main(argv=None):
     net, task = build_network(cfg)
     load_network_checkpoint(net, cfg.eval.ckpt)
     dataset, source = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
+    if task.check_data:
+        task.check_data(cfg, source)
     result, records = evaluate(net, dataset, task)
     result.update(task=cfg.task, split=cfg.data.eval_split, checkpoint=cfg.eval.ckpt)
     print(json.dumps(result, indent=1))

@@ -74,8 +74,10 @@ def main(argv=None):
     check_optimizer_has_no_frozen(optimizer, net)
     reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True, degree=size) if size > 1 else None
     grad_net = GradNet(LossNet(net, task.build_loss(cfg), len(task.input_columns)), optimizer.parameters, reducer)
-    train_ds, _ = task.build_dataset(cfg.data, cfg.data.train_split,
-                                     cfg.train.batch_size, True, rank, size)
+    train_ds, train_source = task.build_dataset(cfg.data, cfg.data.train_split,
+                                                cfg.train.batch_size, True, rank, size)
+    if task.check_data:
+        task.check_data(cfg, train_source)
     steps_per_epoch = train_ds.get_dataset_size()
     progress = TrainProgress(0, 0)
     if args.resume:

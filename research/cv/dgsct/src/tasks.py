@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 import mindspore as ms
 
+from .config import ConfigError
 from .data.ave import build_ave_dataset
 from .data.avqa import build_avqa_dataset, build_avqa_grounding_dataset
 from .data.avs import build_avs_dataset
@@ -58,6 +59,7 @@ class TaskSpec:
     select_metric: str = "accuracy"                    # metric result key that selects the best checkpoint
     plot: Callable = None                              # (source, eval records, out_dir, max_videos) -> PNG paths
     uses_prompts: bool = True                          # False: build_network gets the plain Backbones (no modules)
+    check_data: Callable = None                        # (cfg, dataset source) -> None; raises on a data/head mismatch
 
 
 TASKS = {}
@@ -114,6 +116,15 @@ def _avvp_example_labels(cfg, batch):
     return label, np.zeros((batch, k, t), np.uint8), np.zeros((batch, k, t), np.uint8)
 
 
+def _check_class_count(source, configured, key, where):
+    if len(source.classes) != configured:
+        raise ConfigError(f"{where}: the data has {len(source.classes)} classes but {key} is {configured}")
+
+
+def _check_ave_data(cfg, source):
+    _check_class_count(source, cfg.head.cmbs.num_classes, "head.cmbs.num_classes", source.root / "Annotations.txt")
+
+
 def _ave_example_inputs(cfg, batch):
     data = cfg.data
     frames = np.zeros((batch, data.num_segments, 3, data.image_size, data.image_size), np.float32)
@@ -132,6 +143,7 @@ register(TaskSpec(
     metric_update=lambda metric, outputs, labels: metric.update(outputs[0], outputs[1], labels[0]),
     example_inputs=_ave_example_inputs,
     example_labels=_ave_example_labels,
+    check_data=_check_ave_data,
 ))
 
 
@@ -172,6 +184,8 @@ register(TaskSpec(
                                                                 labels[2]),
     example_inputs=avvp_example_inputs,
     example_labels=_avvp_example_labels,
+    check_data=lambda cfg, source: _check_class_count(source, cfg.head.num_classes, "head.num_classes",
+                                                      source.csv_path),
     select_metric="segment_type",
 ))
 

@@ -198,3 +198,16 @@ def test_synthetic_generator_is_seeded(tmp_path):
     for rel in ("Annotations.txt", "trainSet.txt", f"wave/{vid}.npy", f"frames/{vid}/00000002.jpg"):
         assert read("a", rel) == read("b", rel)
     assert read("a", f"wave/{vid}.npy") != read("c", f"wave/{vid}.npy")
+
+
+def test_class_count_must_match_the_head(synthetic_root):
+    from src.config import Config, ConfigError
+    from src.heads.ave_cmbs import AVEHeadConfig
+    from src.tasks import get_task
+    source = AVESource(synthetic_root, "train", _cfg(synthetic_root))
+    cfg = Config(head=AVEHeadConfig())
+    cfg.head.cmbs.num_classes = 3
+    get_task("ave").check_data(cfg, source)                      # 3 synthetic classes: accepted
+    cfg.head.cmbs.num_classes = 28
+    with pytest.raises(ConfigError, match=r"Annotations.txt: the data has 3 classes but head.cmbs.num_classes is 28"):
+        get_task("ave").check_data(cfg, source)

@@ -164,6 +164,7 @@ class AVVPSource:
         self.mixup_alpha = float(mixup_alpha)
         self.rng = np.random.default_rng(seed)
         self.csv_path = os.path.join(ann_dir, SPLIT_FILES[split])
+        self.classes = tuple(classes)
         self.filenames, self.labels, self.lines = read_weak_labels(self.csv_path, classes)
         shape = (len(self.filenames), len(classes), self.num_segments)
         if split == "train":
