@@ -12,11 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Benchmark (not a test): training step time / samples/s, inference clips/s and peak memory per task, GRAPH_MODE.
+"""Benchmark (not a test): training step time / samples/s, inference clips/s and peak memory per task.
 
-python benchmark.py                                         # the tiny config of every task
-python benchmark.py --configs configs/ave.yaml --batch 1    # full size (Swin-V2-L + HTS-AT)
-python benchmark.py --configs configs/ave.yaml --batch 1 --set data.num_segments=2 --max_rss_gb 20
+python benchmark.py                                                        # the tiny config of every task, GRAPH_MODE
+python benchmark.py --configs configs/ave.yaml --batch 1 --mode pynative   # full size (Swin-V2-L + HTS-AT)
+python benchmark.py --configs configs/ave.yaml --batch 1 --set data.num_segments=4 --max_rss_gb 20
 
 Each config runs in its own subprocess (so peak RSS is per model); inputs are random tensors of the config's shapes
 with valid labels (src/tasks.py example_training_batch); the first (compiling) call of the training step and of the
@@ -56,7 +56,7 @@ def avqa_data(cfg, avqa_root, workdir):
     return avqa_root
 
 
-def measure(config_path, overrides, steps, batch, avqa_root):
+def measure(config_path, overrides, steps, batch, avqa_root, mode):
     import mindspore as ms
     from mindspore import nn
     from src.config import load_config
@@ -66,7 +66,7 @@ def measure(config_path, overrides, steps, batch, avqa_root):
     from src.trainer import GradNet, LossNet
 
     ms.set_device("CPU")
-    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     cfg = load_config(config_path, [f"--{o}" for o in overrides])
     workdir = tempfile.mkdtemp(prefix="dgsct_benchmark_")
     vocabulary = avqa_data(cfg, avqa_root, workdir) if cfg.task == "avqa" else ""
@@ -91,7 +91,7 @@ def measure(config_path, overrides, steps, batch, avqa_root):
     first_train, train_step_s = _timed(train_step, steps)
     set_train_mode(net, False)
     first_eval, infer_s = _timed(infer, steps)
-    return dict(config=config_path + "".join(f" {o}" for o in overrides), task=cfg.task, batch=batch,
+    return dict(config=config_path + "".join(f" {o}" for o in overrides), task=cfg.task, batch=batch, mode=mode,
                 segments=cfg.data.num_segments, trainable=trainable, total=total, build_s=build,
                 first_train_s=first_train, train_step_s=train_step_s, samples_per_s=batch / train_step_s,
                 first_eval_s=first_eval, clips_per_s=batch / infer_s, vocabulary_from=vocabulary,
@@ -123,7 +123,7 @@ def _rss_gb(pid):
 def run_child(config, args):
     """Run one config in a subprocess, killing it above --max_rss_gb; returns (result dict or None, message)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", config, "--steps", str(args.steps),
-           "--batch", str(args.batch), "--avqa_root", args.avqa_root, "--set", *args.set]
+           "--batch", str(args.batch), "--avqa_root", args.avqa_root, "--mode", args.mode, "--set", *args.set]
     log_path = f"{args.log_prefix}{os.path.basename(config).replace('.yaml', '')}.log"
     peak = 0.0
     with open(log_path, "w", encoding="utf-8") as log:
@@ -149,6 +149,8 @@ def main():
     parser.add_argument("--set", nargs="*", default=[], help="config overrides section.key=value for every config")
     parser.add_argument("--steps", type=int, default=5, help="timed calls after the first (compiling) one")
     parser.add_argument("--batch", type=int, default=2, help="clips per batch")
+    parser.add_argument("--mode", choices=("graph", "pynative"), default="graph",
+                        help="graph: compiled (fast; on CPU it keeps far more memory); pynative: eager")
     parser.add_argument("--max_rss_gb", type=float, default=20.0, help="kill a config above this resident memory")
     parser.add_argument("--log_prefix", default="benchmark_", help="per-config log file prefix")
     parser.add_argument("--avqa_root", default=DEFAULT_AVQA_ROOT,
@@ -156,21 +158,21 @@ def main():
     parser.add_argument("--child", default="")
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(measure(args.child, args.set, args.steps, args.batch, args.avqa_root)), flush=True)
+        print("RESULT " + json.dumps(measure(args.child, args.set, args.steps, args.batch, args.avqa_root, args.mode)), flush=True)
         return
     load_before = os.getloadavg()[0]
     notes = []
-    print("| config | segments x clips | trainable / total params | build s | first train step (compile) s | "
+    print("| config | mode | segments x clips | trainable / total params | build s | first train step (compile) s | "
           "train step s | train clips/s | first eval (compile) s | inference clips/s | peak RSS GB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for config in args.configs:
         r, message = run_child(config, args)
         if r is None:
-            print(f"| {config} {' '.join(args.set)} | {message} |", flush=True)
+            print(f"| {config} {' '.join(args.set)} | {args.mode} | {message} |", flush=True)
             continue
         if r["vocabulary_from"]:
             notes.append(f"{r['config']}: AVQA vocabulary from {os.path.normpath(r['vocabulary_from'])}")
-        print(f"| {r['config']} | {r['segments']} x {r['batch']} | {r['trainable']:,} / {r['total']:,} | "
+        print(f"| {r['config']} | {r['mode']} | {r['segments']} x {r['batch']} | {r['trainable']:,} / {r['total']:,} | "
               f"{r['build_s']:.1f} | {r['first_train_s']:.1f} | {r['train_step_s']:.2f} | {r['samples_per_s']:.3f} | "
               f"{r['first_eval_s']:.1f} | {r['clips_per_s']:.3f} | {r['peak_rss_gb']:.2f} |", flush=True)
     print(f"\n{os.cpu_count()} CPUs; 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
