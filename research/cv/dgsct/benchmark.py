@@ -21,7 +21,9 @@ python benchmark.py --configs configs/ave.yaml --batch 1 --set data.num_segments
 Each config runs in its own subprocess (so peak RSS is per model); inputs are random tensors of the config's shapes
 with valid labels (src/tasks.py example_training_batch); the first (compiling) call of the training step and of the
 evaluation forward is timed separately. The parent kills a child whose resident memory passes --max_rss_gb and
-reports the row as over the limit. Prints one markdown table with the load average of the machine.
+reports the row as over the limit. Prints one markdown table with the load average of the machine. "frames" are the
+frames of one clip (one per 1-s segment, each with its wave; AVQA passes as many negative frames besides; a grounding
+sample is one positive/negative frame pair with one wave).
 """
 import argparse
 import json
@@ -92,7 +94,7 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode):
     set_train_mode(net, False)
     first_eval, infer_s = _timed(infer, steps)
     return dict(config=config_path + "".join(f" {o}" for o in overrides), task=cfg.task, batch=batch, mode=mode,
-                segments=cfg.data.num_segments, trainable=trainable, total=total, build_s=build,
+                frames=int(inputs[0].shape[1]), trainable=trainable, total=total, build_s=build,
                 first_train_s=first_train, train_step_s=train_step_s, samples_per_s=batch / train_step_s,
                 first_eval_s=first_eval, clips_per_s=batch / infer_s, vocabulary_from=vocabulary,
                 peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20)
@@ -162,7 +164,7 @@ def main():
         return
     load_before = os.getloadavg()[0]
     notes = []
-    print("| config | mode | segments x clips | trainable / total params | build s | first train step (compile) s | "
+    print("| config | mode | frames x clips | trainable / total params | build s | first train step (compile) s | "
           "train step s | train clips/s | first eval (compile) s | inference clips/s | peak RSS GB |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for config in args.configs:
@@ -172,7 +174,7 @@ def main():
             continue
         if r["vocabulary_from"]:
             notes.append(f"{r['config']}: AVQA vocabulary from {os.path.normpath(r['vocabulary_from'])}")
-        print(f"| {r['config']} | {r['mode']} | {r['segments']} x {r['batch']} | {r['trainable']:,} / {r['total']:,} | "
+        print(f"| {r['config']} | {r['mode']} | {r['frames']} x {r['batch']} | {r['trainable']:,} / {r['total']:,} | "
               f"{r['build_s']:.1f} | {r['first_train_s']:.1f} | {r['train_step_s']:.2f} | {r['samples_per_s']:.3f} | "
               f"{r['first_eval_s']:.1f} | {r['clips_per_s']:.3f} | {r['peak_rss_gb']:.2f} |", flush=True)
     print(f"\n{os.cpu_count()} CPUs; 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
