@@ -98,10 +98,10 @@ def test_resume_restores_state_and_continues(run):
         assert np.array_equal(param.asnumpy(), saved[name].asnumpy()), name
     for param in optimizer.moment1:
         assert np.array_equal(param.asnumpy(), saved[param.name].asnumpy())
-    assert int(optimizer.global_step.asnumpy()) == int(saved["global_step"].asnumpy()) > 0
+    assert optimizer.global_step.asnumpy().item() == saved["global_step"].asnumpy().item() > 0
     final = ms.load_checkpoint(str(run["last"]))
     assert int(final["epoch"].asnumpy()) == 8
-    assert int(final["global_step"].asnumpy()) == 8 * int(saved["global_step"].asnumpy())   # continued, not restarted
+    assert final["global_step"].asnumpy().item() == 8 * saved["global_step"].asnumpy().item()   # continued, not restarted
     with pytest.raises(FileNotFoundError, match="resume"):
         restore_training_checkpoint(run["root"] / "missing.ckpt", net, optimizer)
 
