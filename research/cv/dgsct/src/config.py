@@ -202,7 +202,19 @@ def load_config(path, argv=()):
     cfg = build_dataclass(Config, raw, source)
     cfg.head = build_dataclass(task.head_schema, head, source, "head.")
     cfg.prompt.validate(f"{source}: prompt")
+    _check_values(cfg, source)
     return cfg
+
+
+def _check_values(cfg, source):
+    """Values a type check cannot catch, named by key (the datasets read data.options without further checks)."""
+    if cfg.train.early_stop_epochs < 0:
+        raise ConfigError(f"{source}: key 'train.early_stop_epochs' must be >= 0 (0 = never), "
+                          f"got {cfg.train.early_stop_epochs}")
+    alpha = (cfg.data.options or {}).get("mixup_alpha", 0.0)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
+        raise ConfigError(f"{source}: key 'data.options.mixup_alpha' must be a number >= 0 (0 = no mixup), "
+                          f"got {alpha!r}")
 
 
 def config_to_dict(cfg):

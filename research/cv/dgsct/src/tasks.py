@@ -82,15 +82,13 @@ def example_training_batch(task, cfg, batch, rng):
     inputs = [x.asnumpy() for x in task.example_inputs(cfg, batch)]
     inputs = [rng.standard_normal(x.shape).astype(x.dtype) * 0.1 if x.dtype == np.float32 else x for x in inputs]
     if "mixup_lambda" in task.input_columns[len(inputs):]:
-        inputs.append(np.ones((batch, _mixup_count(task, cfg)), np.float32))
+        # one weight per backbone sample: the waves of a sample ([B, T, L] -> T; a grounding sample's [B, L] -> 1)
+        waves = next(x for x, name in zip(inputs, task.input_columns) if name.startswith("wave"))
+        inputs.append(np.ones((batch, int(np.prod(waves.shape[1:-1]))), np.float32))
     if len(inputs) != len(task.input_columns):
         raise ValueError(f"task {task.name}: example inputs give {len(inputs)} columns, expected "
                          f"{task.input_columns}")
     return tuple(ms.Tensor(x) for x in inputs), tuple(ms.Tensor(y) for y in task.example_labels(cfg, batch))
-
-
-def _mixup_count(task, cfg):
-    return 1 if task.name == "avqa_grounding" else cfg.data.num_segments
 
 
 def _ave_example_labels(cfg, batch):

@@ -81,3 +81,26 @@ def test_saved_config_round_trips(tmp_path):
 def test_parse_overrides_rejects_positional():
     with pytest.raises(ConfigError, match="unexpected argument"):
         parse_overrides(["train.lr=1"])
+
+
+@pytest.mark.parametrize("override,key", [("--train.early_stop_epochs=-1", "train.early_stop_epochs"),
+                                          ("--data.options.mixup_alpha=-0.5", "data.options.mixup_alpha"),
+                                          ("--data.options.mixup_alpha=high", "data.options.mixup_alpha")])
+def test_out_of_range_values_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=rf"avs_s4.yaml \+ command line: key '{key}'"):
+        load_config(MODEL_DIR / "configs" / "avs_s4.yaml", [override])
+
+
+@pytest.mark.parametrize("config", ["ave", "avvp", "avs_s4", "avs_ms3", "avqa", "avqa_grounding"])
+def test_benchmark_batch_matches_the_dataset_columns(config):
+    """benchmark.py's inputs/labels: one array per dataset column, one mixup weight per backbone sample."""
+    import numpy as np
+    from src.tasks import example_training_batch, get_task
+    cfg = load_config(MODEL_DIR / "configs" / "tiny" / f"{config}.yaml")
+    task = get_task(cfg.task)
+    inputs, labels = example_training_batch(task, cfg, 3, np.random.default_rng(0))
+    assert len(inputs) == len(task.input_columns) and len(labels) == len(task.label_columns)
+    if "mixup_lambda" in task.input_columns:
+        mixup = inputs[task.input_columns.index("mixup_lambda")].shape
+        assert mixup == ((3, 1) if config == "avqa_grounding" else (3, cfg.data.num_segments))
+    assert all(x.shape[0] == 3 for x in inputs + labels)
