@@ -33,12 +33,13 @@ NULLABLE = {
     "data_path": str, "processed_path": str, "ratings_file": str, "preset": str,
     "n_users": int, "n_items": int, "n_valid_users": int, "n_fields_user": int, "n_fields_item": int,
     "field_vocab": int, "n_pos_train": int, "n_pos_test": int, "safi_quantile": float, "safi_tau": float,
-    "min_rating": float, "target_density": float,
+    "min_rating": float, "target_density": float, "split_seed": int,
     "index_path": str, "metrics_file": str, "ckpt_file": str,
 }
 
 CHOICES = {
     "dataset": ("synthetic", "ml-100k", "ml-1m", "ml-10m", "ml-latest-small"),
+    "split_protocol": ("users", "per_user_time"),
     "preset": ("tiny", "S", "S2", "I", "M"),
     "model": ("sparcode", "two_tower", "all_to_all"),
     "query_encoder": ("mean_pool", "self_attention", "fields"),
@@ -281,6 +282,11 @@ def _check_values(values, source_of):
         fail("score_bias", f"must be <= 0 (more negative = sparser), got {values['score_bias']}")
     if values["token_dim"] % values["num_codebooks"] != 0:
         fail("token_dim", f"({values['token_dim']}) must be divisible by num_codebooks ({values['num_codebooks']})")
+    if values["split_protocol"] == "per_user_time" and min(ratio[1:]) <= 0:
+        fail("split_ratio", f"with split_protocol per_user_time, the valid and test fractions of each user's "
+                            f"timeline must be > 0, got {ratio}")
+    if values["split_seed"] is not None and values["split_seed"] < 0:
+        fail("split_seed", f"must be >= 0 or null, got {values['split_seed']}")
     if not 0.0 < values["eval_hist_frac"] < 1.0:
         fail("eval_hist_frac", f"must be in (0, 1), got {values['eval_hist_frac']}")
     if values["target_density"] is not None and not 0.0 < values["target_density"] <= 1.0:

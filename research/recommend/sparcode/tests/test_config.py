@@ -189,3 +189,15 @@ def test_every_config_file_loads():
         if cfg.dataset == "synthetic":
             assert cfg.history_len == cfg.n_pos_train, path
     assert set(NULLABLE) <= set(load_config().to_dict())
+
+
+def test_split_protocol_and_split_seed_keys(tmp_path):
+    cfg = load_config(None, ["--split_protocol=per_user_time", "--split_seed=3"])
+    assert cfg.split_protocol == "per_user_time" and cfg.split_seed == 3
+    assert load_config().split_seed is None and load_config().split_protocol == "users"
+    with pytest.raises(ConfigError, match="command line: key 'split_protocol' must be one of"):
+        load_config(None, ["--split_protocol=random"])
+    with pytest.raises(ConfigError, match="key 'split_ratio' with split_protocol per_user_time"):
+        load_config(None, ["--split_protocol=per_user_time", "--split_ratio=[0.9,0.1,0.0]"])
+    with pytest.raises(ConfigError, match="key 'split_seed' must be >= 0"):
+        load_config(write_yaml(tmp_path, "split_seed: -1\n"))

@@ -21,7 +21,8 @@ import pytest
 
 from src.config import load_config
 from src.data.dataset import (DataError, RecData, build_data, create_train_dataset, csr_sorted_unique,
-                              sample_negatives, split_interactions, train_rows_for_rank)
+                              data_signature, per_user_time_cuts, sample_negatives, split_interactions, split_seed,
+                              train_rows_for_rank)
 
 
 def tiny_cfg(**overrides):
@@ -110,6 +111,46 @@ def test_split_caps_and_errors():
         split_interactions(*log, 30, 60, ml_cfg(split_ratio=[0.9, 0.1, 0.0]), np.random.default_rng(0))
     with pytest.raises(DataError, match="no train examples"):
         split_interactions(*log, 30, 60, ml_cfg(min_history=50), np.random.default_rng(0))
+
+
+def test_per_user_time_split_every_user_chronological_no_leakage():
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(5, 40, size=50)
+    users, items, times = random_log(rng, 50, 90, lengths)
+    cfg = ml_cfg(split_protocol="per_user_time", split_ratio=[0.7, 0.1, 0.2])
+    train, valid, test, (pos_indptr, pos_items), stats = split_interactions(
+        users, items, times, 50, 90, cfg, np.random.default_rng(0))
+    order = np.lexsort((items, times, users))
+    seq = {u: items[order][users[order] == u].tolist() for u in range(50)}
+    assert valid.users.tolist() == list(range(50)) and test.users.tolist() == list(range(50))
+    n_train, n_valid, n_test = per_user_time_cuts(lengths, cfg.split_ratio)
+    assert (n_test == np.maximum(np.floor(0.2 * lengths), 1)).all() and (n_valid >= 1).all()
+    assert stats["train_examples"] == int(np.maximum(n_train - cfg.min_history, 0).sum()) == len(train["pos"])
+    for u in range(50):
+        s, a, b = seq[u], n_train[u], n_train[u] + n_valid[u]
+        assert valid.targets(u).tolist() == s[a:b] and valid.seen(u).tolist() == s[:a]
+        assert test.targets(u).tolist() == s[b:] and test.seen(u).tolist() == s[:b]
+        assert valid.hist[u].tolist() == ([0] * 5 + s[:a])[-5:]
+        assert test.hist[u].tolist() == ([0] * 5 + s[:b])[-5:]  # the valid slice is known history at test time
+        assert pos_items[pos_indptr[u]:pos_indptr[u + 1]].tolist() == sorted(s[:a])  # negatives avoid train only
+    for row in range(len(train["pos"])):  # every training target lies in its user's train slice
+        u, pos = train["users"][row], train["pos"][row]
+        k = seq[u].index(pos)
+        assert cfg.min_history <= k < n_train[u]
+        assert train["hist"][row].tolist() == ([0] * 5 + seq[u][:k])[-5:]
+    # users with no train item left are neither trained on nor evaluated, and are counted
+    short = split_interactions(np.repeat([0, 1], [2, 30]), np.r_[1, 2, np.arange(1, 31)], np.arange(32), 2, 30,
+                               ml_cfg(split_protocol="per_user_time", min_history=1), np.random.default_rng(0))
+    assert short[2].users.tolist() == [1] and short[4]["dropped_heldout_users_lt2"] == 1
+
+
+def test_split_seed_fixes_the_split_while_seed_varies():
+    assert split_seed(ml_cfg(seed=4)) == 4 and split_seed(ml_cfg(seed=4, split_seed=0)) == 0
+    fixed = [data_signature(ml_cfg(seed=s, split_seed=0)) for s in (0, 1, 2)]
+    assert fixed[0] == fixed[1] == fixed[2]
+    assert data_signature(ml_cfg(seed=1)) != data_signature(ml_cfg(seed=2))  # null split_seed: seed splits
+    assert data_signature(ml_cfg(split_protocol="per_user_time")) != data_signature(ml_cfg())
+    assert data_signature(tiny_cfg(seed=1, split_seed=0)) != data_signature(tiny_cfg(seed=2, split_seed=0))
 
 
 # ---------------------------------------------------------------------- negatives

@@ -19,7 +19,7 @@ import os
 import numpy as np
 import pytest
 
-from src.config import load_config
+from src.config import MODEL_ROOT, load_config
 from src.data.dataset import DataError, build_data
 from src.data.movielens import YEAR_EDGES, _fast_parse, _slow_parse, filter_interactions, read_ratings, read_raw
 
@@ -73,6 +73,51 @@ def test_real_ml1m_partial_gz(shared_data_dir):
     if not any(os.path.isfile(os.path.join(path, name)) for name in ("ratings.dat", "ratings.dat.gz")):
         with pytest.raises(DataError, match="ratings.dat: file not found"):
             read_raw("ml-1m", path)
+
+
+def test_real_ml100k_per_user_time_protocol(shared_data_dir):
+    path = real_dir(shared_data_dir, "ml-100k")
+    cfg = load_config(cfg_path_100k(), {"data_path": path, "split_protocol": "per_user_time", "split_seed": 0})
+    data = build_data(cfg)
+    assert len(data.valid) == len(data.test) == data.n_users == 943  # every user is evaluated
+    lengths = np.diff(data.user_pos_indptr) + np.diff(data.valid.target_indptr) + np.diff(data.test.target_indptr)
+    assert lengths.sum() == data.meta["stats"]["interactions"]  # train + valid + test slices cover every rating
+    raw = read_raw("ml-100k", path)
+    users, items, _, times, _ = raw["ratings"]
+    when = dict(zip(zip(users.tolist(), items.tolist()), times.tolist()))
+    raw_user, raw_item = data.extras["raw_user_id"], data.extras["raw_item_id"]
+    for row in range(0, 943, 47):  # test targets are never older than the user's known items
+        u = raw_user[data.test.users[row]]
+        seen_t = [when[(u, raw_item[i - 1])] for i in data.test.seen(row)]
+        target_t = [when[(u, raw_item[i - 1])] for i in data.test.targets(row)]
+        assert max(seen_t) <= min(target_t)
+    assert "per_user_time" in data.meta["protocol"]
+    same_split = build_data(load_config(cfg_path_100k(), {"data_path": path, "split_protocol": "per_user_time",
+                                                           "split_seed": 0, "seed": 7}))
+    assert np.array_equal(same_split.train_pos, data.train_pos)  # the model seed does not move the split
+
+
+def cfg_path_100k():
+    return os.path.join(MODEL_ROOT, "configs", "ml100k.yaml")
+
+
+def test_ml1m_config_reads_full_file_name(shared_data_dir, tmp_path):
+    """configs/ml1m.yaml reads `ratings.dat` (here the shipped partial file under that name, gzipped) without
+    overrides other than data_path, in both protocols."""
+    path = real_dir(shared_data_dir, "ml-1m")
+    partial = os.path.join(path, "ratings.partial-users1-2999.dat.gz")
+    if not os.path.isfile(partial):
+        pytest.skip("partial ml-1m ratings file not present")
+    for name in ("movies.dat", "users.dat"):
+        os.symlink(os.path.join(path, name), tmp_path / name)
+    os.symlink(partial, tmp_path / "ratings.dat.gz")
+    config = os.path.join(MODEL_ROOT, "configs", "ml1m.yaml")
+    for protocol in ("users", "per_user_time"):
+        data = build_data(load_config(config, {"data_path": str(tmp_path), "split_protocol": protocol}))
+        assert data.meta["ratings_file"] == "ratings.dat.gz" and data.meta["dropped"]["raw_ratings"] == 487650
+        assert data.n_users == 2999
+        if protocol == "per_user_time":
+            assert len(data.test) == 2999
 
 
 # ---------------------------------------------------------------------- hand-made files in the original formats

@@ -14,20 +14,34 @@
 # ============================================================================
 """Processed recommendation data, its on-disk format, the MovieLens split protocol and the training pipeline.
 
-MovieLens protocol (`split_interactions`; the only one used, spec 10.1 / ComiRec):
+MovieLens protocol (`split_interactions`; spec 10.1 / ComiRec for the user split):
 1. Every rating is an implicit positive; with `min_rating` set, only ratings >= min_rating are kept.
 2. Duplicate (user, item) pairs keep their earliest rating (counted).
 3. Users and items with < `min_interactions` positives are dropped, repeatedly, until a fixed point (k-core);
    every round's drops are counted in meta["dropped"].
 4. Each user's items are ordered by (timestamp, raw item id): the item id breaks timestamp ties deterministically.
-5. Users are shuffled with `seed` and split train/valid/test by `split_ratio`.
-6. Train users give one example per cut point k >= `min_history` (0-based position of the target in the sequence):
-   hist = the last L items before k (left-padded with 0, most recent last), pos = item k. With
-   `max_examples_per_user` > 0, a seeded random subset of that many cut points is kept per user.
-7. Valid/test users: n_hist = int(eval_hist_frac * n) clipped to [1, n - 1]; hist = last L of the first n_hist
-   items; targets = the remaining items (the first `max_eval_targets` of them); seen = the first n_hist items.
-8. Negatives exclude the positives known at training time: a train user's whole sequence, a held-out user's
-   first n_hist items. Test targets are never used for training.
+5. The split is seeded with `split_seed` (null = `seed`), so `seed` can vary the model on a fixed split.
+   `split_protocol` chooses how held-out items are made:
+
+   `users` (default; ComiRec): users are shuffled and split train/valid/test by `split_ratio`.
+   6. Train users give one example per cut point k >= `min_history` (0-based position of the target in the
+      sequence): hist = the last L items before k (left-padded with 0, most recent last), pos = item k. With
+      `max_examples_per_user` > 0, a seeded random subset of that many cut points is kept per user.
+   7. Valid/test users: n_hist = int(eval_hist_frac * n) clipped to [1, n - 1]; hist = last L of the first n_hist
+      items; targets = the remaining items (the first `max_eval_targets` of them); seen = the first n_hist items.
+   8. Negatives exclude the positives known at training time: a train user's whole sequence, a held-out user's
+      first n_hist items.
+
+   `per_user_time` (every user is trained on and evaluated; leave-last-out by time): each user's sequence of n
+   items is cut by `split_ratio` = (train, valid, test) fractions of the timeline (valid and test > 0):
+   n_test = max(1, floor(r_test n)), n_valid = max(1, floor(r_valid n)), the first n_train = n - n_valid - n_test
+   items train. Users with n_train < 1 are neither trained on nor evaluated (counted).
+   6'. Train examples: cut points min_history <= k < n_train of every user (same capping as above).
+   7'. Valid: hist = last L of the train part, targets = the valid slice, seen = the train part.
+       Test: hist = last L of train + valid, targets = the test slice, seen = train + valid (the valid items are
+       known at test time but the model is not trained on them).
+   8'. Negatives exclude each user's train part.
+Test targets are never used for training in either protocol.
 """
 import json
 import logging
@@ -375,20 +389,96 @@ def sample_negatives(rng, users, n_neg, n_items, pos_indptr, pos_items):
 
 
 # ---------------------------------------------------------------------- MovieLens split protocol
+SPLIT_PROTOCOLS = ("users", "per_user_time")
+
+
+def split_seed(cfg):
+    """Seed of the data split: cfg.split_seed, or cfg.seed when it is null (older configs)."""
+    value = cfg.get("split_seed")
+    return int(cfg.seed if value is None else value)
+
+
+class _Sequences:
+    """Chronological item sequences of all users, padded on the left with L zeros so that every history is one
+    contiguous slice of `padded`."""
+
+    def __init__(self, users, items, times, n_users, history_len):
+        order = np.lexsort((items, times, users))  # by user, then time, then item id (deterministic ties)
+        users = users[order].astype(np.int64)
+        self.items = items[order].astype(np.int32)
+        self.L = int(history_len)
+        self.lengths = np.bincount(users, minlength=n_users)
+        self.starts = np.zeros(n_users + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=self.starts[1:])
+        if (self.lengths == 0).any():
+            raise DataError(f"split: {int((self.lengths == 0).sum())} users have no interactions after filtering")
+        self.padded_starts = self.starts[:-1] + self.L * np.arange(n_users)
+        self.padded = np.zeros(len(self.items) + self.L * n_users, dtype=np.int32)
+        self.padded[np.repeat(self.padded_starts + self.L, self.lengths) + _ranges(self.lengths)] = self.items
+
+    def histories(self, user_rows, cut):
+        """[n, L] last L items before position `cut` of each user's sequence (left-padded with 0)."""
+        begin = self.padded_starts[user_rows] + cut  # = (start of the real sequence) + cut - L
+        return self.padded[begin[:, None] + np.arange(self.L)[None, :]]
+
+    def train_examples(self, user_rows, end, cfg, rng):
+        """One example per cut point min_history <= k < end[u] of every user in user_rows (optionally a seeded
+        random subset of max_examples_per_user per user); returns (train dict, number of capped examples)."""
+        n_cuts = np.maximum(end - cfg.min_history, 0)
+        ex_user = np.repeat(user_rows, n_cuts)
+        ex_cut = cfg.min_history + _ranges(n_cuts)
+        capped = 0
+        if cfg.max_examples_per_user > 0 and len(ex_user):
+            by_user = np.lexsort((rng.random(len(ex_user)), ex_user))  # each user's cut points in random order
+            rank = np.empty(len(ex_user), dtype=np.int64)
+            rank[by_user] = _ranges(n_cuts)  # position of each cut point in its user's random order
+            keep = rank < cfg.max_examples_per_user
+            capped = int((~keep).sum())
+            ex_user, ex_cut = ex_user[keep], ex_cut[keep]
+        if len(ex_user) == 0:
+            raise DataError(f"split: no train examples (every train user has <= min_history={cfg.min_history} "
+                            "train items)")
+        return ({"users": ex_user.astype(np.int32), "hist": self.histories(ex_user, ex_cut),
+                 "pos": self.padded[self.padded_starts[ex_user] + self.L + ex_cut]}, capped)
+
+    def eval_split(self, members, n_known, n_targets, max_targets):
+        """EvalSplit of users `members`: hist = last L of their first n_known items, seen = those items,
+        targets = the next n_targets items (the first max_targets of them); returns (split, truncated targets)."""
+        n_tgt = np.minimum(n_targets, max_targets)
+        tgt_pos = np.repeat(self.starts[members] + n_known, n_tgt) + _ranges(n_tgt)
+        seen_pos = np.repeat(self.starts[members], n_known) + _ranges(n_known)
+        t_indptr, t_items = csr_from_lists(n_tgt, self.items[tgt_pos])
+        s_indptr, s_items = csr_from_lists(n_known, self.items[seen_pos])
+        split = EvalSplit(members.astype(np.int32), self.histories(members, n_known), t_indptr, t_items,
+                          s_indptr, s_items)
+        return split, int((n_targets - n_tgt).sum())
+
+    def known_positives(self, known_len):
+        """CSR of the first known_len[u] items of every user (sorted, unique): what negatives must avoid."""
+        n_users = len(known_len)
+        known_pos = np.repeat(self.starts[:-1], known_len) + _ranges(known_len)
+        return csr_sorted_unique(np.repeat(np.arange(n_users), known_len), self.items[known_pos], n_users)
+
+
 def split_interactions(users, items, times, n_users, n_items, cfg, rng):
     """Protocol steps 4-8 on already filtered, remapped interactions (users 0..n_users-1, items 1..n_items).
 
-    Returns (train dict, valid EvalSplit, test EvalSplit, user_pos CSR, stats dict).
+    rng: numpy Generator seeded with split_seed(cfg). Returns (train dict, valid EvalSplit, test EvalSplit,
+    user_pos CSR, stats dict).
     """
-    L = cfg.history_len
-    order = np.lexsort((items, times, users))  # by user, then time, then item id (deterministic ties)
-    users, items = users[order].astype(np.int64), items[order].astype(np.int32)
-    lengths = np.bincount(users, minlength=n_users)
-    starts = np.zeros(n_users + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    if (lengths == 0).any():
-        raise DataError(f"split: {int((lengths == 0).sum())} users have no interactions after filtering")
+    del n_items  # ids are validated by RecData.validate
+    seq = _Sequences(users, items, times, n_users, cfg.history_len)
+    protocol = cfg.get("split_protocol") or "users"
+    if protocol == "per_user_time":
+        return _split_per_user_time(seq, n_users, cfg, rng)
+    if protocol != "users":
+        raise DataError(f"split: unknown split_protocol {protocol!r}; expected one of {list(SPLIT_PROTOCOLS)}")
+    return _split_users(seq, n_users, cfg, rng)
 
+
+def _split_users(seq, n_users, cfg, rng):
+    """`users` protocol: disjoint train / valid / test users (steps 6-8)."""
+    lengths = seq.lengths
     perm = rng.permutation(n_users)
     n_train = int(round(cfg.split_ratio[0] * n_users))
     n_valid = int(round(cfg.split_ratio[1] * n_users))
@@ -398,33 +488,8 @@ def split_interactions(users, items, times, n_users, n_items, cfg, rng):
         if len(members) == 0:
             raise DataError(f"split: the {name} split is empty ({n_users} users, split_ratio {cfg.split_ratio}); "
                             f"use more data or change split_ratio")
-
-    # Sequences padded on the left with L zeros so every history is one contiguous slice.
-    padded_starts = starts[:-1] + L * np.arange(n_users)
-    padded = np.zeros(len(items) + L * n_users, dtype=np.int32)
-    padded[np.repeat(padded_starts + L, lengths) + _ranges(lengths)] = items
-
-    def histories(user_rows, cut):  # last L items before position `cut` of each user's sequence
-        begin = padded_starts[user_rows] + cut  # = (start of the real sequence) + cut - L
-        return padded[begin[:, None] + np.arange(L)[None, :]]
-
-    # Train examples: every cut point k >= min_history of every train user (optionally a seeded subset).
     tr = groups["train"]
-    n_cuts = np.maximum(lengths[tr] - cfg.min_history, 0)
-    ex_user = np.repeat(tr, n_cuts)
-    ex_cut = cfg.min_history + _ranges(n_cuts)
-    capped_examples = 0
-    if cfg.max_examples_per_user > 0 and len(ex_user):
-        by_user = np.lexsort((rng.random(len(ex_user)), ex_user))  # each user's cut points in random order
-        rank = np.empty(len(ex_user), dtype=np.int64)
-        rank[by_user] = _ranges(n_cuts)  # position of each cut point in its user's random order
-        keep = rank < cfg.max_examples_per_user
-        capped_examples = int((~keep).sum())
-        ex_user, ex_cut = ex_user[keep], ex_cut[keep]
-    if len(ex_user) == 0:
-        raise DataError(f"split: no train examples (every train user has <= min_history={cfg.min_history} items)")
-    train = {"users": ex_user.astype(np.int32), "hist": histories(ex_user, ex_cut),
-             "pos": padded[padded_starts[ex_user] + L + ex_cut]}
+    train, capped_examples = seq.train_examples(tr, lengths[tr], cfg, rng)
 
     # Held-out users: history = first eval_hist_frac of the sequence, targets = the rest (capped).
     n_hist = np.clip((cfg.eval_hist_frac * lengths).astype(np.int64), 1, np.maximum(lengths - 1, 1))
@@ -432,34 +497,54 @@ def split_interactions(users, items, times, n_users, n_items, cfg, rng):
     truncated = 0
     for name in ("valid", "test"):
         members = groups[name]
-        usable = lengths[members] >= 2
-        members = members[usable]
+        members = members[lengths[members] >= 2]
         if len(members) == 0:
             raise DataError(f"split: the {name} split has no user with >= 2 interactions")
-        nh = n_hist[members]
-        n_tgt_all = lengths[members] - nh
-        n_tgt = np.minimum(n_tgt_all, cfg.max_eval_targets)
-        truncated += int((n_tgt_all - n_tgt).sum())
-        tgt_pos = np.repeat(starts[members] + nh, n_tgt) + _ranges(n_tgt)
-        seen_pos = np.repeat(starts[members], nh) + _ranges(nh)
-        t_indptr, t_items = csr_from_lists(n_tgt, items[tgt_pos])
-        s_indptr, s_items = csr_from_lists(nh, items[seen_pos])
-        splits[name] = EvalSplit(members.astype(np.int32), histories(members, nh), t_indptr, t_items,
-                                 s_indptr, s_items)
+        splits[name], cut = seq.eval_split(members, n_hist[members], lengths[members] - n_hist[members],
+                                           cfg.max_eval_targets)
+        truncated += cut
 
     # Known positives for negative sampling: whole sequence of train users, seen part of held-out users.
     known_len = lengths.copy()
     held = np.concatenate([groups["valid"], groups["test"]])
     known_len[held] = n_hist[held]
-    known_pos = np.repeat(starts[:-1], known_len) + _ranges(known_len)
-    pos_indptr, pos_items = csr_sorted_unique(np.repeat(np.arange(n_users), known_len), items[known_pos], n_users)
-
     stats = {"train_users": len(tr), "valid_users": len(splits["valid"]), "test_users": len(splits["test"]),
-             "train_examples": int(len(ex_user)), "capped_train_examples": capped_examples,
+             "train_examples": int(len(train["pos"])), "capped_train_examples": capped_examples,
              "truncated_eval_targets": truncated,
              "dropped_heldout_users_lt2": int(len(groups["valid"]) + len(groups["test"])
                                               - len(splits["valid"]) - len(splits["test"]))}
-    return train, splits["valid"], splits["test"], (pos_indptr, pos_items), stats
+    return train, splits["valid"], splits["test"], seq.known_positives(known_len), stats
+
+
+def per_user_time_cuts(lengths, split_ratio):
+    """(n_train, n_valid, n_test) per user of the `per_user_time` protocol: the last floor(r_test n) items (at
+    least 1) are test, the floor(r_valid n) before them (at least 1) valid, the rest train (may be < 1)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    _, r_valid, r_test = split_ratio
+    n_test = np.maximum(np.floor(r_test * lengths + 1e-9).astype(np.int64), 1)
+    n_valid = np.maximum(np.floor(r_valid * lengths + 1e-9).astype(np.int64), 1)
+    return lengths - n_valid - n_test, n_valid, n_test
+
+
+def _split_per_user_time(seq, n_users, cfg, rng):
+    """`per_user_time` protocol: every user's timeline is cut into train / valid / test slices (steps 6'-8')."""
+    if min(cfg.split_ratio[1], cfg.split_ratio[2]) <= 0:
+        raise DataError(f"split: split_protocol per_user_time needs valid and test fractions > 0, got split_ratio "
+                        f"{cfg.split_ratio}")
+    n_train, n_valid, n_test = per_user_time_cuts(seq.lengths, cfg.split_ratio)
+    members = np.flatnonzero(n_train >= 1)
+    if len(members) == 0:
+        raise DataError(f"split: no user has an item left for training with split_ratio {cfg.split_ratio}")
+    train, capped_examples = seq.train_examples(members, n_train[members], cfg, rng)
+    valid, cut_valid = seq.eval_split(members, n_train[members], n_valid[members], cfg.max_eval_targets)
+    test, cut_test = seq.eval_split(members, n_train[members] + n_valid[members], n_test[members],
+                                    cfg.max_eval_targets)
+    known_len = np.where(n_train >= 1, n_train, 0)
+    stats = {"train_users": int(len(np.unique(train["users"]))), "valid_users": len(valid), "test_users": len(test),
+             "train_examples": int(len(train["pos"])), "capped_train_examples": capped_examples,
+             "truncated_eval_targets": cut_valid + cut_test,
+             "dropped_heldout_users_lt2": int(n_users - len(members))}
+    return train, valid, test, seq.known_positives(known_len), stats
 
 
 def _ranges(lengths):
@@ -472,14 +557,16 @@ def _ranges(lengths):
 # ---------------------------------------------------------------------- build / pipeline
 def data_signature(cfg):
     """Config keys that determine the processed data (a processed dir is reused only if they match)."""
-    keys = ["dataset", "seed", "history_len"]
     if cfg.dataset == "synthetic":
-        keys += ["preset", "n_users", "n_items", "n_valid_users", "n_fields_user", "n_fields_item", "field_vocab",
-                 "n_pos_train", "n_pos_test", "safi_quantile", "safi_tau"]
-    else:
-        keys += ["ratings_file", "min_rating", "min_interactions", "split_ratio", "min_history",
-                 "max_examples_per_user", "eval_hist_frac", "max_eval_targets"]
-    return {key: cfg[key] for key in keys}
+        return {key: cfg[key] for key in ("dataset", "seed", "history_len", "preset", "n_users", "n_items",
+                                           "n_valid_users", "n_fields_user", "n_fields_item", "field_vocab",
+                                           "n_pos_train", "n_pos_test", "safi_quantile", "safi_tau")}
+    # MovieLens: the model seed does not change the data, only the split seed does
+    keys = ["dataset", "history_len", "ratings_file", "min_rating", "min_interactions", "split_protocol",
+            "split_ratio", "min_history", "max_examples_per_user", "eval_hist_frac", "max_eval_targets"]
+    signature = {key: cfg.get(key) for key in keys}
+    signature["split_seed"] = split_seed(cfg)
+    return signature
 
 
 def build_data(cfg, reuse_processed=True):

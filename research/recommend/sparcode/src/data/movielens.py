@@ -38,7 +38,7 @@ import warnings
 
 import numpy as np
 
-from src.data.dataset import DataError, FieldTable, RecData, split_interactions
+from src.data.dataset import DataError, FieldTable, RecData, split_interactions, split_seed
 
 logger = logging.getLogger(__name__)
 
@@ -418,7 +418,7 @@ def build_movielens(cfg):
     if raw["users"] is not None:
         dropped["users_in_file_without_kept_ratings"] = len(raw["users"]) - len(raw_user_ids)
     n_users, n_items = len(raw_user_ids), len(raw_item_ids)
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(split_seed(cfg))
     train, valid, test, (pos_indptr, pos_items), stats = split_interactions(
         user_rows, item_rows + 1, times, n_users, n_items, cfg, rng)
     dropped["heldout_users_with_lt2_interactions"] = stats.pop("dropped_heldout_users_lt2")
@@ -428,7 +428,11 @@ def build_movielens(cfg):
         logger.info("%s: %s = %d", cfg.dataset, key, value)
     stats.update({"users": n_users, "items": n_items, "interactions": int(len(users)),
                   "density": float(len(users)) / (n_users * n_items)})
-    meta = {"protocol": "implicit feedback, k-core, chronological, users split train/valid/test (see dataset.py)",
+    protocol = cfg.get("split_protocol") or "users"
+    what = ("users split train/valid/test" if protocol == "users"
+            else "every user's timeline split train/valid/test")
+    meta = {"protocol": f"implicit feedback, k-core, chronological, {what} (split_protocol {protocol}, "
+                        f"split_seed {split_seed(cfg)}; see dataset.py)",
             "ratings_file": os.path.basename(raw["ratings_path"]), "dropped": dropped, "stats": stats,
             "genres": raw["genres"], "year_edges": list(YEAR_EDGES)}
     user_fields = None
