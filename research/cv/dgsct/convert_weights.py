@@ -93,7 +93,9 @@ def main(argv=None):
     mp.add_argument("--kind", required=True, choices=sorted(TABLES))
     mp.add_argument("--src", required=True, help=".npz written by the export step")
     mp.add_argument("--out", required=True, help="output .ckpt (written atomically)")
-    mp.add_argument("--config", default=None, help="preset of the target model (kind-specific)")
+    mp.add_argument("--config", default=None,
+                    help="target model: swinv2 / htsat preset name (default large_192 / audioset), dgsct_ave yaml "
+                         "(default configs/ave.yaml)")
     mp.add_argument("--ignore", nargs="*", default=[], help="fnmatch patterns of source keys to leave out")
     mp.add_argument("--report", default=None, help="also write the mapping report to this file")
     args = parser.parse_args(argv)

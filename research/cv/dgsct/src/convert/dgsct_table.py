@@ -20,6 +20,8 @@ Dropped on purpose (they never influence an output and are not built in this por
 `adapter_token_downsampler`, the Swin 22k head, the unused template encoder/decoder layers and the decoder's
 `self_attn` inside TemporalAttention, and CMBS `AVInter`/`VAInter`/`video_norm`/`audio_norm`.
 """
+from pathlib import Path
+
 from .htsat_table import BUFFERS as HTSAT_BUFFERS, MODULE_RULES as HTSAT_RULES
 from .mapping import DEFAULT_BUFFERS, Rule, batch_norm, conv, convert, layer_norm, linear, prefixed
 from .swin_v2_table import RULES as SWIN_RULES
@@ -80,6 +82,25 @@ BASE_RULES = [
 ]
 RULES = prefixed(BASE_RULES, "module.", "") + BASE_RULES
 BUFFERS = tuple(DEFAULT_BUFFERS) + tuple(HTSAT_BUFFERS) + ("*num_batches_tracked", "*k_bias")
+
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ave.yaml"
+
+
+def build_target(source=None, config=None):
+    """The DG-SCT AVE network the checkpoint is for. `config`: a DG-SCT yaml (default: this model's configs/ave.yaml,
+    the official settings); its task must be `ave`. `source` is not needed: the layout is the config's."""
+    from ..config import load_config            # lazy: the table imports without building models
+    from ..dgsct.model import build_network
+    path = Path(config) if config else DEFAULT_CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"--config {path}: no such DG-SCT config file (kind dgsct_ave takes a yaml such as "
+                                f"configs/ave.yaml)")
+    cfg = load_config(path)
+    if cfg.task != "ave":
+        raise ValueError(f"--config {path}: task is {cfg.task!r}, kind dgsct_ave converts AVE checkpoints")
+    net, _ = build_network(cfg)
+    return net
 
 
 def convert_dgsct_ave(source, target, ignore=(), strict=True):

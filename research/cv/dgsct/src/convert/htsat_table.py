@@ -64,18 +64,45 @@ RULES = prefixed(MODULE_RULES, CHECKPOINT_PREFIX, "") + MODULE_RULES
 PRESETS = ("audioset", "tiny")
 
 
+def _strip(source):
+    """Bare module keys of a Lightning (`sed_model.`) or bare state dict."""
+    return {k[len(CHECKPOINT_PREFIX):] if k.startswith(CHECKPOINT_PREFIX) else k: v for k, v in source.items()}
+
+
+def infer_config(source, preset=None):
+    """HTSATConfig whose layout matches `source`: audio front end, spectrogram and window settings come from the
+    preset (default audioset); widths, depths, heads and the class count are read from the tensor shapes."""
+    from ..backbones.htsat import HTSATConfig   # lazy: the table imports without building models
+    preset = preset or "audioset"
+    if preset not in PRESETS:
+        raise ValueError(f"unknown HTS-AT preset '{preset}', choose from {PRESETS}")
+    config = getattr(HTSATConfig, preset)()
+    bare = _strip(source or {})
+    if "head.weight" in bare:
+        config.num_classes = int(bare["head.weight"].shape[0])
+    if "patch_embed.proj.weight" not in bare:
+        return config                                  # nothing else to read: the preset's layout
+    config.embed_dim = int(bare["patch_embed.proj.weight"].shape[0])
+    depths, heads = [], []
+    while f"layers.{len(depths)}.blocks.0.attn.relative_position_bias_table" in bare:
+        stage = len(depths)
+        depth = 0
+        while f"layers.{stage}.blocks.{depth}.attn.relative_position_bias_table" in bare:
+            depth += 1
+        depths.append(depth)
+        heads.append(int(bare[f"layers.{stage}.blocks.0.attn.relative_position_bias_table"].shape[1]))
+    if depths:
+        config.depths, config.num_heads = tuple(depths), tuple(heads)
+    return config
+
+
 def build_target(source=None, config=None):
     """The HTS-AT network to convert into. `config`: an HTSATConfig, a preset name (PRESETS) or None (audioset).
-    For a preset the class count is read from the checkpoint's head (AudioSet 527, ESC-50 50, ...)."""
+    For a preset, the width, depths, heads and class count are read from the checkpoint's shapes (AudioSet 527,
+    ESC-50 50, ...); the front end and window come from the preset."""
     from ..backbones.htsat import HTSAT, HTSATConfig   # lazy: the table imports without building models
     if not isinstance(config, HTSATConfig):
-        preset = config or "audioset"
-        if preset not in PRESETS:
-            raise ValueError(f"unknown HTS-AT preset '{preset}', choose from {PRESETS}")
-        config = getattr(HTSATConfig, preset)()
-        heads = [k for k in (source or {}) if k in ("head.weight", CHECKPOINT_PREFIX + "head.weight")]
-        if len(heads) == 1:
-            config.num_classes = int(source[heads[0]].shape[0])
+        config = infer_config(source, config)
     return HTSAT(config)
 
 
