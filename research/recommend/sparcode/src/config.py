@@ -43,7 +43,7 @@ CHOICES = {
     "preset": ("tiny", "S", "S2", "I", "M"),
     "model": ("sparcode", "two_tower", "all_to_all"),
     "query_encoder": ("mean_pool", "self_attention", "fields"),
-    "interaction": ("mlp", "self_attention"),
+    "interaction": ("mlp", "mlp_dot", "self_attention"),
     "negative_sampling": ("uniform", "in_batch"),
     "device_target": ("CPU", "GPU", "Ascend"),
     "mode": ("GRAPH", "PYNATIVE"),

@@ -1,0 +1,266 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Reproducible MovieLens experiments: a named plan of (run name, config, overrides, seeds) is trained with train.py
+and evaluated with eval.py (SparCode through its index), one subprocess per (run, seed); results go to
+<out>/runs/<run>-seed<k>.json, and a table of every row (CSV) and of mean +- std per run (markdown) is rewritten
+after each run. Finished runs are skipped, so an interrupted plan is continued by running the command again.
+
+    python scripts/movielens_experiments.py --plan=two_tower_grid --data_path=/path/to/ml-100k --out=./results/ml100k
+    python scripts/movielens_experiments.py --plan=smoke --data_path=/path/to/ml-100k --out=/tmp/smoke   # < 1 min
+
+`--plan=list` prints the plans. Popularity (train counts, seen items excluded) is added for every protocol used.
+Selection is on the valid split (`valid_*` columns); the test columns are only read for the chosen settings.
+"""
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+MODEL_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if MODEL_DIR not in sys.path:
+    sys.path.insert(0, MODEL_DIR)
+
+ML100K = "configs/ml100k.yaml"
+SEEDS3 = (0, 1, 2)
+PER_USER = {"split_protocol": "per_user_time"}
+USERS = {"split_protocol": "users"}
+METRICS = ("recall@20", "recall@50", "ndcg@50")
+
+
+def _runs(prefix, base, grid, seeds=(0,), config=ML100K):
+    """[(name, config, overrides, seeds)] for every entry of grid {suffix: overrides}."""
+    return [(f"{prefix}{suffix}", config, dict(base, **extra), seeds) for suffix, extra in grid.items()]
+
+
+# name -> list of (run name, config file, overrides, seeds). Budget of the two-tower sweep (valid split): d
+# (= token_dim = embedding_size) in {32, 64, 128} at lr 3e-3, then lr 1e-3 and 50 negatives at d = 64; at most
+# 10 epochs with early stopping (patience 2), batch 1024 (the two-tower step is overhead-bound at 256 on CPU).
+TT_GRID = {
+    "d32": {"token_dim": 32, "embedding_size": 32},
+    "d64": {"token_dim": 64, "embedding_size": 64},
+    "d128": {"token_dim": 128, "embedding_size": 128},
+    "d64_lr1e-3": {"token_dim": 64, "embedding_size": 64, "lr": 0.001},
+    "d64_neg50": {"token_dim": 64, "embedding_size": 64, "num_negatives": 50},
+}
+TT_BASE = {"model": "two_tower", "epochs": 10, "early_stop_patience": 2, "batch_size": 1024, "lr": 0.003}
+# SparCode ablations (valid split), 4 epochs each: what the all-to-all interaction g needs on sparse real data.
+SC_GRID = {
+    "shipped": {},
+    "mlp_dot": {"interaction": "mlp_dot"},
+    "a2a": {"model": "all_to_all"},
+    "a2a_mlp_dot": {"model": "all_to_all", "interaction": "mlp_dot"},
+}
+SC_BASE = {"epochs": 4, "early_stop_patience": 0}
+PLANS = {
+    "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
+                                        max_examples_per_user=10, early_stop_patience=0), (0,))],
+    "two_tower_grid": _runs("tt_pu_", dict(PER_USER, **TT_BASE), TT_GRID),
+    "sparcode_ablation": _runs("sc_pu_", dict(PER_USER, **SC_BASE), SC_GRID),
+}
+
+
+def list_plans():
+    for name, runs in PLANS.items():
+        print(f"{name}:")
+        for run, config, overrides, seeds in runs:
+            print(f"  {run}: {config} {overrides} seeds {list(seeds)}")
+
+
+# ---------------------------------------------------------------------------------------------- one run (worker)
+def worker(spec_path):
+    """Train + evaluate one (run, seed) in this process; writes the result JSON named in the spec."""
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    os.chdir(MODEL_DIR)
+    import train  # pylint: disable=import-outside-toplevel
+    import eval as evaluate_script  # pylint: disable=import-outside-toplevel
+    from src.evaluation import load_run_config, resolve_checkpoint, set_context  # pylint: disable=import-outside-toplevel
+    argv = [f"--config_path={spec['config']}", f"--ckpt_dir={spec['ckpt_dir']}", f"--data_path={spec['data_path']}",
+            f"--seed={spec['seed']}", "--split_seed=0"] + [f"--{k}={v}" for k, v in spec["overrides"].items()]
+    load_before = os.getloadavg()
+    start = time.time()
+    state = train.main(argv)
+    train_wall = time.time() - start
+    row = {"run": spec["run"], "seed": spec["seed"], "config": spec["config"],
+           "overrides": json.dumps(spec["overrides"], sort_keys=True), "best_epoch": state["best_epoch"],
+           "epochs_run": len(state["history"]), "train_wall_s": round(train_wall, 1)}
+    history = state["history"]
+    row["train_s_per_epoch"] = round(float(np.mean([h["train_seconds"] for h in history])), 1)
+    for split in ("valid", "test"):
+        cfg = load_run_config([f"--ckpt_dir={spec['ckpt_dir']}", f"--eval_split={split}"])
+        set_context(cfg)
+        result, _ = evaluate_script.evaluate(cfg, resolve_checkpoint(cfg))
+        for key in METRICS:
+            row[f"{split}_{key}"] = round(float(result["metrics"][key]), 4)
+        row[f"{split}_users"] = result["n_queries"]
+        if "index" in result:
+            row["index_density"] = round(float(result["index"]["density"]), 4)
+            row["score_bias"] = result["index"]["score_bias"]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    row.update(wall_s=round(time.time() - start, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
+               load_avg_start=round(load_before[0], 2), load_avg_end=round(os.getloadavg()[0], 2))
+    tmp = spec["result"] + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(row, f, indent=1)
+    os.replace(tmp, spec["result"])
+
+
+# ---------------------------------------------------------------------------------------------- popularity
+def popularity_rows(config, data_path, protocol):
+    """Popularity ranking (known train positives counted per item, seen items excluded) on valid and test."""
+    from src.config import load_config  # pylint: disable=import-outside-toplevel
+    from src.data.dataset import build_data  # pylint: disable=import-outside-toplevel
+    from src.metrics import evaluate_topk  # pylint: disable=import-outside-toplevel
+    cfg = load_config(os.path.join(MODEL_DIR, config), {"data_path": data_path, "split_protocol": protocol,
+                                                        "split_seed": 0})
+    data = build_data(cfg)
+    counts = np.bincount(data.user_pos_items, minlength=data.n_items + 1).astype(np.float64)
+    counts[0] = -np.inf
+    row = {"run": f"popularity_{'pu' if protocol == 'per_user_time' else 'users'}", "seed": 0, "config": config,
+           "overrides": json.dumps({"split_protocol": protocol})}
+    k = max(cfg.topk)
+    for split_name in ("valid", "test"):
+        split = data.split(split_name)
+        ranked = np.zeros((len(split), k), dtype=np.int32)
+        for r in range(len(split)):
+            scores = counts.copy()
+            scores[split.seen(r)] = -np.inf
+            ranked[r] = np.argsort(-scores, kind="stable")[:k]
+        metrics = evaluate_topk(ranked, split.target_indptr, split.target_items, ks=tuple(cfg.topk))
+        for key in METRICS:
+            row[f"{split_name}_{key}"] = round(float(metrics[key]), 4)
+        row[f"{split_name}_users"] = len(split)
+    return row
+
+
+# ---------------------------------------------------------------------------------------------- tables
+COLUMNS = ("run", "seed", "config", "overrides", "best_epoch", "epochs_run", "valid_users", "valid_recall@20",
+           "valid_recall@50", "valid_ndcg@50", "test_users", "test_recall@20", "test_recall@50", "test_ndcg@50",
+           "index_density", "score_bias", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "load_avg_start",
+           "load_avg_end")
+
+
+def write_tables(out, rows):
+    """<out>/results.csv (every row) and <out>/results.md (mean +- std over seeds per run)."""
+    with open(os.path.join(out, "results.csv"), "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+    by_run = {}
+    for row in rows:
+        by_run.setdefault(row["run"], []).append(row)
+    lines = ["| run | seeds | valid R@50 | test R@20 | test R@50 | test NDCG@50 | index density | s/epoch | "
+             "epochs (best) |", "|---|---|---|---|---|---|---|---|---|"]
+
+    def stat(group, key):
+        values = [g[key] for g in group if g.get(key) is not None]
+        if not values:
+            return "-"
+        if len(values) == 1:
+            return f"{values[0]:.4f}"
+        return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}"
+
+    for run, group in by_run.items():
+        epochs = ", ".join(f"{g.get('epochs_run', '-')} ({g.get('best_epoch', '-')})" for g in group)
+        lines.append(f"| {run} | {len(group)} | {stat(group, 'valid_recall@50')} | {stat(group, 'test_recall@20')} | "
+                     f"{stat(group, 'test_recall@50')} | {stat(group, 'test_ndcg@50')} | "
+                     f"{stat(group, 'index_density')} | {stat(group, 'train_s_per_epoch')} | {epochs} |")
+    with open(os.path.join(out, "results.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def load_rows(out):
+    runs_dir = os.path.join(out, "runs")
+    rows = []
+    for name in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
+        if name.endswith(".json") and not name.startswith("."):  # .<run>.spec.json are the workers' inputs
+            with open(os.path.join(runs_dir, name), encoding="utf-8") as f:
+                rows.append(json.load(f))
+    return rows
+
+
+def run_plan(plan, data_path, out, only=None):
+    runs_dir = os.path.join(out, "runs")
+    os.makedirs(runs_dir, exist_ok=True)
+    protocols = set()
+    for run, config, overrides, seeds in PLANS[plan]:
+        protocols.add((config, overrides.get("split_protocol", "users")))
+        if only and run not in only:
+            continue
+        for seed in seeds:
+            result = os.path.join(runs_dir, f"{run}-seed{seed}.json")
+            if os.path.isfile(result):
+                continue
+            spec = {"run": run, "seed": seed, "config": config, "overrides": overrides, "data_path": data_path,
+                    "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result}
+            spec_path = os.path.join(runs_dir, f".{run}-seed{seed}.spec.json")
+            with open(spec_path, "w", encoding="utf-8") as f:
+                json.dump(spec, f)
+            log_path = os.path.join(out, f"{run}-seed{seed}.log")
+            print(f"running {run} seed {seed} (log {log_path})", flush=True)
+            with open(log_path, "w", encoding="utf-8") as log:
+                rc = subprocess.call([sys.executable, os.path.abspath(__file__), f"--worker={spec_path}"],
+                                     stdout=log, stderr=subprocess.STDOUT, cwd=MODEL_DIR)
+            if rc != 0:
+                raise SystemExit(f"{run} seed {seed} failed with exit code {rc}; see {log_path}")
+            write_tables(out, load_rows(out))
+    for config, protocol in sorted(protocols):
+        name = f"popularity_{'pu' if protocol == 'per_user_time' else 'users'}-seed0.json"
+        path = os.path.join(runs_dir, name)
+        if not os.path.isfile(path):
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(popularity_rows(config, data_path, protocol), f, indent=1)
+    rows = load_rows(out)
+    write_tables(out, rows)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--plan", default="list", help=f"one of {sorted(PLANS)} or 'list'")
+    parser.add_argument("--data_path", help="folder of the original MovieLens files (e.g. .../ml-100k)")
+    parser.add_argument("--out", default="./results/movielens", help="output folder (runs/, ckpt/, results.*)")
+    parser.add_argument("--only", default="", help="comma-separated run names of the plan to run (default all)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker)
+        return 0
+    if args.plan == "list":
+        list_plans()
+        return 0
+    if args.plan not in PLANS:
+        parser.error(f"--plan: unknown plan {args.plan!r}; choose one of {sorted(PLANS)} or 'list'")
+    if not args.data_path or not os.path.isdir(args.data_path):
+        parser.error(f"--data_path: folder not found: {args.data_path!r}")
+    only = {name for name in args.only.split(",") if name}
+    unknown = only - {run for run, *_ in PLANS[args.plan]}
+    if unknown:
+        parser.error(f"--only: runs not in plan {args.plan}: {sorted(unknown)}")
+    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only)
+    with open(os.path.join(os.path.abspath(args.out), "results.md"), encoding="utf-8") as f:
+        print(f.read())
+    return 0 if rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
