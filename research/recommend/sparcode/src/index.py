@@ -20,10 +20,17 @@ vectorised blocks and keep the entries with w > 0. For the MLP interaction the f
 W1 [zhat; v] + b1 = sum_m W1^(m) C^(m)_{kappa_m} + b1 + W1^(v) v is precomputed once per code and per item, so each
 pair costs one vector add plus layers 2..L. The self-attention interaction is evaluated pair by pair in blocks.
 
-Search (online). query codes [B, K_u] -> rows of the code table (np.searchsorted) -> the K_u posting lists of
-each query are concatenated and summed into a dense [B, n_cols] block with one np.bincount (a code that appears
-twice adds twice, exactly as y = sum_k phi(s_k) in training) -> seen items excluded -> exact top-k
-(src/scoring.topk_excluding). Vectorised over queries and entries; no Python loop per item or per query.
+Search (online). query codes [B, K_u] -> rows of the code table (np.searchsorted) -> per query, the K_u posting
+lists are added into a reused dense accumulator (one vectorised fancy-index add per list: item ids are unique
+within a list, so no entry is lost; a code that appears twice adds twice, exactly as y = sum_k phi(s_k) in
+training) -> the union of the lists is gathered and the accumulator reset at those entries only -> seen items
+get -inf -> exact top-k over the union by one np.partition (an item occurs at most K_u times in the union, so
+the (k K_u)-th largest entry is a threshold that keeps the k best distinct items and all their ties) ->
+ranking by score desc, ties by smaller id. The work per query is proportional to its posting lists, not to the
+catalogue. When the union holds fewer than k rankable items, that query falls back to the dense formulation
+(sum into a [n_cols] row with np.bincount, then src/scoring.topk_excluding), which also serves as the
+reference the fast path is tested against. Item ids are kept as np.intp in memory (fancy indexing with int32
+converts the index array on every call: about 2x slower) and written as int32.
 Codes absent from the index raise KeyError, unless the index was built in this process (or `attach_model` was
 called): then their rows are computed on the fly from the model and cached in the index.
 
@@ -64,7 +71,7 @@ class SparseCodeIndex:
     def __init__(self, codes, indptr, item_ids, scores, items, codebooks, meta):
         self.codes = np.asarray(codes, dtype=np.int64)
         self.indptr = np.asarray(indptr, dtype=np.int64)
-        self.item_ids = np.asarray(item_ids, dtype=np.int32)
+        self.item_ids = np.asarray(item_ids, dtype=np.intp)      # int32 on disk, see the module docstring
         self.scores = np.asarray(scores, dtype=np.float32)
         self.items = np.asarray(items, dtype=np.int32)
         self.codebooks = np.asarray(codebooks, dtype=np.float32)
@@ -73,6 +80,8 @@ class SparseCodeIndex:
         self.n_cols = int(self.meta["n_items"]) + 1
         self._invalid_columns = np.ones(self.n_cols, dtype=bool)
         self._invalid_columns[self.items] = False
+        if len(self.item_ids) and self._invalid_columns[self.item_ids].any():
+            raise ValueError("corrupt index: posting lists hold item ids that are not in `items`")
         self._row_builder = None
 
     def _check(self):
@@ -167,7 +176,7 @@ class SparseCodeIndex:
         take = _ranges(starts[order], lengths[order])
         self.codes = all_codes[order]
         self.indptr = np.concatenate([[0], np.cumsum(lengths[order])]).astype(np.int64)
-        self.item_ids = np.concatenate([self.item_ids, items])[take]
+        self.item_ids = np.concatenate([self.item_ids, items])[take].astype(np.intp, copy=False)
         self.scores = np.concatenate([self.scores, scores])[take]
 
     # ------------------------------------------------------------------ search
@@ -181,25 +190,46 @@ class SparseCodeIndex:
     def search(self, query_codes, k, exclude_indptr=None, exclude_items=None):
         """query_codes int [B, K_u] -> (ids int32 [B, k], scores float32 [B, k]); seen items excluded by CSR
         exclude_indptr [B + 1] / exclude_items; ranking: score desc, ties by smaller id."""
-        q = np.asarray(query_codes, dtype=np.int64)
-        if q.ndim != 2:
-            raise ValueError(f"query_codes must be [B, K_u], got shape {q.shape}")
-        rows = self.rows_of(q)
-        if (rows < 0).any():
-            missing = np.unique(q[rows < 0])
-            if self._row_builder is None:
-                raise KeyError(f"{len(missing)} query code(s) are not in the index (first: {missing[:10].tolist()}); "
-                               "build the index over these users' codes, or attach_model() to compute them")
-            self.add_codes(missing)
-            rows = self.rows_of(q)
+        rows = self._query_rows(query_codes)
+        k = _checked_k(k, self.n_cols)
+        if exclude_indptr is not None and len(exclude_indptr) < len(rows) + 1:
+            raise ValueError(f"exclude_indptr has {len(exclude_indptr) - 1} rows for {len(rows)} queries")
+        ids = np.empty((len(rows), k), np.int32)
+        scores = np.empty((len(rows), k), np.float32)
+        accumulator = np.zeros(self.n_cols, np.float64)   # float64 as np.bincount: same sums as the dense path
+        dense_rows = []
+        for b in range(len(rows)):      # one query at a time: each costs its posting lists, not the catalogue
+            seen = None
+            if exclude_indptr is not None:
+                seen = np.asarray(exclude_items[exclude_indptr[b]:exclude_indptr[b + 1]], dtype=np.intp)
+            found = self._merge_top_k(rows[b], k, seen, accumulator)
+            if found is None:
+                dense_rows.append(b)
+            else:
+                ids[b], scores[b] = found
+        if dense_rows:
+            dense_rows = np.asarray(dense_rows)
+            sub_indptr, sub_items = _csr_rows(exclude_indptr, exclude_items, dense_rows)
+            ids[dense_rows], scores[dense_rows] = self.search_dense(rows[dense_rows], k, sub_indptr, sub_items,
+                                                                    rows_given=True)
+        return ids, scores
+
+    def search_dense(self, query_codes, k, exclude_indptr=None, exclude_items=None, rows_given=False):
+        """Same result as `search` through a dense [B, n_cols] score block per chunk of queries (np.bincount
+        over the concatenated posting lists, then src/scoring.topk_excluding): cost proportional to B x n_cols.
+        The reference for `search` and its fallback when a union holds fewer than k rankable items."""
+        rows = np.asarray(query_codes) if rows_given else self._query_rows(query_codes)
+        k = _checked_k(k, self.n_cols)
         chunk = max(1, DENSE_SEARCH_BUDGET // self.n_cols)
         ids, scores = [], []
-        for b0 in range(0, len(q), chunk):
+        for b0 in range(0, len(rows), chunk):
             dense = self._accumulate(rows[b0:b0 + chunk])
             i, s = topk_excluding(dense, k, exclude_indptr, exclude_items, row_offset=b0,
                                   invalid_columns=self._invalid_columns, copy=False)
             ids.append(i)
             scores.append(s)
+        if not ids:
+            return np.zeros((0, k), np.int32), np.zeros((0, k), np.float32)
         return np.concatenate(ids), np.concatenate(scores)
 
     def _accumulate(self, rows):
@@ -213,6 +243,56 @@ class SparseCodeIndex:
         flat = query * self.n_cols + self.item_ids[entries]
         dense = np.bincount(flat, weights=self.scores[entries], minlength=b * self.n_cols)
         return dense.reshape(b, self.n_cols).astype(np.float32)
+
+    def _query_rows(self, query_codes):
+        """Index rows [B, K_u] of the query codes; missing codes are computed (model attached) or raise."""
+        q = np.asarray(query_codes, dtype=np.int64)
+        if q.ndim != 2:
+            raise ValueError(f"query_codes must be [B, K_u], got shape {q.shape}")
+        rows = self.rows_of(q)
+        if (rows < 0).any():
+            missing = np.unique(q[rows < 0])
+            if self._row_builder is None:
+                raise KeyError(f"{len(missing)} query code(s) are not in the index (first: {missing[:10].tolist()}); "
+                               "build the index over these users' codes, or attach_model() to compute them")
+            self.add_codes(missing)
+            rows = self.rows_of(q)
+        return rows
+
+    def _merge_top_k(self, rows, k, seen, accumulator):
+        """Top-k of one query (rows: its K_u index rows) over the union of its posting lists, or None when the
+        union holds fewer than k rankable items (the caller then ranks the whole catalogue densely).
+        `accumulator` is an all-zero float64 [n_cols] array and is all-zero again on return."""
+        if len(rows) == 0:
+            return None
+        lists = []
+        for r in rows:                  # K_u vectorised adds; within one list every item id occurs once
+            items = self.item_ids[self.indptr[r]:self.indptr[r + 1]]
+            accumulator[items] += self.scores[self.indptr[r]:self.indptr[r + 1]]
+            lists.append(items)
+        union = np.concatenate(lists)   # an item in j of the lists occurs j times here
+        if seen is not None:
+            seen = seen[(seen >= 0) & (seen < self.n_cols)]   # ids outside the catalogue cannot be ranked
+            accumulator[seen] = -np.inf
+        values = accumulator[union].astype(np.float32)
+        accumulator[union] = 0.0
+        if seen is not None:
+            accumulator[seen] = 0.0
+        m = k * len(rows)               # >= k distinct items lie at or above the m-th largest entry
+        if len(union) < m:
+            m = len(union)
+        if m == 0:
+            return None
+        threshold = np.partition(values, len(values) - m)[len(values) - m]
+        if not threshold > 0:           # items outside the union score 0: only a positive cut separates them
+            return None
+        candidates = np.nonzero(values >= threshold)[0]
+        items, first = np.unique(union[candidates], return_index=True)
+        if len(items) < k:
+            return None
+        item_scores = values[candidates[first]]
+        order = np.lexsort((items, -item_scores))[:k]
+        return items[order], item_scores[order]
 
     # ------------------------------------------------------------------ statistics and persistence
     def stats(self):
@@ -239,7 +319,7 @@ class SparseCodeIndex:
         os.makedirs(folder, exist_ok=True)
         meta_bytes = np.frombuffer(json.dumps(self.meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
         arrays = {"format": np.array([FORMAT_VERSION], np.int64), "codes": self.codes, "indptr": self.indptr,
-                  "item_ids": self.item_ids, "scores": self.scores, "items": self.items,
+                  "item_ids": self.item_ids.astype(np.int32), "scores": self.scores, "items": self.items,
                   "codebooks": self.codebooks, "meta_json": meta_bytes}
         atomic_write(path, lambda f: np.savez(f, **arrays), binary=True)
         return path
@@ -337,6 +417,23 @@ class _RowBuilder:
         items = np.concatenate(item_parts).astype(np.int32) if item_parts else np.zeros(0, np.int32)
         scores = np.concatenate(score_parts) if score_parts else np.zeros(0, np.float32)
         return indptr, items, scores
+
+
+def _checked_k(k, n_cols):
+    k = int(min(k, n_cols - 1))
+    if k <= 0:
+        raise ValueError(f"k must be >= 1 and the catalogue non-empty (k={k}, columns={n_cols})")
+    return k
+
+
+def _csr_rows(indptr, values, rows):
+    """The CSR rows `rows` of (indptr, values) as a new (indptr, values); (None, None) for no CSR."""
+    if indptr is None:
+        return None, None
+    indptr = np.asarray(indptr, dtype=np.int64)
+    lengths = indptr[rows + 1] - indptr[rows]
+    return (np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            np.asarray(values)[_ranges(indptr[rows], lengths)])
 
 
 def _sorted_items(item_ids):
