@@ -122,9 +122,14 @@ class CrossModalPrompt(nn.Cell):
         self.fc_affine_video_2 = nn.Dense(dim, hidden)
         self.fc_affine_audio_2 = nn.Dense(dim, hidden)
         self.fc_affine_v_s_att = nn.Dense(hidden, 1)
-        # (f) grouped bottleneck (1x1 convs on [B', C, N, 1] exactly as the official layout)
+        # (f) grouped bottleneck. The cells keep the official grouped 1x1 conv weights [C_out, C_in/G, 1, 1] (checkpoint
+        # layout), but are applied as one matmul on the token-major [B'*N, C] with the equivalent block-diagonal
+        # [C_out, C_in] matrix: MindSpore's CPU grouped Conv2d is 10-100x slower than a matmul at these shapes.
+        self.groups = cfg.groups
         self.down_sampler = nn.Conv2d(dim, down, 1, group=cfg.groups, has_bias=False, pad_mode="valid")
         self.up_sampler = nn.Conv2d(down, dim, 1, group=cfg.groups, has_bias=False, pad_mode="valid")
+        self.group_mask = Tensor(np.eye(cfg.groups, dtype=np.float32).reshape(cfg.groups, 1, cfg.groups, 1))
+        self.matmul_nt = ops.MatMul(transpose_b=True)
         if self.use_bn:
             self.bn1 = batch_norm2d(down)
             self.bn2 = batch_norm2d(dim)
@@ -148,17 +153,33 @@ class CrossModalPrompt(nn.Cell):
         y = self.conv_adapter(y.expand_dims(-1)).squeeze(-1)            # [B', N, D]: mixes the token axis
         return self.fc(y)
 
+    def block_diagonal(self, conv):
+        """Grouped 1x1 conv weight [C_out, C_in/G, 1, 1] -> the dense block-diagonal [C_out, C_in] it multiplies by
+        (group g maps input channels g*C_in/G.. to output channels g*C_out/G..; the gradient reaches only the blocks)."""
+        c_out, c_in_group = conv.weight.shape[0], conv.weight.shape[1]
+        if self.groups == 1:
+            return conv.weight.reshape(c_out, c_in_group)
+        blocks = conv.weight.reshape(self.groups, c_out // self.groups, 1, c_in_group) * self.group_mask
+        return blocks.reshape(c_out, self.groups * c_in_group)
+
+    def batch_norm(self, bn, z):
+        """BatchNorm2d over the (B', N) positions of token rows z [B'*N, C]: the cell in training (batch statistics,
+        running-statistics update), its running statistics folded into one scale and shift in eval."""
+        if self.training:
+            return bn(z.reshape(z.shape[0], z.shape[1], 1, 1)).reshape(z.shape)
+        scale = bn.gamma / ops.sqrt(bn.moving_variance + bn.eps)
+        return z * scale + (bn.beta - bn.moving_mean * scale)
+
     def bottleneck(self, x):
-        """[B', N, C] -> [B', N, C] through the grouped 1x1 conv bottleneck."""
-        z = x.transpose(0, 2, 1).expand_dims(-1)                       # [B', C, N, 1]
-        z = self.down_sampler(z)
+        """[B', N, C] -> [B', N, C] through the grouped 1x1 bottleneck (down, BN, ReLU, up, BN) on token rows."""
+        b, n, c = x.shape
+        z = self.matmul_nt(x.reshape(b * n, c), self.block_diagonal(self.down_sampler))
         if self.use_bn:
-            z = self.bn1(z)
-        z = self.relu(z)
-        z = self.up_sampler(z)
+            z = self.batch_norm(self.bn1, z)
+        z = self.matmul_nt(self.relu(z), self.block_diagonal(self.up_sampler))
         if self.use_bn:
-            z = self.bn2(z)
-        return z.squeeze(-1).transpose(0, 2, 1)
+            z = self.batch_norm(self.bn2, z)
+        return z.reshape(b, n, c)
 
     def construct(self, x, y):
         y = self.align(y)                                              # Y' [B', N, C]

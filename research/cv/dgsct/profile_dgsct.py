@@ -1,0 +1,377 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Per-part profile of the full-size DG-SCT AVE encoder (not a test): where a forward (or a training step) goes.
+
+    python profile_dgsct.py                          # eval forward, 1 thread, every part, MindSpore vs PyTorch
+    python profile_dgsct.py --train                  # forward + backward of every part
+    python profile_dgsct.py --parts prompt --threads 2
+    python profile_dgsct.py --full                   # also one instrumented forward of the whole AVE network
+
+Every distinct module of the full-size encoder (Swin-V2-L 192 + HTS-AT AudioSet, one 10-segment clip: B' = 10) is
+built once with random weights and timed at its real input shape: the prompt module of each stage and direction
+(audio->video, video->audio), one Swin-V2-L block and one HTS-AT block of each stage (shifted and unshifted windows
+separately). Each call is timed (median of --repeats, after a warm-up) in wall-clock AND process CPU time, multiplied by
+how often the full forward runs it, and summed per part. The same shapes go through the PyTorch equivalents in the
+same process at the same thread count (timm 0.6 Swin-V2 / Swin-V1 blocks; tests/torch_prompt_reference.py for the
+prompt module, with the official [B', C, N, 1] conv layout), so every row has its own baseline.
+
+--full additionally runs the whole AVE network (random weights) once for warm-up and once timed, with synchronised
+timers around every prompt call, Swin-V2 block step and HTS-AT block (so the parts add up to the measured forward;
+the rest = embeddings, patch merging, audio front end, temporal block and heads). It needs about 4 GB and a few
+minutes in PyNative.
+"""
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from collections import OrderedDict
+
+import numpy as np
+
+MODEL_DIR = os.path.dirname(os.path.abspath(__file__))
+SEGMENTS = 10                  # one AVE clip: 10 one-second segments -> B' = 10 frames / waves
+AVE_CONFIG = os.path.join(MODEL_DIR, "configs", "ave.yaml")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1, help="kernel threads of MindSpore and of PyTorch")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per module after one warm-up")
+    parser.add_argument("--parts", nargs="+", default=["prompt", "swin", "htsat"], choices=["prompt", "swin", "htsat"])
+    parser.add_argument("--train", action="store_true", help="time forward + backward instead of the eval forward")
+    parser.add_argument("--no-torch", dest="torch", action="store_false", help="skip the PyTorch baseline")
+    parser.add_argument("--full", action="store_true", help="also profile one forward of the whole AVE network")
+    parser.add_argument("--batch", type=int, default=SEGMENTS, help="B' (frames per call), 10 = one AVE clip")
+    return parser.parse_args()
+
+
+def set_threads(threads):
+    """Same thread count for both frameworks; OMP_NUM_THREADS must be set before either is imported."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import mindspore as ms
+    ms.set_device("CPU")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    ms.device_context.cpu.op_tuning.threads_num(threads)
+    try:
+        import torch
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+
+
+def timed(fn, repeats):
+    """(median wall s, median process-CPU s) of `repeats` calls after one warm-up call."""
+    fn()
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def sync(out):
+    """MindSpore runs asynchronously: fetch every output to host so the timer covers the computation."""
+    if isinstance(out, (tuple, list)):
+        for item in out:
+            sync(item)
+    elif out is not None:
+        out.asnumpy()
+
+
+class Layout:
+    """Full-size AVE shapes: per stage the Swin / HTS-AT dims, token grids, depths and heads."""
+
+    def __init__(self):
+        from src.backbones.htsat import HTSATConfig
+        from src.backbones.swin_v2 import SwinV2Config
+        self.swin = SwinV2Config.large_192()
+        self.htsat = HTSATConfig.audioset()
+        self.v_dims = self.swin.stage_dims()
+        self.v_res = [r[0] for r in self.swin.stage_resolutions()]
+        grid = self.htsat.spec_size // self.htsat.patch_size
+        self.a_dims = [self.htsat.embed_dim * 2 ** s for s in range(len(self.htsat.depths))]
+        self.a_res = [grid // 2 ** s for s in range(len(self.htsat.depths))]
+
+
+def _rand(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------- module cases
+def prompt_cases(layout, batch):
+    """(name, count, build_ms, build_torch, inputs) per stage and direction; p1 and p2 modules share the shapes."""
+    cases = []
+    for s, pairs in enumerate(layout.htsat.depths):
+        v = (layout.v_dims[s], layout.v_res[s] ** 2)
+        a = (layout.a_dims[s], layout.a_res[s] ** 2)
+        for direction, own, guide in (("A2V", v, a), ("V2A", a, v)):
+            inputs = (_rand((batch, own[1], own[0]), 1), _rand((batch, guide[1], guide[0]), 2))
+            cases.append((f"stage {s + 1} {direction} [{batch},{own[1]},{own[0]}]", 2 * pairs,
+                          _prompt_builder(own, guide), _torch_prompt_builder(own, guide), inputs))
+    return cases
+
+
+def _prompt_builder(own, guide):
+    def build():
+        import mindspore as ms
+        from src.dgsct.prompt import CrossModalPrompt, PromptConfig
+        module = CrossModalPrompt(own[0], own[1], guide[0], guide[1], PromptConfig(), use_gate=True)
+        module.gate.set_data(ms.Tensor([0.5], ms.float32))        # non-zero gates: nothing is trivially zero
+        module.gate_av.set_data(ms.Tensor([0.5], ms.float32))
+        return module
+    return build
+
+
+def _torch_prompt_builder(own, guide):
+    def build(ms_module):
+        sys.path.insert(0, os.path.join(MODEL_DIR, "tests"))
+        from torch_prompt_reference import TorchPrompt
+        module = TorchPrompt(own[0], own[1], guide[0], guide[1], contiguous=False)   # the official layout
+        return module.load_mindspore({p.name: p.asnumpy() for p in ms_module.get_parameters()})
+    return build
+
+
+def _block_cases(cfg, dims, resolutions, batch, builder, torch_builder):
+    """One case per stage and window kind (shifted windows exist only where the grid is larger than the window)."""
+    cases = []
+    for s, depth in enumerate(cfg.depths):
+        res, dim, heads = resolutions[s], dims[s], cfg.num_heads[s]
+        shifts = [0, cfg.window_size // 2] if res > cfg.window_size else [0]
+        for shift in shifts:
+            cases.append((f"stage {s + 1} {'shifted' if shift else 'plain'} [{batch},{res * res},{dim}]",
+                          depth // len(shifts), builder(dim, res, heads, cfg.window_size, shift),
+                          torch_builder(dim, res, heads, cfg.window_size, shift), (_rand((batch, res * res, dim)),)))
+    return cases
+
+
+def swin_cases(layout, batch):
+    return _block_cases(layout.swin, layout.v_dims, layout.v_res, batch, _swin_builder, _timm_swin_builder)
+
+
+def htsat_cases(layout, batch):
+    return _block_cases(layout.htsat, layout.a_dims, layout.a_res, batch, _htsat_builder, _timm_swin_v1_builder)
+
+
+def _swin_builder(dim, res, heads, window, shift):
+    def build():
+        from src.backbones.swin_v2 import SwinV2Block
+        return SwinV2Block(dim, (res, res), heads, window, shift, drop_path=0.1)
+    return build
+
+
+def _timm_swin_builder(dim, res, heads, window, shift):
+    def build(_):
+        from timm.models.swin_transformer_v2 import SwinTransformerBlock
+        return SwinTransformerBlock(dim, (res, res), heads, window_size=window, shift_size=shift, drop_path=0.1)
+    return build
+
+
+def _htsat_builder(dim, res, heads, window, shift):
+    def build():
+        from src.backbones.htsat import HTSATBlock
+        return HTSATBlock(dim, (res, res), heads, window, shift, 4.0, 0.1)
+    return build
+
+
+def _timm_swin_v1_builder(dim, res, heads, window, shift):
+    def build(_):
+        from timm.models.swin_transformer import SwinTransformerBlock
+        return SwinTransformerBlock(dim, (res, res), heads, window_size=window, shift_size=shift, drop_path=0.1)
+    return build
+
+
+PART_CASES = OrderedDict([("prompt", prompt_cases), ("swin", swin_cases), ("htsat", htsat_cases)])
+PART_TITLES = {"prompt": "prompt modules", "swin": "Swin-V2-L blocks", "htsat": "HTS-AT blocks"}
+
+
+# ---------------------------------------------------------------------------------------------------- timing
+def ms_call(module, inputs, train, trainable):
+    """A closure running one MindSpore call (forward, or forward + backward of sum(out * w))."""
+    import mindspore as ms
+    tensors = [ms.Tensor(x) for x in inputs]
+    module.set_train(train)
+    if not train:
+        return lambda: sync(module(*tensors))
+    params = [p for p in module.trainable_params()] if trainable else None
+
+    def loss(*args):
+        out = module(*args)
+        out = out[0] if isinstance(out, tuple) else out
+        return (out * out).mean()
+    grad_fn = ms.value_and_grad(loss, grad_position=tuple(range(len(tensors))), weights=params)
+    return lambda: sync(grad_fn(*tensors))
+
+
+def torch_call(module, inputs, train, trainable):
+    import torch
+    module.train(train)
+    if not train:
+        tensors = [torch.tensor(x) for x in inputs]
+
+        def forward():
+            with torch.no_grad():
+                module(*tensors)
+        return forward
+    for p in module.parameters():
+        p.requires_grad_(trainable)
+
+    def step():
+        tensors = [torch.tensor(x, requires_grad=True) for x in inputs]
+        out = module(*tensors)
+        out = out[0] if isinstance(out, tuple) else out
+        (out * out).mean().backward()
+        module.zero_grad(set_to_none=True)
+    return step
+
+
+def profile_parts(args, layout):
+    try:
+        import torch  # noqa: F401
+        have_torch = args.torch
+    except ImportError:
+        have_torch = False
+    rows, totals = [], OrderedDict()
+    for part in args.parts:
+        totals[part] = [0.0, 0.0, 0.0, 0.0]
+        for name, count, build_ms, build_torch, inputs in PART_CASES[part](layout, args.batch):
+            module = build_ms()
+            trainable = part == "prompt"          # the backbones are frozen: only their input gradient is needed
+            ms_wall, ms_cpu = timed(ms_call(module, inputs, args.train, trainable), args.repeats)
+            t_wall = t_cpu = float("nan")
+            if have_torch:
+                t_wall, t_cpu = timed(torch_call(build_torch(module), inputs, args.train, trainable), args.repeats)
+            rows.append((PART_TITLES[part], name, count, ms_wall, ms_cpu, t_wall, t_cpu))
+            for i, value in enumerate((ms_wall, ms_cpu, t_wall, t_cpu)):
+                totals[part][i] += count * value
+            print(f"  measured {part} {name}: MindSpore {ms_wall * 1e3:.1f} ms, PyTorch {t_wall * 1e3:.1f} ms",
+                  file=sys.stderr, flush=True)
+            del module
+    return rows, totals
+
+
+def print_parts(rows, totals, args):
+    what = "forward + backward" if args.train else "eval forward"
+    print(f"\n### Per call ({what}, B' = {args.batch}, {args.threads} thread(s); median of {args.repeats})\n")
+    print("| part | module, input shape | calls per clip | MindSpore wall ms | MindSpore CPU ms | PyTorch wall ms | "
+          "PyTorch CPU ms | MS / torch (CPU) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for part, name, count, ms_wall, ms_cpu, t_wall, t_cpu in rows:
+        print(f"| {part} | {name} | {count} | {ms_wall * 1e3:.1f} | {ms_cpu * 1e3:.1f} | {t_wall * 1e3:.1f} | "
+              f"{t_cpu * 1e3:.1f} | {ms_cpu / t_cpu:.2f} |")
+    print(f"\n### Per part, one clip (calls per clip x per-call time)\n")
+    print("| part | MindSpore wall s | MindSpore CPU s | PyTorch wall s | PyTorch CPU s | MS / torch (CPU) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    sums = [0.0] * 4
+    for part, values in totals.items():
+        sums = [a + b for a, b in zip(sums, values)]
+        print(f"| {PART_TITLES[part]} | {values[0]:.2f} | {values[1]:.2f} | {values[2]:.2f} | {values[3]:.2f} | "
+              f"{values[1] / values[3]:.2f} |")
+    print(f"| all measured parts | {sums[0]:.2f} | {sums[1]:.2f} | {sums[2]:.2f} | {sums[3]:.2f} | "
+          f"{sums[1] / sums[3]:.2f} |")
+
+
+# ---------------------------------------------------------------------------------------------------- full forward
+class PartTimer:
+    """Synchronised wall / CPU timers keyed by part; wraps bound methods of cells (PyNative only)."""
+
+    def __init__(self):
+        self.wall = OrderedDict()
+        self.cpu = OrderedDict()
+
+    def wrap(self, part, fn):
+        def timed_call(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            out = fn(*args, **kwargs)
+            sync(out)
+            self.wall[part] = self.wall.get(part, 0.0) + time.perf_counter() - wall
+            self.cpu[part] = self.cpu.get(part, 0.0) + time.process_time() - cpu
+            return out
+        return timed_call
+
+    def reset(self):
+        self.wall.clear()
+        self.cpu.clear()
+
+
+def instrument(encoder, timer):
+    """Route every prompt call, Swin block step and HTS-AT block through the timer (instance attributes)."""
+    for name in ("vis_adapter_blocks_p1", "vis_adapter_blocks_p2", "audio_adapter_blocks_p1",
+                 "audio_adapter_blocks_p2"):
+        for module in getattr(encoder, name):
+            object.__setattr__(module, "construct", timer.wrap("prompt", module.construct))
+    for stage in encoder.swin.stages:
+        for blk in stage.blocks:
+            for method in ("attn_residual", "mlp_residual", "construct"):
+                object.__setattr__(blk, method, timer.wrap("swin", getattr(blk, method)))
+    for stage in encoder.htsat.stages:
+        for blk in stage.blocks:
+            object.__setattr__(blk, "construct", timer.wrap("htsat", blk.construct))
+
+
+def profile_full(args):
+    import mindspore as ms
+    from src.config import load_config
+    from src.dgsct.encoder import set_train_mode
+    from src.dgsct.model import build_network
+    from src.tasks import example_training_batch
+    cfg = load_config(AVE_CONFIG, [])
+    start = time.perf_counter()
+    net, task = build_network(cfg)
+    build_s = time.perf_counter() - start
+    set_train_mode(net, False)
+    inputs, _ = example_training_batch(task, cfg, 1, np.random.default_rng(0))
+    timer = PartTimer()
+    instrument(net.encoder, timer)
+    warm = time.perf_counter()
+    sync(net(*inputs))
+    warm = time.perf_counter() - warm
+    timer.reset()
+    wall, cpu = time.perf_counter(), time.process_time()
+    sync(net(*inputs))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"\n### Whole AVE network, one clip, eval forward, PyNative, {args.threads} thread(s)\n")
+    print(f"build {build_s:.1f} s, first forward {warm:.1f} s\n")
+    print("| part | wall s | CPU s | share of the forward (CPU) |")
+    print("| --- | --- | --- | --- |")
+    for part in timer.wall:
+        print(f"| {PART_TITLES[part]} | {timer.wall[part]:.2f} | {timer.cpu[part]:.2f} | "
+              f"{100 * timer.cpu[part] / cpu:.1f} % |")
+    rest_wall, rest_cpu = wall - sum(timer.wall.values()), cpu - sum(timer.cpu.values())
+    print(f"| rest (embeddings, merging, front end, heads) | {rest_wall:.2f} | {rest_cpu:.2f} | "
+          f"{100 * rest_cpu / cpu:.1f} % |")
+    print(f"| whole forward | {wall:.2f} | {cpu:.2f} | 100 % |")
+
+
+def main():
+    args = parse_args()
+    sys.path.insert(0, MODEL_DIR)
+    set_threads(args.threads)
+    load_before = os.getloadavg()
+    layout = Layout()
+    rows, totals = profile_parts(args, layout)
+    print_parts(rows, totals, args)
+    if args.full:
+        profile_full(args)
+    print(f"\n{os.cpu_count()} CPUs; load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/"
+          f"{load_before[2]:.2f}, after {os.getloadavg()[0]:.2f}; peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()
