@@ -147,3 +147,69 @@ def test_clap_text_matches_torch_reference(pynative):
     longer = np.concatenate([ids, np.ones((3, 4), np.int32)], axis=1)
     again = net(ms.Tensor(longer), ms.Tensor((longer != 1).astype(np.int32))).asnumpy()
     np.testing.assert_allclose(again, ours, rtol=0, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------ tokenizers
+PRE_TOKENIZER_TEXTS = ["The sounds of Church bell", "It's  a man's world,   isn't it?\n\nThey'll've 1234 ½Ⅻ x² ",
+                       "  leading", "trailing   ", "tab\tsep\t\tx", "a \n b", "émoji 🎸🐶!! (food)", "你好 世界",
+                       "'S 'T 'RE", "x'sy", "\n", " ", "", "a  b", "1 2  3   ", "Frying_(food)", "<s>hi</s>"]
+
+
+def test_pre_tokenizers_match_the_regex_patterns():
+    """Both scanners against the published patterns run by the `regex` package (\\p{L} / \\p{N} classes)."""
+    regex = pytest.importorskip("regex")
+    from src.text.clip_bpe import pre_tokenize
+    from src.text.roberta_bpe import gpt2_pre_tokenize
+    gpt2 = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
+    clip = regex.compile(r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|"""
+                         r"""[^\s\p{L}\p{N}]+""", regex.IGNORECASE)
+    for text in PRE_TOKENIZER_TEXTS:
+        assert gpt2_pre_tokenize(text) == gpt2.findall(text), text
+        assert pre_tokenize(text.lower()) == clip.findall(text.lower()), text
+
+
+def write_roberta_files(tmp_path, drop=()):
+    """vocab.json / merges.txt in the released layout: <s> <pad> </s> <unk>, the 256 byte symbols, merge results."""
+    import json
+    from src.text.clip_bpe import byte_symbols
+    merges = [("T", "h"), ("Th", "e"), ("\u0120", "s"), ("o", "u"), ("\u0120s", "ou"), ("n", "d"), ("\u0120sou", "nd")]
+    tokens = ["<s>", "<pad>", "</s>", "<unk>"] + byte_symbols() + ["".join(m) for m in merges]
+    vocab = {t: i for i, t in enumerate(tokens) if t not in drop}
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n",
+                                         encoding="utf-8")
+    return str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt")
+
+
+def test_roberta_bpe_ids_by_hand(tmp_path):
+    from src.text.clip_bpe import byte_symbols
+    from src.text.roberta_bpe import RobertaTokenizer
+
+    def sym(char):
+        return 4 + byte_symbols().index(char)
+
+    tok = RobertaTokenizer(*write_roberta_files(tmp_path), max_length=10)
+    # "The" -> Th -> The (id 261); " sounds" -> Ġs, ou, Ġsou, nd, Ġsound (id 266) + s; " of" -> Ġ o f
+    expected = [0, 261, 266, sym("s"), sym("\u0120"), sym("o"), sym("f"), 2, 1, 1]
+    ids, mask = tok("The sounds of")
+    np.testing.assert_array_equal(ids[0], expected)
+    np.testing.assert_array_equal(mask[0], [1] * 8 + [0, 0])
+    short = RobertaTokenizer(*write_roberta_files(tmp_path), max_length=6)
+    np.testing.assert_array_equal(short("The sounds of")[0][0], [0, 261, 266, sym("s"), sym("\u0120"), 2])
+    assert tok.encode("the") == [sym("t"), sym("h"), sym("e")]               # case-sensitive, no lower-casing
+    missing = RobertaTokenizer(*write_roberta_files(tmp_path, drop=("z",)), max_length=10)
+    assert missing.encode("z") == [3]                                       # absent piece -> <unk>
+
+
+def test_roberta_tokenizer_file_errors(tmp_path):
+    from src.text.roberta_bpe import RobertaTokenizer
+    vocab, merges = write_roberta_files(tmp_path)
+    with open(merges, "a", encoding="utf-8") as handle:
+        handle.write("a b c\n")
+    with pytest.raises(ValueError, match=r"merges.txt, line 9: expected a merge"):
+        RobertaTokenizer(vocab, merges)
+    (tmp_path / "bad.json").write_text('{"<s>": 0}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"special tokens \['<pad>', '</s>', '<unk>'\] are missing"):
+        RobertaTokenizer(str(tmp_path / "bad.json"), merges)
+    with pytest.raises(FileNotFoundError, match="vocab_missing.json"):
+        RobertaTokenizer(str(tmp_path / "vocab_missing.json"), merges)

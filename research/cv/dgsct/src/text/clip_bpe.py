@@ -95,6 +95,26 @@ def read_merges(path: str, num_merges: int) -> List[Tuple[str, str]]:
     return merges
 
 
+def merge_word(word: Tuple[str, ...], ranks: Dict[Tuple[str, str], int]) -> Tuple[str, ...]:
+    """Greedy BPE: merge the adjacent pair of lowest rank (all its occurrences, left to right) until no pair of the
+    word has a rank."""
+    while len(word) > 1:
+        pairs = set(zip(word[:-1], word[1:]))
+        best = min(pairs, key=lambda pair: ranks.get(pair, float("inf")))
+        if best not in ranks:
+            break
+        merged, i = [], 0
+        while i < len(word):
+            if i + 1 < len(word) and (word[i], word[i + 1]) == best:
+                merged.append(word[i] + word[i + 1])
+                i += 2
+            else:
+                merged.append(word[i])
+                i += 1
+        word = tuple(merged)
+    return word
+
+
 def _category(char: str) -> str:
     return unicodedata.category(char)[0]
 
@@ -164,26 +184,10 @@ class CLIPTokenizer:
 
     def bpe(self, symbols: str) -> str:
         """Byte-symbol string of one pre-token -> space-separated BPE tokens."""
-        if symbols in self._cache:
-            return self._cache[symbols]
-        word = tuple(symbols[:-1]) + (symbols[-1] + END_OF_WORD,)
-        while len(word) > 1:
-            pairs = set(zip(word[:-1], word[1:]))
-            best = min(pairs, key=lambda pair: self.merge_ranks.get(pair, float("inf")))
-            if best not in self.merge_ranks:
-                break
-            merged, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
-                    merged.append(word[i] + word[i + 1])
-                    i += 2
-                else:
-                    merged.append(word[i])
-                    i += 1
-            word = tuple(merged)
-        result = " ".join(word)
-        self._cache[symbols] = result
-        return result
+        if symbols not in self._cache:
+            word = tuple(symbols[:-1]) + (symbols[-1] + END_OF_WORD,)
+            self._cache[symbols] = " ".join(merge_word(word, self.merge_ranks))
+        return self._cache[symbols]
 
     def encode(self, text: str) -> List[int]:
         """Text -> BPE ids (no start/end tokens)."""
