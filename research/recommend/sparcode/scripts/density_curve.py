@@ -1,0 +1,186 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""Recall@50 / NDCG@50 of a trained SparCode model THROUGH ITS INDEX against the index density.
+
+For every target density d the score bias b <= 0 is set so that a fraction d of the (code, item) pairs of the
+index (the codes used by train + valid + test queries, every item) has s + b > 0 (exact quantile over all those
+pairs), the index is rebuilt with that b and the split is ranked through it. The bias changes the scores
+(y = sum_k ReLU(s_k + b)), not only the posting lists. A density above the one of b = 0 cannot be reached (b must be
+<= 0); such a point is evaluated at b = 0 and its measured density is reported.
+
+    python scripts/density_curve.py --ckpt_dir=./checkpoints --out=./results/density [--eval_split=test]
+        [--densities=1.0,0.2,0.1,0.05,0.02,0.01] [--reference="two-tower d=64:0.27"]
+
+Writes <out>.md (table), <out>.json and <out>.png (drawn with Pillow).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+MODEL_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if MODEL_DIR not in sys.path:
+    sys.path.insert(0, MODEL_DIR)
+
+DENSITIES = (1.0, 0.2, 0.1, 0.05, 0.02, 0.01)
+CODE_CHUNK = 64  # codes scored per call when the bias is calibrated (64 x n_items x h1 floats)
+
+
+def raw_scores(model, codes, items):
+    """g before bias for every (code, item) pair [n_codes, n_items] (float32), in chunks of codes."""
+    return np.concatenate([model.raw_token_scores_for_codes(codes[i:i + CODE_CHUNK].astype(np.int32), items).asnumpy()
+                           for i in range(0, len(codes), CODE_CHUNK)])
+
+
+def density_curve(cfg, densities, split_name):
+    """[{target_density, score_bias, density, nnz, recall@50, ndcg@50, ...}] for a trained SparCode run."""
+    from src.data.dataset import build_data
+    from src.evaluation import (index_rank, load_trained_model, metrics_for, query_code_ids, resolve_checkpoint,
+                                split_inputs, used_codes)
+    from src.index import SparseCodeIndex
+    from src.model.sparcode import bias_for_density
+    if cfg.model != "sparcode":
+        raise SystemExit(f"config key model: the density curve needs a sparcode run, got {cfg.model!r}")
+    data = build_data(cfg)
+    model = load_trained_model(cfg, data, resolve_checkpoint(cfg))
+    codes = used_codes(model, data, int(cfg.eval_batch_size))
+    items = np.arange(1, data.n_items + 1, dtype=np.int32)
+    raw = raw_scores(model, codes, items)
+    feats, hist, split = split_inputs(data, split_name)
+    query_codes = query_code_ids(model.code_ids, feats, hist, int(cfg.eval_batch_size))
+    k = max(cfg.topk)
+    rows = []
+    for target in densities:
+        b = bias_for_density(raw, target)
+        if target >= 1.0:  # every pair kept needs s + b > 0 also at the minimum
+            b = min(0.0, -float(raw.min()) + 1e-6)
+        model.set_score_bias(b)
+        start = time.time()
+        index = SparseCodeIndex.build(model, cfg, items, codes, progress=False)
+        build_s = time.time() - start
+        ranked = index_rank(index, query_codes, split.seen_indptr, split.seen_items, k)
+        metrics = metrics_for(ranked, split, cfg.topk)
+        stats = index.stats()
+        rows.append({"target_density": target, "score_bias": b, "density": stats["density"], "nnz": stats["nnz"],
+                     "codes": stats["codes"], "mean_posting_length": stats["mean_posting_length"],
+                     "build_seconds": round(build_s, 1), "recall@20": metrics["recall@20"],
+                     "recall@50": metrics["recall@50"], "ndcg@50": metrics["ndcg@50"], "users": len(split)})
+        print(f"target {target}: b={b:.4f} density {stats['density']:.4f} recall@50 {metrics['recall@50']:.4f} "
+              f"ndcg@50 {metrics['ndcg@50']:.4f}", flush=True)
+    return rows
+
+
+def markdown(rows, title):
+    lines = [f"{title}", "", "| target density | score bias b | index density | mean posting length | Recall@20 | "
+             "Recall@50 | NDCG@50 |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['target_density']} | {r['score_bias']:.4f} | {r['density']:.4f} | "
+                     f"{r['mean_posting_length']:.1f} | {r['recall@20']:.4f} | {r['recall@50']:.4f} | "
+                     f"{r['ndcg@50']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+def draw_png(rows, path, title, references=()):
+    """Recall@50 and NDCG@50 against density (log x axis) with Pillow; references = [(label, value)] lines."""
+    from PIL import Image, ImageDraw, ImageFont
+    width, height, left, right, top, bottom = 760, 480, 70, 20, 40, 60
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    dens = np.array([max(r["density"], 1e-4) for r in rows])
+    series = {"Recall@50": ([r["recall@50"] for r in rows], (31, 119, 180)),
+              "NDCG@50": ([r["ndcg@50"] for r in rows], (214, 39, 40))}
+    values = [v for vals, _ in series.values() for v in vals] + [v for _, v in references]
+    y_lo, y_hi = 0.0, max(values) * 1.15 if values else 1.0
+    x_lo, x_hi = np.log10(min(dens.min(), 0.01) * 0.8), np.log10(1.25)
+
+    def xy(d, v):
+        x = left + (np.log10(d) - x_lo) / (x_hi - x_lo) * (width - left - right)
+        y = height - bottom - (v - y_lo) / (y_hi - y_lo) * (height - top - bottom)
+        return float(x), float(y)
+
+    draw.rectangle([left, top, width - right, height - bottom], outline="black")
+    for tick in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0):
+        x, _ = xy(tick, 0)
+        draw.line([x, height - bottom, x, height - bottom + 5], fill="black")
+        draw.text((x - 10, height - bottom + 8), f"{tick:g}", fill="black", font=font)
+    for i in range(6):
+        v = y_lo + (y_hi - y_lo) * i / 5
+        _, y = xy(1, v)
+        draw.line([left - 5, y, left, y], fill="black")
+        draw.line([left, y, width - right, y], fill=(225, 225, 225))
+        draw.text((left - 40, y - 6), f"{v:.2f}", fill="black", font=font)
+    for label, value in references:
+        _, y = xy(1, value)
+        for x0 in range(left, width - right, 12):
+            draw.line([x0, y, min(x0 + 6, width - right), y], fill=(90, 90, 90))
+        draw.text((left + 6, y - 14), f"{label} ({value:.3f})", fill=(90, 90, 90), font=font)
+    for i, (name, (vals, color)) in enumerate(series.items()):
+        points = [xy(d, v) for d, v in zip(dens, vals)]
+        draw.line(points, fill=color, width=2)
+        for x, y in points:
+            draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=color)
+        draw.text((width - right - 120, top + 10 + 16 * i), name, fill=color, font=font)
+    draw.text((left, 12), title, fill="black", font=font)
+    draw.text(((width - 150) // 2, height - 25), "index density (log scale)", fill="black", font=font)
+    img.save(path)
+
+
+def parse_reference(text):
+    label, _, value = text.rpartition(":")
+    if not label:
+        raise argparse.ArgumentTypeError(f"--reference expects 'label:value', got {text!r}")
+    try:
+        return label, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--reference: {value!r} is not a number") from None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--ckpt_dir", required=True, help="a finished SparCode training run (config.yaml + best.ckpt)")
+    parser.add_argument("--out", required=True, help="output prefix: <out>.md, <out>.json, <out>.png")
+    parser.add_argument("--eval_split", default="test", choices=("test", "valid"))
+    parser.add_argument("--densities", default=",".join(str(d) for d in DENSITIES))
+    parser.add_argument("--reference", action="append", type=parse_reference, default=[],
+                        help="'label:value' drawn as a horizontal line (e.g. the two-tower Recall@50)")
+    args = parser.parse_args(argv)
+    try:
+        densities = [float(d) for d in args.densities.split(",") if d.strip()]
+    except ValueError:
+        parser.error(f"--densities: expected comma-separated numbers, got {args.densities!r}")
+    if not densities or any(not 0.0 < d <= 1.0 for d in densities):
+        parser.error(f"--densities: every density must be in (0, 1], got {args.densities!r}")
+    from src.evaluation import load_run_config, set_context
+    cfg = load_run_config([f"--ckpt_dir={args.ckpt_dir}", f"--eval_split={args.eval_split}"])
+    set_context(cfg)
+    rows = density_curve(cfg, densities, args.eval_split)
+    title = (f"SparCode on {cfg.dataset} ({cfg.split_protocol} split, {args.eval_split}, {rows[0]['users']} users): "
+             "quality vs index density")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out + ".json", "w", encoding="utf-8") as f:
+        json.dump({"ckpt_dir": os.path.abspath(args.ckpt_dir), "split": args.eval_split, "rows": rows}, f, indent=1)
+    with open(args.out + ".md", "w", encoding="utf-8") as f:
+        f.write(markdown(rows, title))
+    draw_png(rows, args.out + ".png", title, args.reference)
+    print(markdown(rows, title))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
