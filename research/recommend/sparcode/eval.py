@@ -17,45 +17,27 @@
     python eval.py --ckpt_dir=./checkpoints [--ckpt_file=...] [--eval_split=test] [--metrics_file=metrics.json]
 
 The config saved by train.py next to the checkpoint is used (overrides on the command line). For SparCode the
-index at index_path (default <ckpt_dir>/index.npz) is loaded and checked against the checkpoint (same codebooks,
-same score bias); if it is missing it is built and saved. Query codes that the index does not contain are
-computed on the fly from the model and counted in the output ("codes_added_on_the_fly").
+index at index_path (default <ckpt_dir>/index.npz) is loaded if it was built from exactly these weights (the
+digest of the checkpoint's parameters stored in the index); otherwise it is built and saved. Query codes that the
+index does not contain are computed on the fly from the model and counted in the output ("codes_added_on_the_fly").
 Prints a metrics table and writes {metrics, index stats, timings} as JSON to --metrics_file.
 """
-import os
 import sys
 import time
 
 import numpy as np
 
 from src.data.dataset import build_data
-from src.evaluation import (brute_force_rank, build_and_save_index, default_index_path, index_rank, load_run_config,
+from src.evaluation import (brute_force_rank, check_topk, index_rank, load_or_build_index, load_run_config,
                             load_trained_model, metrics_for, query_code_ids, report, resolve_checkpoint, set_context,
                             split_inputs)
 
 
-def load_or_build_index(model, data, cfg, logger_print=print):
-    """The saved index if it matches the model, else a freshly built and saved one."""
-    from src.index import SparseCodeIndex
-    path = default_index_path(cfg)
-    if os.path.isfile(path):
-        index = SparseCodeIndex.load(path)
-        same_books = np.array_equal(index.codebooks, model.quantizer.codebooks.asnumpy())
-        same_bias = float(index.meta.get("score_bias", 0.0)) == model.get_score_bias()
-        if same_books and same_bias:
-            return index, path, False
-        logger_print(f"index {path} does not match the checkpoint (codebooks equal: {same_books}, "
-                     f"bias equal: {same_bias}); rebuilding")
-    from src.logging_utils import get_logger
-    index, path = build_and_save_index(model, data, cfg, get_logger())
-    return index, path, True
-
-
 def evaluate(cfg, ckpt_path):
     data = build_data(cfg)
+    k = check_topk(cfg, data)
     model = load_trained_model(cfg, data, ckpt_path)
     feats, hist, split = split_inputs(data, cfg.eval_split)
-    k = max(cfg.topk)
     result = {"model": cfg.model, "dataset": data.name, "split": cfg.eval_split, "checkpoint": ckpt_path,
               "n_queries": int(len(feats)), "n_items": int(data.n_items), "topk": list(cfg.topk)}
     start = time.time()

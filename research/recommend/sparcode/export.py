@@ -23,20 +23,25 @@ Files written for --file_name=<prefix> (the folder of <prefix> is created):
                             ReLU(g([zhat; v]) + b) float32 [C, N] (what the index stores; computes codes it lacks)
     <prefix>_item.mindir    (item_ids int32 [N], item_field_values int32 [N, S_i]) -> item tokens [N, K_i, d_t]
                             (two-tower: K_i = 1, the item vectors)
-    <prefix>_index.npz      SparCode: copy of the inverted index the checkpoint was indexed with
-    <prefix>_config.yaml    the run's config;  <prefix>_export.json  file list, shapes, checkpoint
-The batch dimension (B, C, N) of every MindIR is dynamic. infer.py serves from these files only.
+    <prefix>_index.npz      SparCode: copy of the inverted index built from exactly this checkpoint (rebuilt if the
+                            saved one is from other weights)
+    <prefix>_config.yaml    the run's config
+    <prefix>_export.json    file list, shapes, checkpoint, `model_digest` (sha256 of the checkpoint's parameters,
+                            also stored in the index) and the sha256 of every file above
+The batch dimension (B, C, N) of every MindIR is dynamic. infer.py serves from these files only and refuses files
+that are not the ones written together here (other digest or checksum). Every file is written atomically.
 """
 import os
-import shutil
 import sys
 
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
+from src.atomic_file import atomic_copy, atomic_output_path, file_sha256
+from src.checkpoint import parameter_digest
 from src.data.dataset import build_data
-from src.evaluation import (default_index_path, load_run_config, load_trained_model, resolve_checkpoint,
-                            set_context, write_json)
+from src.evaluation import (export_paths, load_or_build_index, load_run_config, load_trained_model,
+                            resolve_checkpoint, set_context, write_json)
 
 
 class QueryCodeNet(nn.Cell):
@@ -84,10 +89,10 @@ class ItemTokenNet(nn.Cell):
         return self.model.item_tokens_from_features(item_ids, item_field_values)
 
 
-def export_paths(prefix):
-    return {name: f"{prefix}_{name}.{ext}" for name, ext in
-            (("query", "mindir"), ("g", "mindir"), ("item", "mindir"), ("index", "npz"), ("config", "yaml"),
-             ("export", "json"))}
+def export_mindir(net, inputs, path):
+    """ms.export to `path` (ends with .mindir) atomically: a kill never leaves a truncated graph behind."""
+    with atomic_output_path(path) as tmp:
+        ms.export(net, *inputs, file_name=tmp[:-len(".mindir")], file_format="MINDIR")
 
 
 def export_model(cfg, ckpt_path, prefix):
@@ -105,20 +110,20 @@ def export_model(cfg, ckpt_path, prefix):
     hist = Tensor(shape=[None, data.history_len], dtype=ms.int32)
     item_ids = Tensor(shape=[None], dtype=ms.int32)
     item_values = Tensor(shape=[None, n_item_slots], dtype=ms.int32)
-    query_net = QueryCodeNet(model) if cfg.model == "sparcode" else QueryVectorNet(model)
-    ms.export(query_net, user_feats, hist, file_name=paths["query"][:-len(".mindir")], file_format="MINDIR")
-    ms.export(ItemTokenNet(model), item_ids, item_values, file_name=paths["item"][:-len(".mindir")],
-              file_format="MINDIR")
+    # digest and index first: wrapping the model in the export cells below prefixes its parameter names
+    digest = parameter_digest(model)
     files = {"query": paths["query"], "item": paths["item"]}
+    if cfg.model == "sparcode":
+        _, index_path, _ = load_or_build_index(model, data, cfg)     # the index of exactly these weights
+        atomic_copy(index_path, paths["index"])
+        files.update(g=paths["g"], index=paths["index"])
+    query_net = QueryCodeNet(model) if cfg.model == "sparcode" else QueryVectorNet(model)
+    export_mindir(query_net, (user_feats, hist), paths["query"])
+    export_mindir(ItemTokenNet(model), (item_ids, item_values), paths["item"])
     if cfg.model == "sparcode":
         zhat = Tensor(shape=[None, int(cfg.token_dim)], dtype=ms.float32)
         tokens = Tensor(shape=[None, int(cfg.num_item_tokens), int(cfg.token_dim)], dtype=ms.float32)
-        ms.export(IndexWeightNet(model), zhat, tokens, file_name=paths["g"][:-len(".mindir")], file_format="MINDIR")
-        index_path = default_index_path(cfg)
-        if not os.path.isfile(index_path):
-            raise FileNotFoundError(f"index {index_path} not found: run train.py (or eval.py) first to build it")
-        shutil.copyfile(index_path, paths["index"])
-        files.update(g=paths["g"], index=paths["index"])
+        export_mindir(IndexWeightNet(model), (zhat, tokens), paths["g"])
     cfg.save(paths["config"])
     files["config"] = paths["config"]
     write_json(paths["export"], {
@@ -126,6 +131,7 @@ def export_model(cfg, ckpt_path, prefix):
         "user_feat_slots": int(n_user_slots), "history_len": int(data.history_len),
         "item_field_slots": int(n_item_slots), "n_items": int(data.n_items),
         "score_bias": model.get_score_bias() if hasattr(model, "get_score_bias") else None,
+        "model_digest": digest, "sha256": {name: file_sha256(path) for name, path in files.items()},
     })
     files["export"] = paths["export"]
     return files

@@ -17,11 +17,14 @@
     python infer.py --file_name=export/sparcode [--eval_split=test] [--metrics_file=infer_metrics.json]
 
 Reads <prefix>_config.yaml / _query.mindir / _item.mindir / _g.mindir / _index.npz written by export.py, rebuilds
-the evaluation queries of the dataset from the config, and reproduces eval.py's metrics:
+the evaluation queries of the dataset from the config, and reproduces eval.py's metrics. Before serving it checks
+that the files belong together: the index's model digest equals the one in <prefix>_export.json and every file
+has the sha256 recorded there (a file replaced, truncated or from another export is refused, naming it):
     SparCode:  query MindIR -> K_u code ids -> index posting-list merge -> exact top-K (seen items excluded);
                codes missing from the index get their rows from the g + item MindIRs (counted in the output).
     two-tower: query MindIR -> query vectors; item MindIR -> item vectors; numpy MIPS -> top-K.
 """
+import json
 import os
 import sys
 import time
@@ -30,9 +33,11 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, Tensor
 
+from src.atomic_file import file_sha256
 from src.config import load_config, overrides_to_dict
 from src.data.dataset import build_data
-from src.evaluation import index_rank, metrics_for, query_code_ids, report, set_context, split_inputs
+from src.evaluation import (check_topk, export_paths, index_rank, metrics_for, query_code_ids, report, set_context,
+                            split_inputs)
 from src.scoring import topk_excluding
 
 ITEM_BATCH = 4096
@@ -41,7 +46,45 @@ ITEM_BATCH = 4096
 def load_graph(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"exported file not found: {path} (run export.py first)")
-    return nn.GraphCell(ms.load(path))
+    try:
+        graph = ms.load(path)
+    except (RuntimeError, ValueError) as err:   # MindSpore's message does not name the file
+        raise ValueError(f"{path}: cannot load MindIR ({err}); the file is truncated or not a MindIR graph: "
+                         f"re-run export.py") from None
+    return nn.GraphCell(graph)
+
+
+def read_manifest(prefix):
+    """The <prefix>_export.json written by export.py."""
+    path = export_paths(prefix)["export"]
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"exported file not found: {path} (run export.py first)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the export manifest ({err}); re-run export.py") from None
+    for key in ("model_digest", "sha256"):
+        if key not in manifest:
+            raise ValueError(f"{path}: no '{key}' (written by an older export.py); re-run export.py")
+    return manifest
+
+
+def check_export(prefix, manifest, index=None):
+    """Refuse files that were not exported together: the index of other weights, or any file whose sha256
+    differs from the manifest (replaced by another export's file, truncated, edited)."""
+    paths = export_paths(prefix)
+    if index is not None and index.meta.get("model_digest") != manifest["model_digest"]:
+        raise ValueError(f"{paths['index']} was built from other model weights (digest "
+                         f"{index.meta.get('model_digest')}) than the exported graphs ({manifest['model_digest']}, "
+                         f"{paths['export']}); re-run export.py so that index and graphs come from one checkpoint")
+    for name, expected in sorted(manifest["sha256"].items()):
+        path = paths[name]
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"exported file not found: {path} (run export.py first)")
+        if file_sha256(path) != expected:
+            raise ValueError(f"{path}: sha256 differs from {paths['export']}: not the file export.py wrote "
+                             f"(replaced, truncated or edited); re-run export.py")
 
 
 def item_tokens(item_net, data):
@@ -72,22 +115,23 @@ class MindIRRowBuilder:
         return indptr, self.items[cols[1]].astype(np.int32), weights[cols].astype(np.float32)
 
 
-def serve(cfg, prefix):
+def serve(cfg, prefix, index=None):
+    """Metrics of the exported model; `index`: the already loaded (and checked) SparCode index, if any."""
     from src.index import SparseCodeIndex
+    paths = export_paths(prefix)
     data = build_data(cfg)
+    k = check_topk(cfg, data)
     feats, hist, split = split_inputs(data, cfg.eval_split)
-    k = max(cfg.topk)
-    query_net = load_graph(f"{prefix}_query.mindir")
-    item_net = load_graph(f"{prefix}_item.mindir")
+    query_net = load_graph(paths["query"])
+    item_net = load_graph(paths["item"])
     result = {"model": cfg.model, "dataset": data.name, "split": cfg.eval_split, "n_queries": int(len(feats)),
               "n_items": int(data.n_items), "topk": list(cfg.topk), "served_from": os.path.abspath(prefix)}
     t0 = time.time()
     if cfg.model == "sparcode":
-        index = SparseCodeIndex.load(f"{prefix}_index.npz")
+        index = index if index is not None else SparseCodeIndex.load(paths["index"])
         tokens = item_tokens(item_net, data)[index.items]
         # rows for codes missing from the index come from the exported interaction graph g
-        index.attach_row_builder(MindIRRowBuilder(load_graph(f"{prefix}_g.mindir"), index.codebooks, index.items,
-                                                  tokens))
+        index.attach_row_builder(MindIRRowBuilder(load_graph(paths["g"]), index.codebooks, index.items, tokens))
         n_codes_before = len(index.codes)
         codes = query_code_ids(query_net, feats, hist, int(cfg.eval_batch_size))
         ranked = index_rank(index, codes, split.seen_indptr, split.seen_items, k)
@@ -115,9 +159,15 @@ def main(argv=None):
     prefix = raw.pop("file_name", None)
     if not prefix:
         raise ValueError("pass --file_name=<prefix> given to export.py")
-    cfg = load_config(f"{prefix}_config.yaml", raw)
+    manifest = read_manifest(prefix)
+    index = None
+    if manifest.get("model") == "sparcode":
+        from src.index import SparseCodeIndex
+        index = SparseCodeIndex.load(export_paths(prefix)["index"])
+    check_export(prefix, manifest, index)
+    cfg = load_config(export_paths(prefix)["config"], raw)
     set_context(cfg)
-    result, _ = serve(cfg, prefix)
+    result, _ = serve(cfg, prefix, index)
     report(result, cfg, f"{cfg.model} served from {prefix}_*.mindir")
     return result
 

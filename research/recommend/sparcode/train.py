@@ -22,7 +22,6 @@ Writes to ckpt_dir: per-epoch checkpoints (model + optimizer + EMA buffers + sco
 (best valid Recall@50), config.yaml, train_history.json and, for SparCode, the inverted index (index_path, default
 <ckpt_dir>/index.npz) built from the best checkpoint over the codes used by the train + valid + test users.
 """
-import hashlib
 import os
 import sys
 import time
@@ -30,6 +29,7 @@ import time
 import numpy as np
 import mindspore as ms
 
+from src.checkpoint import parameter_digest
 from src.config import parse_cli
 from src.data.dataset import build_data
 from src.evaluation import build_and_save_index, make_validation_fn, model_meta, set_context
@@ -41,17 +41,6 @@ from src.trainer import Trainer, init_distributed
 def cli_args(argv):
     """Accept a bare `--resume` flag as `--resume=true`."""
     return ["--resume=true" if arg == "--resume" else arg for arg in argv]
-
-
-def parameter_digest(model):
-    """sha256 over every model parameter (name, dtype, bytes): equal digests = identical weights and buffers."""
-    digest = hashlib.sha256()
-    for param in sorted(model.get_parameters(), key=lambda p: p.name):
-        value = param.asnumpy()
-        digest.update(param.name.encode())
-        digest.update(str(value.dtype).encode())
-        digest.update(value.tobytes())
-    return digest.hexdigest()
 
 
 def main(argv=None):

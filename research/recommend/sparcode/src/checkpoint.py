@@ -19,17 +19,25 @@ File layout inside `ckpt_dir`:
                           string with epoch, global step, seeds, early-stopping state and the score-bias schedule
     best.ckpt             copy of the checkpoint with the best validation Recall@50 (what eval/export load)
     config.yaml           the full config the run used
-Every file is written to a temporary name in the same directory and moved into place with os.replace, so a
-crash never leaves a truncated checkpoint behind.
+Every file is written through src/atomic_file.py (temporary name in the same directory, then os.replace), so a
+crash never leaves a truncated checkpoint behind; temporary files of a killed run are removed at the next start.
+The epoch checkpoint is written before best.ckpt is copied from it: a kill in between leaves a best.ckpt of an
+older epoch, which `repair_best_checkpoint` detects (its train_state names its epoch) and replaces.
+Loading refuses non-finite weights, naming the parameter and the file.
 """
 import glob
+import hashlib
 import json
 import os
 import re
 
+import numpy as np
 import mindspore as ms
 
+from src.atomic_file import atomic_copy, atomic_output_path
+
 TRAIN_STATE_KEY = "train_state"
+BEST_NAME = "best.ckpt"
 CKPT_PATTERN = re.compile(r"^(?P<prefix>.+)-e(?P<epoch>\d+)\.ckpt$")
 
 
@@ -59,32 +67,23 @@ def atomic_save_checkpoint(path, model, optimizer=None, train_state=None):
     """Save model + optimizer parameters and a JSON-serialisable `train_state` dict to `path` atomically."""
     if not path.endswith(".ckpt"):
         raise ValueError(f"checkpoint path must end with .ckpt: {path}")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp_path = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
     params = [{"name": name, "data": param} for name, param in _unique_parameters(model, optimizer)]
     append = {TRAIN_STATE_KEY: json.dumps(train_state or {}, sort_keys=True)}
-    try:
+    with atomic_output_path(path) as tmp_path:
         ms.save_checkpoint(params, tmp_path, append_dict=append)
-        os.replace(tmp_path, path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
     return path
 
 
-def atomic_copy(src, dst):
-    """Copy a file to `dst` through a temporary file in the destination directory."""
-    directory = os.path.dirname(os.path.abspath(dst))
-    tmp_path = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(dst)}")
-    try:
-        with open(src, "rb") as fin, open(tmp_path, "wb") as fout:
-            fout.write(fin.read())
-        os.replace(tmp_path, dst)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-    return dst
+def parameter_digest(model):
+    """sha256 over every model parameter (name, dtype, bytes): equal digests = identical weights and buffers.
+    Ties an index and exported graphs to the checkpoint they were made from."""
+    digest = hashlib.sha256()
+    for param in sorted(model.get_parameters(), key=lambda p: p.name):
+        value = param.asnumpy()
+        digest.update(param.name.encode())
+        digest.update(str(value.dtype).encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
 def _read(path):
@@ -121,11 +120,65 @@ def load_checkpoint_into(path, model, optimizer=None, strict=True):
         if tuple(saved.shape) != tuple(param.shape):
             mismatched.append(f"{name}: checkpoint {tuple(saved.shape)} vs network {tuple(param.shape)}")
             continue
-        param.set_data(ms.Tensor(saved.asnumpy(), dtype=param.dtype))
+        value = saved.asnumpy()
+        if np.issubdtype(value.dtype, np.floating):
+            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            if bad:   # a diverged run: evaluating it would give an empty index and meaningless metrics
+                raise CheckpointError(f"{path}: parameter '{name}' has {bad} non-finite value(s) (NaN/inf) of "
+                                      f"{np.size(value)}; the run diverged or the file is damaged")
+        param.set_data(ms.Tensor(value, dtype=param.dtype))
     if strict and (missing or mismatched):
         raise CheckpointError(f"{path}: missing parameters {missing[:10]} (total {len(missing)}); "
                               f"shape mismatches {mismatched[:10]}")
     return read_train_state(param_dict, path)
+
+
+def read_checkpoint_state(path):
+    """The train_state dict saved in a checkpoint file (empty if it has none)."""
+    return read_train_state(_read(path), path)
+
+
+def data_signature_mismatch(saved, current):
+    """[(key, saved value, current value)] of the data-defining keys that differ; a key recorded on one side
+    only is listed with the string '<not recorded>' on the other. Generic: keys added to the data signature
+    later are compared without changes here."""
+    missing = "<not recorded>"
+    keys = sorted(set(saved) | set(current))
+    return [(key, saved.get(key, missing), current.get(key, missing)) for key in keys
+            if saved.get(key, missing) != current.get(key, missing)]
+
+
+def repair_best_checkpoint(ckpt_dir, prefix, log=None):
+    """Make best.ckpt the checkpoint of the best epoch recorded in the last epoch checkpoint.
+
+    A process killed after writing `<prefix>-eN.ckpt` (best epoch N) but before copying it to best.ckpt leaves
+    the previous best behind. Returns the path copied into best.ckpt, or None when it was already right."""
+    last = latest_checkpoint(ckpt_dir, prefix)
+    if last is None:
+        return None
+    last_state = read_checkpoint_state(last)
+    best_epoch = last_state.get("best_epoch")
+    if best_epoch is None or best_epoch < 0:
+        return None
+    best_path = os.path.join(ckpt_dir, BEST_NAME)
+    if os.path.isfile(best_path):
+        best_state = read_checkpoint_state(best_path)
+        # a checkpoint written after epoch e records epoch = e + 1 (the next epoch to run)
+        if best_state.get("epoch") == best_epoch + 1:
+            return None
+        if best_state.get("run_id") != last_state.get("run_id"):   # two runs in one folder: do not mix them
+            if log is not None:
+                log(f"{best_path} and {last} come from different training runs; best.ckpt left as it is")
+            return None
+    source = epoch_checkpoint_path(ckpt_dir, prefix, best_epoch)
+    if not os.path.isfile(source):
+        raise CheckpointError(f"{best_path} is not the checkpoint of the best epoch {best_epoch} recorded in {last}, "
+                              f"and {source} no longer exists to repair it; pass --ckpt_file=... explicitly")
+    atomic_copy(source, best_path)
+    if log is not None:
+        log(f"{best_path} was not the best epoch {best_epoch} recorded in {last} (a run killed before copying it); "
+            f"replaced by {source}")
+    return source
 
 
 def list_epoch_checkpoints(ckpt_dir, prefix):

@@ -21,9 +21,10 @@ raises ConfigError naming the source (file or "command line"), the key and the p
 """
 import os
 import sys
-import tempfile
 
 import yaml
+
+from src.atomic_file import atomic_write
 
 MODEL_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG_PATH = os.path.join(MODEL_ROOT, "default_config.yaml")
@@ -191,17 +192,7 @@ class Config:
 
     def save(self, path):
         """Write the full config as yaml, atomically (saved next to checkpoints)."""
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".config_", suffix=".yaml.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                yaml.safe_dump(self.to_dict(), f, sort_keys=False)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic_write(path, lambda f: yaml.safe_dump(self.to_dict(), f, sort_keys=False), binary=False)
 
     @classmethod
     def from_file(cls, path, overrides=None):
@@ -313,8 +304,14 @@ def _check_values(values, source_of):
                 fail(key, "is null and no synthetic preset is set")
         if values["safi_quantile"] is not None and not 0.0 < values["safi_quantile"] < 1.0:
             fail("safi_quantile", f"must be in (0, 1), got {values['safi_quantile']}")
+        for key in ("n_users", "n_items", "n_valid_users", "n_fields_user", "n_fields_item", "field_vocab"):
+            if values[key] <= 0:
+                fail(key, f"must be > 0, got {values[key]}")
         if values["n_pos_train"] + values["n_pos_test"] >= values["n_items"]:
-            fail("n_pos_train", "n_pos_train + n_pos_test must be smaller than n_items")
+            # blame the key the user set (a preset fills the others)
+            key = next((k for k in ("n_items", "n_pos_train", "n_pos_test") if k in source_of), "n_items")
+            fail(key, f"({values[key]}): every user draws n_pos_train + n_pos_test = {values['n_pos_train']} + "
+                      f"{values['n_pos_test']} distinct items, so n_items ({values['n_items']}) must be larger")
 
 
 def load_config(config_path=None, overrides=None):

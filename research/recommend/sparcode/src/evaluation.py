@@ -27,7 +27,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import Tensor
 
-from src.config import load_config, overrides_to_dict
+from src.atomic_file import atomic_write
+from src.config import ConfigError, load_config, overrides_to_dict
 from src.metrics import evaluate_topk
 from src.scoring import brute_force_topk
 
@@ -64,8 +65,18 @@ def metrics_for(ranked, split, ks):
     return evaluate_topk(ranked, split.target_indptr, split.target_items, ks=tuple(ks))
 
 
+def check_topk(cfg, data):
+    """ConfigError naming `topk` when a cut-off exceeds the catalogue (a ranking cannot hold that many items)."""
+    k = max(cfg.topk)
+    if k > data.n_items:
+        raise ConfigError(f"config key 'topk': the cut-off {k} exceeds the catalogue of dataset '{data.name}' "
+                          f"({data.n_items} items); use cut-offs <= {data.n_items}")
+    return k
+
+
 def make_validation_fn(cfg, data, split_name="valid"):
     """evaluate_fn(model) -> metrics on `split_name` by brute force (equal to the index ranking for SparCode)."""
+    check_topk(cfg, data)
     feats, hist, split = split_inputs(data, split_name)
     k = max(cfg.topk)
 
@@ -97,13 +108,15 @@ def model_meta(data):
 
 
 def resolve_checkpoint(cfg):
-    """cfg.ckpt_file, else <ckpt_dir>/best.ckpt, else the last epoch checkpoint in ckpt_dir."""
-    from src.checkpoint import latest_checkpoint
+    """cfg.ckpt_file, else <ckpt_dir>/best.ckpt (first repaired if a killed run left an older epoch in it), else the
+    last epoch checkpoint in ckpt_dir."""
+    from src.checkpoint import BEST_NAME, latest_checkpoint, repair_best_checkpoint
     if cfg.ckpt_file:
         if not os.path.isfile(cfg.ckpt_file):
             raise FileNotFoundError(f"config key ckpt_file: checkpoint not found: {cfg.ckpt_file}")
         return cfg.ckpt_file
-    best = os.path.join(cfg.ckpt_dir, "best.ckpt")
+    repair_best_checkpoint(cfg.ckpt_dir, cfg.model, print)
+    best = os.path.join(cfg.ckpt_dir, BEST_NAME)
     if os.path.isfile(best):
         return best
     last = latest_checkpoint(cfg.ckpt_dir, cfg.model)
@@ -146,12 +159,14 @@ def default_index_path(cfg):
 
 def write_json(path, payload):
     """Atomic JSON write."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: json.dump(payload, f, indent=2, sort_keys=True), binary=False)
+
+
+def export_paths(prefix):
+    """Files of an export with --file_name=<prefix> (export.py writes them, infer.py reads them)."""
+    return {name: f"{prefix}_{name}.{ext}" for name, ext in
+            (("query", "mindir"), ("g", "mindir"), ("item", "mindir"), ("index", "npz"), ("config", "yaml"),
+             ("export", "json"))}
 
 
 def report(result, cfg, title):
@@ -176,14 +191,34 @@ def used_codes(model, data, batch_size):
 
 
 def build_and_save_index(model, data, cfg, logger):
-    """Build the SparCode index from the model in memory and save it atomically; returns (index, path)."""
+    """Build the SparCode index from the model in memory and save it atomically; returns (index, path).
+    The index records the digest of the weights it was built from (meta model_digest)."""
+    from src.checkpoint import parameter_digest
     from src.index import SparseCodeIndex
     model.set_train(False)
     code_ids = None if cfg.index_keys == "all" else used_codes(model, data, int(cfg.eval_batch_size))
     item_ids = np.arange(1, data.n_items + 1, dtype=np.int32)
     start = time.time()
     index = SparseCodeIndex.build(model, cfg, item_ids, code_ids, progress=True)
+    index.meta["model_digest"] = parameter_digest(model)
     path = default_index_path(cfg)
     index.save(path)
     logger.info("index built in %.1fs and saved to %s: %s", time.time() - start, path, index.stats())
     return index, path
+
+
+def load_or_build_index(model, data, cfg, log=print):
+    """(index, path, rebuilt): the saved index if it was built from exactly these weights (same digest), else a
+    freshly built and saved one."""
+    from src.checkpoint import parameter_digest
+    from src.index import SparseCodeIndex
+    from src.logging_utils import get_logger
+    path = default_index_path(cfg)
+    if os.path.isfile(path):
+        index = SparseCodeIndex.load(path)
+        saved, digest = index.meta.get("model_digest"), parameter_digest(model)
+        if saved == digest:
+            return index, path, False
+        log(f"index {path} was built from other weights (digest {saved}) than the checkpoint ({digest}); rebuilding")
+    index, path = build_and_save_index(model, data, cfg, get_logger())
+    return index, path, True

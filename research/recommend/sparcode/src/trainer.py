@@ -35,8 +35,10 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from src.checkpoint import (atomic_copy, atomic_save_checkpoint, epoch_checkpoint_path, latest_checkpoint,
-                            load_checkpoint_into, prune_checkpoints)
+from src.atomic_file import atomic_write, remove_orphaned_temp_files
+from src.checkpoint import (BEST_NAME, CheckpointError, atomic_copy, atomic_save_checkpoint, data_signature_mismatch,
+                            epoch_checkpoint_path, latest_checkpoint, load_checkpoint_into, prune_checkpoints,
+                            read_checkpoint_state, repair_best_checkpoint)
 from src.data.dataset import create_train_dataset
 from src.logging_utils import StepLogger, format_seconds, get_logger
 from src.model.quantizer import codebook_perplexity
@@ -97,7 +99,7 @@ class Trainer:
         self._train_step = self._build_train_step()
         self._ema_step = self._build_ema_step() if self.quantizer is not None else None
         self.state = {"epoch": 0, "global_step": 0, "best_metric": -1.0, "best_epoch": -1, "bad_epochs": 0,
-                      "seed": int(cfg.seed), "history": [], "stopped_early": False}
+                      "seed": int(cfg.seed), "history": [], "stopped_early": False, "run_id": os.urandom(8).hex()}
 
     # ------------------------------------------------------------------ compiled steps
     def _build_train_step(self):
@@ -183,6 +185,7 @@ class Trainer:
         state["score_bias"] = self.model.get_score_bias() if hasattr(self.model, "get_score_bias") else None
         state["rank_size"] = self.rank_size
         state["config_model"] = self.cfg.model
+        state["data_signature"] = self.data.meta.get("signature")   # checked by --resume
         return state
 
     # ------------------------------------------------------------------ checkpoints
@@ -192,24 +195,45 @@ class Trainer:
             return None
         path = atomic_save_checkpoint(epoch_checkpoint_path(self.ckpt_dir, self.prefix, epoch), self.model,
                                       self.optimizer, self._train_state())
+        # A kill between these two writes leaves an older best.ckpt: restore() / eval repair it from the epoch files.
         if self.state["best_epoch"] == epoch:
-            atomic_copy(path, os.path.join(self.ckpt_dir, "best.ckpt"))
+            atomic_copy(path, os.path.join(self.ckpt_dir, BEST_NAME))
         prune_checkpoints(self.ckpt_dir, self.prefix, int(self.cfg.keep_ckpt_max))
-        history_path = os.path.join(self.ckpt_dir, "train_history.json")
-        tmp = history_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.state["history"], f, indent=1)
-        os.replace(tmp, history_path)
+        atomic_write(os.path.join(self.ckpt_dir, "train_history.json"),
+                     lambda f: json.dump(self.state["history"], f, indent=1), binary=False)
         return path
+
+    def _check_resume(self, path, saved):
+        """Refuse to continue a checkpoint on other data or with another seed, naming the keys."""
+        if saved.get("seed") is not None and int(saved["seed"]) != int(self.cfg.seed):
+            raise CheckpointError(f"--resume: {path} was trained with key 'seed' = {saved['seed']}, the config "
+                                  f"says {self.cfg.seed}; resume with the same seed or use a new ckpt_dir")
+        stored, current = saved.get("data_signature"), self.data.meta.get("signature")
+        if stored is None or current is None:
+            self.logger.warning("--resume: %s records no data signature; cannot check that the data is the same",
+                                path)
+            return
+        differing = data_signature_mismatch(stored, current)
+        changed = [m for m in differing if "<not recorded>" not in (m[1], m[2])]
+        if changed:
+            raise CheckpointError("--resume: " + path + " was trained on other data: " + "; ".join(
+                f"key '{key}' = {old!r} there, {new!r} now" for key, old, new in changed) +
+                "; resume with the same data settings or use a new ckpt_dir")
+        for key, old, new in differing:
+            self.logger.warning("--resume: data key '%s' is %r in %s and %r now", key, old, path, new)
 
     def restore(self, path=None):
         """Load the last (or given) checkpoint with optimizer state; the next epoch continues after it."""
         path = path or latest_checkpoint(self.ckpt_dir, self.prefix)
         if path is None:
             raise FileNotFoundError(f"--resume: no checkpoint '{self.prefix}-e*.ckpt' in {self.ckpt_dir}")
+        saved = read_checkpoint_state(path)
+        if saved.get("config_model") not in (None, self.cfg.model):
+            raise ValueError(f"{path} was written for model {saved['config_model']!r}, config says {self.cfg.model!r}")
+        self._check_resume(path, saved)
         state = load_checkpoint_into(path, self.model, self.optimizer, strict=True)
-        if state.get("config_model") not in (None, self.cfg.model):
-            raise ValueError(f"{path} was written for model {state['config_model']!r}, config says {self.cfg.model!r}")
+        if self.is_main:
+            repair_best_checkpoint(self.ckpt_dir, self.prefix, self.logger.warning)
         for key in self.state:
             if key in state:
                 self.state[key] = state[key]
@@ -250,6 +274,11 @@ class Trainer:
 
     def fit(self, resume=False):
         cfg = self.cfg
+        if self.is_main:
+            removed = remove_orphaned_temp_files(self.ckpt_dir)
+            if removed:
+                self.logger.info("removed %d temporary file(s) left in %s by a killed run: %s", len(removed),
+                                 self.ckpt_dir, ", ".join(removed))
         if resume:
             self.restore()
         steps_per_epoch = len(create_train_dataset(self.data, cfg, epoch_seed(cfg.seed, 0), self.rank_id,

@@ -46,10 +46,11 @@ Test targets are never used for training in either protocol.
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from src.atomic_file import atomic_write  # the one temp-file + os.replace helper of SparCode
 
 logger = logging.getLogger(__name__)
 
@@ -294,21 +295,6 @@ def _jsonable(obj):
     if isinstance(obj, np.floating):
         return float(obj)
     return obj
-
-
-def atomic_write(path, write, binary):
-    """Write `path` through `write(file)` into a temp file in the same folder, then os.replace: a reader never sees
-    a partial file, and a failed write leaves the old one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _check_ids(ids, low, high, what):
@@ -566,7 +552,20 @@ def data_signature(cfg):
             "split_ratio", "min_history", "max_examples_per_user", "eval_hist_frac", "max_eval_targets"]
     signature = {key: cfg.get(key) for key in keys}
     signature["split_seed"] = split_seed(cfg)
+    from src.data.movielens import source_digests  # local import: movielens.py imports this module
+    signature["source_files"] = source_digests(cfg.dataset, cfg.data_path, cfg.ratings_file)
     return signature
+
+
+def _reusable(stored, current):
+    """Processed data with signature `stored` serves `current`: equal, or equal except for the raw-file digests
+    when the raw files are not available here (source_files None: nothing to rebuild from)."""
+    if stored == current:
+        return True
+    if stored is None or "source_files" not in current or current["source_files"] is not None:
+        return False
+    others = [key for key in set(stored) | set(current) if key != "source_files"]
+    return all(stored.get(key) == current.get(key) for key in others)
 
 
 def build_data(cfg, reuse_processed=True):
@@ -579,7 +578,10 @@ def build_data(cfg, reuse_processed=True):
     if reuse_processed and cfg.processed_path and os.path.isfile(os.path.join(cfg.processed_path, META_FILE)):
         data = RecData.load(cfg.processed_path)
         stored = data.meta.get("signature")
-        if stored == _jsonable(signature):
+        if _reusable(stored, _jsonable(signature)):
+            if stored != _jsonable(signature):
+                logger.info("raw files of %s not found under data_path=%s: using the processed data in %s as is",
+                            cfg.dataset, cfg.data_path, cfg.processed_path)
             return data
         diff = sorted(k for k in signature if stored is None or stored.get(k) != _jsonable(signature[k]))
         logger.warning("processed data in %s was built with other settings (%s); rebuilding in memory",

@@ -32,12 +32,14 @@ import csv
 import gzip
 import io
 import logging
+import math
 import os
 import re
 import warnings
 
 import numpy as np
 
+from src.atomic_file import file_sha256
 from src.data.dataset import DataError, FieldTable, RecData, split_interactions, split_seed
 
 logger = logging.getLogger(__name__)
@@ -157,9 +159,12 @@ def _slow_parse(text, sep, path, first_line):
         users.append(_parse_int(fields[0], path, line_no, "user id"))
         items.append(_parse_int(fields[1], path, line_no, "item id"))
         try:
-            ratings.append(float(fields[2]))
+            rating = float(fields[2])
         except ValueError:
             raise DataError(f"{path}:{line_no}: rating {fields[2]!r} is not a number") from None
+        if not math.isfinite(rating):  # float() accepts 'nan', 'inf' and overflows like '1e999'
+            raise DataError(f"{path}:{line_no}: rating {fields[2]!r} is not a finite number")
+        ratings.append(rating)
         times.append(_parse_int(fields[3], path, line_no, "timestamp"))
         lines.append(line_no)
     return [np.array(users, dtype=np.int64), np.array(items, dtype=np.int64), np.array(ratings, dtype=np.float64),
@@ -312,6 +317,26 @@ def read_users_1m(path):
 
 
 # ---------------------------------------------------------------------- build
+def source_digests(dataset, data_path, ratings_file=None):
+    """{file name: sha256 of its bytes} of the original files `read_raw` reads, or None when data_path or one of
+    the files is missing. Part of the data signature: processed data is reused only for the same file contents
+    (a changed file or another data_path with other files rebuilds; the same files moved elsewhere do not)."""
+    if dataset not in SPECS or not data_path or not os.path.isdir(data_path):
+        return None
+    spec = SPECS[dataset]
+    names = [ratings_file or spec["ratings"], spec["items"]] + ([spec["users"]] if spec["users"] else [])
+    if dataset == "ml-100k":
+        names += ["u.genre", "u.occupation"]
+    digests = {}
+    for name in names:
+        try:
+            path = resolve_file(data_path, name)
+        except DataError:
+            return None
+        digests[os.path.basename(path)] = file_sha256(path)
+    return digests
+
+
 def read_raw(dataset, data_path, ratings_file=None):
     """Everything of one MovieLens dataset: ratings arrays, item dict, genre names, user dict (or None)."""
     if dataset not in SPECS:
