@@ -213,3 +213,17 @@ def test_roberta_tokenizer_file_errors(tmp_path):
         RobertaTokenizer(str(tmp_path / "bad.json"), merges)
     with pytest.raises(FileNotFoundError, match="vocab_missing.json"):
         RobertaTokenizer(str(tmp_path / "vocab_missing.json"), merges)
+
+
+def test_clap_text_graph_mode_equals_pynative():
+    net = CLAPTextEncoder(RobertaConfig.tiny()).set_train(False)
+    ids = np.ones((2, 10), np.int32)
+    ids[:, 0] = 0
+    ids[0, 1:4], ids[1, 1:7] = [5, 6, 2], [7, 8, 9, 10, 11, 2]
+    args = (ms.Tensor(ids), ms.Tensor((ids != 1).astype(np.int32)))
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    eager = net(*args).asnumpy()
+    ms.set_context(mode=ms.GRAPH_MODE)
+    graph = net(*args).asnumpy()
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    np.testing.assert_allclose(graph, eager, rtol=0, atol=1e-5)

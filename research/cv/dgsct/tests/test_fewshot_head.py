@@ -146,3 +146,31 @@ def test_clap_logits_and_contrastive(pynative):
     v = unit(video.reshape(2, 10, 8).mean(1))
     np.testing.assert_allclose(a2v, (1 / 0.07) * a @ v.T, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(v2a, a2v.T)
+
+
+def test_heads_compile_in_graph_mode(tiny_clip, tiny_tokenizer):
+    """Training runs in GRAPH_MODE: the whole CLIP scoring path (both prompt modes) compiles and equals PyNative."""
+    from mindspore import nn
+
+    class Scorer(nn.Cell):
+        def __init__(self, conditional):
+            super().__init__()
+            self.clip = tiny_clip
+            self.learner = PromptLearner(tiny_clip.text, tiny_tokenizer, CLASSES, embed_dim=24,
+                                         conditional=conditional, seed=0)
+            self.adapter_v, self.adapter_t = ClipAdapter(24), ClipAdapter(24)
+
+        def construct(self, images):
+            v = self.clip.visual(images)
+            return clip_logits(v, self.learner(v), self.adapter_v, self.adapter_t, self.clip.logit_scale)
+
+    images = ms.Tensor(np.random.default_rng(3).standard_normal((2, 3, 32, 32)).astype(np.float32))
+    for conditional in (False, True):
+        scorer = Scorer(conditional)
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+        eager = scorer(images).asnumpy()
+        ms.set_context(mode=ms.GRAPH_MODE)
+        graph = scorer(images).asnumpy()
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+        assert eager.shape == (2, 4)
+        np.testing.assert_allclose(graph, eager, rtol=0, atol=1e-5)
