@@ -17,13 +17,15 @@
 python benchmark.py                                                        # the tiny config of every task, GRAPH_MODE
 python benchmark.py --configs configs/ave.yaml --batch 1 --mode pynative   # full size (Swin-V2-L + HTS-AT)
 python benchmark.py --configs configs/ave.yaml --batch 1 --set data.num_segments=4 --max_rss_gb 20
+python benchmark.py --configs configs/ave.yaml --batch 1 --steps 1 --mode pynative --threads 1 --eval_only
 
 Each config runs in its own subprocess (so peak RSS is per model); inputs are random tensors of the config's shapes
 with valid labels (src/tasks.py example_training_batch); the first (compiling) call of the training step and of the
-evaluation forward is timed separately. The parent kills a child whose resident memory passes --max_rss_gb and
-reports the row as over the limit. Prints one markdown table with the load average of the machine. "frames" are the
-frames of one clip (one per 1-s segment, each with its wave; AVQA passes as many negative frames besides; a grounding
-sample is one positive/negative frame pair with one wave).
+evaluation forward is timed separately; every timed call is reported in wall-clock and in process CPU seconds (all
+threads of the child), with --threads kernel threads (MindSpore op threads and OMP_NUM_THREADS). The parent kills a
+child whose resident memory passes --max_rss_gb and reports the row as over the limit. Prints one markdown table with
+the load average of the machine. "frames" are the frames of one clip (one per 1-s segment, each with its wave; AVQA
+passes as many negative frames besides; a grounding sample is one positive/negative frame pair with one wave).
 """
 import argparse
 import json
@@ -58,7 +60,9 @@ def avqa_data(cfg, avqa_root, workdir):
     return avqa_root
 
 
-def measure(config_path, overrides, steps, batch, avqa_root, mode):
+def measure(config_path, overrides, steps, batch, avqa_root, mode, threads=0, eval_only=False):
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)     # before MindSpore starts its thread pools
     import mindspore as ms
     from mindspore import nn
     from src.config import load_config
@@ -69,6 +73,8 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode):
 
     ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
+    if threads:
+        ms.device_context.cpu.op_tuning.threads_num(threads)
     cfg = load_config(config_path, [f"--{o}" for o in overrides])
     workdir = tempfile.mkdtemp(prefix="dgsct_benchmark_")
     vocabulary = avqa_data(cfg, avqa_root, workdir) if cfg.task == "avqa" else ""
@@ -89,26 +95,30 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode):
     def infer():
         return net(*inputs)[0].asnumpy()
 
-    set_train_mode(net, True)
-    first_train, train_step_s = _timed(train_step, steps)
+    nan = float("nan")
+    first_train = train_step_s = train_cpu_s = nan
+    if not eval_only:
+        set_train_mode(net, True)
+        first_train, train_step_s, train_cpu_s = _timed(train_step, steps)
     set_train_mode(net, False)
-    first_eval, infer_s = _timed(infer, steps)
+    first_eval, infer_s, infer_cpu_s = _timed(infer, steps)
     return dict(config=config_path + "".join(f" {o}" for o in overrides), task=cfg.task, batch=batch, mode=mode,
-                frames=int(inputs[0].shape[1]), trainable=trainable, total=total, build_s=build,
-                first_train_s=first_train, train_step_s=train_step_s, samples_per_s=batch / train_step_s,
-                first_eval_s=first_eval, clips_per_s=batch / infer_s, vocabulary_from=vocabulary,
+                threads=threads, frames=int(inputs[0].shape[1]), trainable=trainable, total=total, build_s=build,
+                first_train_s=first_train, train_step_s=train_step_s, train_cpu_s=train_cpu_s,
+                samples_per_s=batch / train_step_s, first_eval_s=first_eval, eval_s=infer_s, eval_cpu_s=infer_cpu_s,
+                clips_per_s=batch / infer_s, vocabulary_from=vocabulary,
                 peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20)
 
 
 def _timed(fn, steps):
-    """(seconds of the first call, mean seconds of the next `steps` calls)."""
-    start = time.time()
+    """(wall seconds of the first call, mean wall seconds and mean process-CPU seconds of the next `steps` calls)."""
+    start = time.perf_counter()
     fn()
-    first = time.time() - start
-    start = time.time()
+    first = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         fn()
-    return first, (time.time() - start) / steps
+    return first, (time.perf_counter() - start) / steps, (time.process_time() - cpu) / steps
 
 
 def _rss_gb(pid):
@@ -125,7 +135,8 @@ def _rss_gb(pid):
 def run_child(config, args):
     """Run one config in a subprocess, killing it above --max_rss_gb; returns (result dict or None, message)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", config, "--steps", str(args.steps),
-           "--batch", str(args.batch), "--avqa_root", args.avqa_root, "--mode", args.mode, "--set", *args.set]
+           "--batch", str(args.batch), "--avqa_root", args.avqa_root, "--mode", args.mode,
+           "--threads", str(args.threads), *(["--eval_only"] if args.eval_only else []), "--set", *args.set]
     log_path = f"{args.log_prefix}{os.path.basename(config).replace('.yaml', '')}.log"
     peak = 0.0
     with open(log_path, "w", encoding="utf-8") as log:
@@ -153,6 +164,9 @@ def main():
     parser.add_argument("--batch", type=int, default=2, help="clips per batch")
     parser.add_argument("--mode", choices=("graph", "pynative"), default="graph",
                         help="graph: compiled (fast; on CPU it keeps far more memory); pynative: eager")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="kernel threads (MindSpore op threads + OMP_NUM_THREADS); 0 = MindSpore's default")
+    parser.add_argument("--eval_only", action="store_true", help="skip the training step (evaluation forward only)")
     parser.add_argument("--max_rss_gb", type=float, default=20.0, help="kill a config above this resident memory")
     parser.add_argument("--log_prefix", default="benchmark_", help="per-config log file prefix")
     parser.add_argument("--avqa_root", default=DEFAULT_AVQA_ROOT,
@@ -160,13 +174,15 @@ def main():
     parser.add_argument("--child", default="")
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(measure(args.child, args.set, args.steps, args.batch, args.avqa_root, args.mode)), flush=True)
+        print("RESULT " + json.dumps(measure(args.child, args.set, args.steps, args.batch, args.avqa_root, args.mode,
+                                             args.threads, args.eval_only)), flush=True)
         return
     load_before = os.getloadavg()[0]
     notes = []
-    print("| config | mode | frames x clips | trainable / total params | build s | first train step (compile) s | "
-          "train step s | train clips/s | first eval (compile) s | inference clips/s | peak RSS GB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| config | mode | threads | frames x clips | trainable / total params | build s | "
+          "first train step (compile) s | train step s | train step CPU s | first eval (compile) s | eval s | "
+          "eval CPU s | peak RSS GB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for config in args.configs:
         r, message = run_child(config, args)
         if r is None:
@@ -174,9 +190,10 @@ def main():
             continue
         if r["vocabulary_from"]:
             notes.append(f"{r['config']}: AVQA vocabulary from {os.path.normpath(r['vocabulary_from'])}")
-        print(f"| {r['config']} | {r['mode']} | {r['frames']} x {r['batch']} | {r['trainable']:,} / {r['total']:,} | "
-              f"{r['build_s']:.1f} | {r['first_train_s']:.1f} | {r['train_step_s']:.2f} | {r['samples_per_s']:.3f} | "
-              f"{r['first_eval_s']:.1f} | {r['clips_per_s']:.3f} | {r['peak_rss_gb']:.2f} |", flush=True)
+        print(f"| {r['config']} | {r['mode']} | {r['threads'] or 'default'} | {r['frames']} x {r['batch']} | "
+              f"{r['trainable']:,} / {r['total']:,} | {r['build_s']:.1f} | {r['first_train_s']:.1f} | "
+              f"{r['train_step_s']:.2f} | {r['train_cpu_s']:.2f} | {r['first_eval_s']:.1f} | {r['eval_s']:.2f} | "
+              f"{r['eval_cpu_s']:.2f} | {r['peak_rss_gb']:.2f} |", flush=True)
     print(f"\n{os.cpu_count()} CPUs; 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
           f"{args.steps} timed calls per row" + "".join(f"\n{n}" for n in notes))
 

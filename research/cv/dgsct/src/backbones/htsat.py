@@ -107,14 +107,15 @@ class WindowAttention(nn.Cell):
 
     def construct(self, x, mask=None):
         """x [B*nW, N, C]; mask [nW, N, N] additive (0 / -100) or None."""
+        # MindSpore's CPU elementwise kernels are several times slower on strided or broadcast operands: the scale
+        # multiplies the contiguous logits (a scalar), and position bias + mask are tiled to the logits' shape.
         batch_windows, n, c = x.shape
         qkv = self.qkv(x).reshape(batch_windows, n, 3, self.num_heads, self.head_dim).transpose(2, 0, 3, 1, 4)
-        q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
-        attn = self.qk_matmul(q, k) + self.position_bias().expand_dims(0)   # [B*nW, heads, N, N]
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        bias = self.position_bias().expand_dims(0)                           # [1, heads, N, N]
         if mask is not None:
-            num_windows = mask.shape[0]
-            attn = attn.reshape(-1, num_windows, self.num_heads, n, n) + mask.reshape(1, num_windows, 1, n, n)
-            attn = attn.reshape(batch_windows, self.num_heads, n, n)
+            bias = bias + mask.expand_dims(1)                                # [nW, heads, N, N]
+        attn = self.qk_matmul(q, k) * self.scale + ops.tile(bias, (batch_windows // bias.shape[0], 1, 1, 1))
         attn = ops.softmax(attn, -1)
         x = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(batch_windows, n, c)
         return self.proj(x)

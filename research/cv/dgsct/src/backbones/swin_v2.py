@@ -109,12 +109,6 @@ class SwinV2Config:
                 raise ValueError(f"stage dim {dim} is not divisible by {heads} heads")
 
 
-def l2_normalize(x):
-    """x / max(||x||_2, 1e-12) over the last axis (torch F.normalize)."""
-    norm = ops.sqrt((x * x).sum(axis=-1, keepdims=True))
-    return x / ops.maximum(norm, L2_EPS)
-
-
 def log_spaced_coords_table(window: Tuple[int, int], pretrained_window: Tuple[int, int]) -> np.ndarray:
     """[1, 2wh-1, 2ww-1, 2] relative offsets scaled to [-8, 8] and log-spaced: sign(t) * log2(1 + |t|) / 3."""
     wh, ww = window
@@ -168,7 +162,9 @@ class WindowAttentionV2(nn.Cell):
         self.has_mask = attn_mask is not None
         if self.has_mask:
             self.num_windows = attn_mask.shape[0]
-            self.attn_mask = as_constant(attn_mask[None, :, None])        # [1, nW, 1, N, N]
+            self.attn_mask = as_constant(attn_mask[:, None])               # [nW, 1, N, N]
+        self.l2_normalize = ops.L2Normalize(axis=-1, epsilon=L2_EPS ** 2)  # x / max(||x||, 1e-12)
+        self.qk_matmul = ops.BatchMatMul(transpose_b=True)
 
     def position_bias(self):
         """[1, heads, N, N] = 16 * sigmoid(cpb_mlp(coords)[relative index])."""
@@ -178,19 +174,25 @@ class WindowAttentionV2(nn.Cell):
         return (16.0 * ops.sigmoid(bias)).expand_dims(0)
 
     def construct(self, x):
+        # MindSpore's CPU elementwise kernels are several times slower on broadcast operands than on equal shapes,
+        # and matmul(q, k.swapaxes) is ~10x slower than BatchMatMul(transpose_b): the small operands are tiled to the
+        # full shape (per-head temperature, position bias + shift mask) and the bias goes through BiasAdd.
         b, n, c = x.shape
-        qkv = self.qkv(x)
+        qkv = self.qkv(x).reshape(b * n, 3 * c)
         if self.qkv_bias:
-            qkv = qkv + ops.concat((self.q_bias, self.k_bias, self.v_bias))
+            qkv = ops.bias_add(qkv, ops.concat((self.q_bias, self.k_bias, self.v_bias)))
         qkv = qkv.reshape(b, n, 3, self.num_heads, self.head_dim).transpose(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
 
-        attn = ops.matmul(l2_normalize(q), l2_normalize(k).swapaxes(-2, -1))
-        attn = attn * ops.exp(ops.minimum(self.logit_scale, self.max_logit_scale))
-        attn = attn + self.position_bias()
+        # cosine attention: the clamped temperature multiplies the normalised queries (same product as scaling
+        # the [B, heads, N, N] logits, on a tensor N / head_dim times smaller)
+        scale = ops.exp(ops.minimum(self.logit_scale, self.max_logit_scale)).reshape(1, self.num_heads, 1, 1)
+        q = self.l2_normalize(q) * ops.tile(scale, (b, 1, n, self.head_dim))
+        attn = self.qk_matmul(q, self.l2_normalize(k))
+        bias = self.position_bias()                                          # [1, heads, N, N]
         if self.has_mask:
-            attn = attn.reshape(b // self.num_windows, self.num_windows, self.num_heads, n, n) + self.attn_mask
-            attn = attn.reshape(b, self.num_heads, n, n)
+            bias = bias + self.attn_mask                                     # [nW, heads, N, N]
+        attn = attn + ops.tile(bias, (b // bias.shape[0], 1, 1, 1))
         attn = self.attn_drop(ops.softmax(attn, axis=-1))
 
         x = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(b, n, c)

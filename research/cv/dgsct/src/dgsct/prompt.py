@@ -130,6 +130,7 @@ class CrossModalPrompt(nn.Cell):
         self.up_sampler = nn.Conv2d(down, dim, 1, group=cfg.groups, has_bias=False, pad_mode="valid")
         self.group_mask = Tensor(np.eye(cfg.groups, dtype=np.float32).reshape(cfg.groups, 1, cfg.groups, 1))
         self.matmul_nt = ops.MatMul(transpose_b=True)
+        self.bmm_nt = ops.BatchMatMul(transpose_b=True)
         if self.use_bn:
             self.bn1 = batch_norm2d(down)
             self.bn2 = batch_norm2d(dim)
@@ -155,55 +156,63 @@ class CrossModalPrompt(nn.Cell):
 
     def block_diagonal(self, conv):
         """Grouped 1x1 conv weight [C_out, C_in/G, 1, 1] -> the dense block-diagonal [C_out, C_in] it multiplies by
-        (group g maps input channels g*C_in/G.. to output channels g*C_out/G..; the gradient reaches only the blocks)."""
+        (group g maps its C_in/G input channels to its C_out/G output channels; the gradient reaches only the
+        diagonal blocks)."""
         c_out, c_in_group = conv.weight.shape[0], conv.weight.shape[1]
         if self.groups == 1:
             return conv.weight.reshape(c_out, c_in_group)
         blocks = conv.weight.reshape(self.groups, c_out // self.groups, 1, c_in_group) * self.group_mask
         return blocks.reshape(c_out, self.groups * c_in_group)
 
-    def batch_norm(self, bn, z):
-        """BatchNorm2d over the (B', N) positions of token rows z [B'*N, C]: the cell in training (batch statistics,
-        running-statistics update), its running statistics folded into one scale and shift in eval."""
+    def project(self, z, conv, bn):
+        """Token rows z [B'*N, C_in] -> grouped 1x1 conv -> BatchNorm2d over the (B', N) positions (when built).
+        Training: the BatchNorm cell (batch statistics, running-statistics update). Eval: the running statistics are
+        folded into the weight rows and a BiasAdd (a broadcast multiply on [B'*N, C] is slow on MindSpore's CPU)."""
+        weight = self.block_diagonal(conv)
+        if not self.use_bn:
+            return self.matmul_nt(z, weight)
         if self.training:
+            z = self.matmul_nt(z, weight)
             return bn(z.reshape(z.shape[0], z.shape[1], 1, 1)).reshape(z.shape)
         scale = bn.gamma / ops.sqrt(bn.moving_variance + bn.eps)
-        return z * scale + (bn.beta - bn.moving_mean * scale)
+        return ops.bias_add(self.matmul_nt(z, weight * scale.reshape(-1, 1)), bn.beta - bn.moving_mean * scale)
 
     def bottleneck(self, x):
         """[B', N, C] -> [B', N, C] through the grouped 1x1 bottleneck (down, BN, ReLU, up, BN) on token rows."""
         b, n, c = x.shape
-        z = self.matmul_nt(x.reshape(b * n, c), self.block_diagonal(self.down_sampler))
-        if self.use_bn:
-            z = self.batch_norm(self.bn1, z)
-        z = self.matmul_nt(self.relu(z), self.block_diagonal(self.up_sampler))
-        if self.use_bn:
-            z = self.batch_norm(self.bn2, z)
+        z = self.project(x.reshape(b * n, c), self.down_sampler, self.bn1 if self.use_bn else None)
+        z = self.project(self.relu(z), self.up_sampler, self.bn2 if self.use_bn else None)
         return z.reshape(b, n, c)
 
     def construct(self, x, y):
+        # Broadcast elementwise products are several times slower than equal-shape ones on MindSpore's CPU kernels,
+        # so the per-clip maps are tiled over the tokens/channels they scale; matmuls with a transposed operand use
+        # BatchMatMul(transpose_b) instead of a transposed view.
+        b, n, c = x.shape
         y = self.align(y)                                              # Y' [B', N, C]
         # (b) latent tokens attend the prompt, then X attends the tokens (no 1/sqrt(d) scaling, as the original)
-        tokens = ops.broadcast_to(self.my_tokens, (x.shape[0],) + self.my_tokens.shape)
-        attn_ty = ops.softmax(ops.matmul(tokens, y.transpose(0, 2, 1)), axis=-1)
+        tokens = ops.tile(self.my_tokens.expand_dims(0), (b, 1, 1))
+        attn_ty = ops.softmax(self.bmm_nt(tokens, y), axis=-1)
         tokens = tokens + ops.matmul(attn_ty, y)
-        attn_xt = ops.softmax(ops.matmul(x, tokens.transpose(0, 2, 1)), axis=-1)
+        attn_xt = ops.softmax(self.bmm_nt(x, tokens), axis=-1)
         x1 = x + self.gate_av * ops.matmul(attn_xt, tokens)
-        # (c) guide-conditioned channel attention
+        # (c) guide-conditioned channel attention; mean_n(q_a * Q_v) = q_a * mean_n(Q_v) as q_a is constant over n
         guide = y.mean(axis=1, keep_dims=True)                         # [B', 1, C]
         query_a = self.relu(self.fc_affine_audio_1(guide))
         query_v = self.relu(self.fc_affine_video_1(x1))
-        pooled = (query_a * query_v).mean(axis=1, keep_dims=True)      # [B', 1, C]
+        pooled = query_a * query_v.mean(axis=1, keep_dims=True)        # [B', 1, C]
         channel_map = ops.sigmoid(self.fc_affine_v_c_att(self.relu(self.fc_affine_bottleneck(pooled))))
-        x_c = x1 * (channel_map + 1)
+        x_c = x1 * ops.tile(channel_map + 1, (1, n, 1))
         # (d) spatial attention
         query_s = self.relu(self.fc_affine_video_2(x_c))               # [B', N, h]
         guide_s = self.relu(self.fc_affine_audio_2(guide))             # [B', 1, h]
-        logits = self.fc_affine_v_s_att(query_s * guide_s)             # [B', N, 1]
+        logits = self.fc_affine_v_s_att(query_s * ops.tile(guide_s, (1, n, 1)))   # [B', N, 1]
         spatial_map = ops.sigmoid(logits)
         pool_map = ops.softmax(ops.tanh(logits).transpose(0, 2, 1), axis=-1)   # [B', 1, N]
         # (e) dual-guided re-weighting of X1 (not of x_c)
-        x2 = x1 * (self.alpha * channel_map + self.beta * spatial_map + (1 - self.alpha))
+        weight = (ops.tile(self.alpha * channel_map + (1 - self.alpha), (1, n, 1))
+                  + ops.tile(self.beta * spatial_map, (1, 1, c)))
+        x2 = x1 * weight
         # (f) bottleneck, norms and output gate
         if self.apply_ln_before:
             x2 = self.ln_before(x2)
