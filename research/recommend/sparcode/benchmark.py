@@ -55,8 +55,8 @@ from src.index import SparseCodeIndex
 TOP_K = 50
 OPTIONS = {"sparcode_dir": None, "two_tower_dirs": None, "sizes": "10000,100000,1000000", "densities": "0.05,0.02",
            "n_queries": 256, "n_single": 200, "batch": 256, "batch_repeats": 1, "rounds": 4, "hnsw_m": 32,
-           "hnsw_ef_construction": 40, "hnsw_ef_search": 128, "faiss_threads": 0, "seed": 0, "output": None,
-           "quick": False}
+           "hnsw_ef_construction": 40, "hnsw_ef_search": 128, "hnsw_dims": "", "faiss_threads": 0, "seed": 0,
+           "output": None, "quick": False}
 QUICK = {"sizes": "1000,3000", "n_queries": 64, "n_single": 20, "batch": 64, "batch_repeats": 1, "rounds": 2,
          "hnsw_m": 8, "hnsw_ef_construction": 20, "hnsw_ef_search": 32}
 
@@ -85,6 +85,7 @@ def parse_args(argv):
     args["two_tower_dirs"] = [d for d in str(args["two_tower_dirs"]).split(",") if d]
     args["sizes"] = [int(s) for s in str(args["sizes"]).split(",") if s]
     args["densities"] = [float(s) for s in str(args["densities"]).split(",") if s]
+    args["hnsw_dims"] = [int(s) for s in str(args["hnsw_dims"]).split(",") if s]   # empty: every two-tower
     for rho in args["densities"]:
         if not 0.0 < rho <= 1.0:
             raise ValueError(f"command line: --densities: {rho} is not in (0, 1]")
@@ -299,11 +300,19 @@ def hnsw_recall(hnsw, flat, queries):
     return float(np.mean([len(np.intersect1d(a, e)) / TOP_K for a, e in zip(approx, exact)]))
 
 
+class Rows(list):
+    """The rows of one size; each is printed as soon as it is measured (long runs show progress)."""
+
+    def append(self, row):
+        super().append(row)
+        print(format_rows([row]).splitlines()[-1] if len(self) > 1 else format_rows([row]), flush=True)
+
+
 def benchmark_size(n_items, ctx, args, faiss):
     rng = np.random.default_rng(args["seed"] + n_items)
     towers = ctx["towers"]
     base = faiss_method(faiss, "flat", synthetic_vectors(towers[0], n_items, rng), towers[0], args)
-    rows, n_rounds = [], args["rounds"]
+    rows, n_rounds = Rows(), args["rounds"]
     ref = compare(base, base, args, n_rounds)              # the baseline against itself: the noise floor
     rows.append(summary(base, n_items, ref, 1.0, load_average(), peak_rss_mb()))
     for density in args["densities"]:
@@ -324,12 +333,14 @@ def benchmark_size(n_items, ctx, args, faiss):
                                 peak_rss_mb()))
         if vectors is None:
             vectors = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
-        method = faiss_method(faiss, "hnsw", vectors, tower, args)
-        recall = hnsw_recall(method.index, flat, tower["queries"])
-        rows.append(summary(method, n_items, compare(method, base, args, n_rounds), recall, load_average(),
-                            peak_rss_mb()))
-        del method, vectors, flat
-    return rows
+        if not args["hnsw_dims"] or tower["d"] in args["hnsw_dims"]:
+            method = faiss_method(faiss, "hnsw", vectors, tower, args)
+            recall = hnsw_recall(method.index, flat, tower["queries"])
+            rows.append(summary(method, n_items, compare(method, base, args, n_rounds), recall, load_average(),
+                                peak_rss_mb()))
+            del method
+        del vectors, flat
+    return list(rows)
 
 
 def format_rows(rows):
@@ -359,9 +370,8 @@ def main(argv=None):
           f"load average {load0:.1f} on {os.cpu_count()} CPUs", flush=True)
     rows = []
     for size in args["sizes"]:
-        size_rows = benchmark_size(size, ctx, args, faiss)
-        rows.extend(size_rows)
-        print(f"\n{format_rows(size_rows)}", flush=True)
+        print(flush=True)
+        rows.extend(benchmark_size(size, ctx, args, faiss))
     print(f"\nAll sizes (ratios: against {rows[0]['method']} timed in alternating rounds in the same run; b1 = "
           f"single query, batch = {args['batch']} queries per call; CPU = process CPU time per query):")
     print(format_rows(rows))
