@@ -44,6 +44,8 @@ File format (one .npz, written atomically: temporary file in the same folder, th
     codebooks   float32 [M, K_c, d_t/M]   the quantizer the codes refer to
     meta_json   uint8 [*]        UTF-8 JSON: format, num_codebooks, codebook_size, n_items (max item id),
                                  n_indexed_items, score_bias, interaction, build_seconds, created (UTC), config (dict)
+                                 and, when built by src/evaluation.build_and_save_index, model_digest: the sha256
+                                 of the weights it was built from (eval.py, export.py and infer.py check it)
 """
 import json
 import os
@@ -55,7 +57,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import Tensor
 
-from src.data.dataset import atomic_write  # the repository's one temp-file + os.replace helper
+from src.atomic_file import atomic_write  # SparCode's one temp-file + os.replace helper
 from src.scoring import topk_excluding, item_token_table
 
 FORMAT_VERSION = 1
