@@ -102,6 +102,32 @@ def test_kill_before_best_copy_is_repaired_by_resume_and_by_eval(one_epoch_run, 
             np.testing.assert_array_equal(best[name].asnumpy(), value.asnumpy())
 
 
+def test_best_checkpoint_repair_cases(tmp_path):
+    """repair_best_checkpoint on small files: stale -> replaced; from another run in the folder -> left alone;
+    best epoch file pruned -> error naming best.ckpt."""
+    from src.checkpoint import repair_best_checkpoint
+    net, folder = ms.nn.Dense(3, 2), str(tmp_path)
+
+    def save(name, epoch, best_epoch, run_id="a"):
+        atomic_save_checkpoint(os.path.join(folder, name), net, None,
+                               {"epoch": epoch, "best_epoch": best_epoch, "run_id": run_id})
+    save("net-e0000.ckpt", 1, 0)
+    save("best.ckpt", 1, 0)
+    save("net-e0001.ckpt", 2, 1)                    # killed before the copy
+    messages = []
+    assert repair_best_checkpoint(folder, "net", messages.append).endswith("net-e0001.ckpt")
+    assert _train_state(os.path.join(folder, "best.ckpt"))["epoch"] == 2 and "best epoch 1" in messages[0]
+    assert repair_best_checkpoint(folder, "net") is None                       # already right
+    save("best.ckpt", 1, 0, run_id="b")                                           # another run's best.ckpt
+    assert repair_best_checkpoint(folder, "net", messages.append) is None
+    assert _train_state(os.path.join(folder, "best.ckpt"))["run_id"] == "b" and "different" in messages[-1]
+    save("best.ckpt", 1, 0)
+    os.remove(os.path.join(folder, "net-e0001.ckpt"))
+    save("net-e0002.ckpt", 3, 1)                                                  # best epoch 1 pruned
+    with pytest.raises(CheckpointError, match=r"best.ckpt is not the checkpoint of the best epoch 1"):
+        repair_best_checkpoint(folder, "net")
+
+
 # ---------------------------------------------------------------------- resume with other data
 @pytest.mark.parametrize("override, key", [("--seed=7", "seed"), ("--safi_tau=0.9", "safi_tau"),
                                            ("--history_len=10", "history_len")])
