@@ -14,11 +14,11 @@
 # ============================================================================
 """Training loop: functional GRAPH_MODE train step, EMA codebooks, score-bias schedule, early stopping, resume.
 
-One step (spec 6.1/6.2):
-    (total, softmax, l2, commit), grads = value_and_grad(model.loss)(batch)     # jitted, STE inside the model
+One step (spec 6.1/6.2), ONE compiled graph and one host read of the losses per step:
+    (total, softmax, l2, commit, z), grads = value_and_grad(model.loss_and_tokens)(batch)   # STE inside the model
     grads = DistributedGradReducer(grads)                                       # data parallel only
     Adam(grads)
-    EMA codebook update from the batch's query tokens (outside the gradient)     # SparCode, VQ active only
+    EMA codebook update from this forward pass's query tokens z (not differentiated)   # SparCode, VQ active only
 Per epoch: set_epoch_state (VQ warm-up switch and b schedule), k-means codebook init when VQ switches on,
 optional density-targeting of b, a validation pass (Recall@50 on the valid split) for early stopping, and an
 atomic checkpoint (rank 0). `fit(resume=True)` restores the last checkpoint and continues with the same state.
@@ -96,48 +96,42 @@ class Trainer:
             self.grad_reducer = nn.DistributedGradReducer(self.optimizer.parameters, mean=True,
                                                           degree=self.rank_size)
             self.all_gather = ops.AllGather()
-        self._train_step = self._build_train_step()
-        self._ema_step = self._build_ema_step() if self.quantizer is not None else None
+        self._train_steps = {}          # with_ema -> compiled step
         self.state = {"epoch": 0, "global_step": 0, "best_metric": -1.0, "best_epoch": -1, "bad_epochs": 0,
                       "seed": int(cfg.seed), "history": [], "stopped_early": False, "run_id": os.urandom(8).hex()}
 
     # ------------------------------------------------------------------ compiled steps
-    def _build_train_step(self):
+    def _build_train_step(self, with_ema):
+        """One compiled step: forward + backward + (all-reduce) + Adam, and with_ema the EMA codebook update from the
+        query tokens of the same forward pass (as in the VQ-VAE EMA update: no second query-tower pass, no second
+        graph launch). Returns (stacked [total, softmax, l2, commit], batch code counts [M, K_c] when with_ema)."""
         model, optimizer, reducer = self.model, self.optimizer, self.grad_reducer
+        quantizer, all_gather = self.quantizer, self.all_gather
 
         def forward(user_feats, hist, pos, negs):
-            return model.loss(user_feats, hist, pos, negs)   # (total, softmax, l2, commit); grads of total
+            return model.loss_and_tokens(user_feats, hist, pos, negs)   # grads of total; the rest is aux
 
         grad_fn = ms.value_and_grad(forward, None, optimizer.parameters, has_aux=True)
 
-        if reducer is None:
-            @ms.jit
-            def train_step(user_feats, hist, pos, negs):
-                (total, softmax, l2, commit), grads = grad_fn(user_feats, hist, pos, negs)
-                total = ops.depend(total, optimizer(grads))
-                return total, softmax, l2, commit
-        else:
-            @ms.jit
-            def train_step(user_feats, hist, pos, negs):
-                (total, softmax, l2, commit), grads = grad_fn(user_feats, hist, pos, negs)
+        @ms.jit
+        def train_step(user_feats, hist, pos, negs):
+            (total, softmax, l2, commit, z), grads = grad_fn(user_feats, hist, pos, negs)
+            if reducer is not None:
                 grads = reducer(grads)
-                total = ops.depend(total, optimizer(grads))
-                return total, softmax, l2, commit
+            total = ops.depend(total, optimizer(grads))
+            losses = ops.stack((total, softmax, l2, commit))
+            if not with_ema:
+                return losses, losses
+            if all_gather is not None:
+                z = all_gather(z)                               # same statistics on every rank
+            return losses, quantizer.ema_step(z)
         return train_step
 
-    def _build_ema_step(self):
-        model, quantizer, all_gather = self.model, self.quantizer, self.all_gather
-
-        if all_gather is None:
-            @ms.jit
-            def ema_step(user_feats, hist):
-                return quantizer.ema_update(model.query_tokens(user_feats, hist))
-        else:
-            @ms.jit
-            def ema_step(user_feats, hist):
-                z = model.query_tokens(user_feats, hist)
-                return quantizer.ema_update(all_gather(z))     # same statistics on every rank
-        return ema_step
+    def _step_fn(self, with_ema):
+        """The compiled train step (built on first use: warm-up epochs need no EMA variant and vice versa)."""
+        if with_ema not in self._train_steps:
+            self._train_steps[with_ema] = self._build_train_step(with_ema)
+        return self._train_steps[with_ema]
 
     # ------------------------------------------------------------------ helpers
     def _log_every(self):
@@ -246,17 +240,17 @@ class Trainer:
     def train_epoch(self, epoch, step_logger):
         cfg = self.cfg
         dataset = create_train_dataset(self.data, cfg, epoch_seed(cfg.seed, epoch), self.rank_id, self.rank_size)
-        use_ema = self._ema_step is not None and self._vq_active()
+        use_ema = self._vq_active()
+        step_fn = self._step_fn(use_ema)
         sums = np.zeros(4, np.float64)
         code_counts = None
         n_steps = 0
         for user_feats, hist, pos, negs in dataset.create_tuple_iterator(num_epochs=1):
-            total, softmax, l2, commit = self._train_step(user_feats, hist, pos, negs)
+            losses, counts = step_fn(user_feats, hist, pos, negs)
             if use_ema:
-                counts = self._ema_step(user_feats, hist).asnumpy()
+                counts = counts.asnumpy()
                 code_counts = counts if code_counts is None else code_counts + counts
-            parts = np.array([float(total.asnumpy()), float(softmax.asnumpy()), float(l2.asnumpy()),
-                              float(commit.asnumpy())])
+            parts = losses.asnumpy().astype(np.float64)          # one host read per step: [total, softmax, l2, commit]
             if not np.all(np.isfinite(parts)):
                 raise FloatingPointError(f"epoch {epoch} step {self.state['global_step'] + 1}: non-finite loss {parts}")
             sums += parts

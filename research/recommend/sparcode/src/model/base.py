@@ -115,6 +115,12 @@ class RetrievalModel(nn.Cell):
 
     def loss(self, user_feats, hist, pos, negs):
         """-> (total, sampled softmax, l2, commitment)."""
+        total, softmax_loss, l2_loss, commit, _ = self.loss_and_tokens(user_feats, hist, pos, negs)
+        return total, softmax_loss, l2_loss, commit
+
+    def loss_and_tokens(self, user_feats, hist, pos, negs):
+        """-> (total, sampled softmax, l2, commitment, z): z [B, K_u, d_t] are the un-quantized query tokens of this
+        forward pass, which the trainer's EMA codebook update consumes (no second query-tower pass)."""
         z, hist_id = self._encode(user_feats, hist)
         q, commit = self._train_query(z)
         batch = pos.shape[0]
@@ -138,7 +144,7 @@ class RetrievalModel(nn.Cell):
         softmax_loss = (lse - pos_logit).mean()
         l2_loss = self.l2 * (ops.square(hist_id).sum() + ops.square(item_id).sum()) / batch
         total = softmax_loss + l2_loss + self.commitment_weight * commit
-        return total, softmax_loss, l2_loss, commit
+        return total, softmax_loss, l2_loss, commit, z
 
     def construct(self, user_feats, hist, pos, negs):
         return self.loss(user_feats, hist, pos, negs)

@@ -19,10 +19,11 @@
 - Nearest codeword by squared L2: ||z||^2 - 2 z.C + ||C||^2 (the port used -100 instead of -2, section 8 item 3).
 - Straight-through estimator: ztilde = z + stop_gradient(zhat - z), so the retrieval loss reaches the tokenizer.
 - Commitment loss mean((z - sg(zhat))^2).
-- Codebooks are learned by EMA (gamma, eps, Laplace smoothing), applied by `ema_update` with ops.assign OUTSIDE the
-  differentiated function (the trainer calls it after each optimizer step); `ema_update` is compiled with ms.jit
-  so it runs as one graph in GRAPH_MODE. Codewords whose EMA count drops below `dead_code_threshold` are restarted
-  from random vectors of the current batch (tiled with small noise if the batch has fewer vectors than K_c).
+- Codebooks are learned by EMA (gamma, eps, Laplace smoothing) with ops.assign OUTSIDE the differentiated function:
+  the trainer runs `ema_step` inside its compiled train step, after the optimizer, on the query tokens of that
+  step's forward pass; `ema_update` is the same step compiled on its own (ms.jit). Codewords whose EMA count drops
+  below `dead_code_threshold` are restarted from random vectors of the current batch (tiled with small noise if the
+  batch has fewer vectors than K_c).
 - Warm-up: the Parameter `vq_active` (0/1) switches quantization off (ztilde = z, no commitment loss) without
   recompiling the training graph; `kmeans_init` seeds the codebooks from collected token vectors.
 """
@@ -102,6 +103,11 @@ class ProductQuantizer(nn.Cell):
         """One EMA step of the codebooks from token vectors z [..., d_t]; returns the batch assignment counts [M, K_c].
 
         Not differentiated: call after the optimizer step (z may come from the same batch)."""
+        return self.ema_step(z)
+
+    def ema_step(self, z):
+        """The body of ema_update, undecorated, for use inside another compiled graph (the trainer's train step;
+        a jit-decorated method inlined into a second jit graph fails to compile once it was compiled on its own)."""
         sub = self._split(ops.stop_gradient(z))                                      # [M, N, d_s]
         codes = self._assign(sub)
         onehot = ops.one_hot(codes, self.codebook_size, Tensor(1.0, ms.float32), Tensor(0.0, ms.float32))

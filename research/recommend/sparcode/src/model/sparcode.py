@@ -41,6 +41,10 @@ from .quantizer import ProductQuantizer
 # without annealing. The leak changes gradients only; scores, the index and eval are exactly sum_k ReLU(s_k + b).
 RELU_GRAD_LEAK = 0.01
 
+# Floats of one [rows, items, hidden] activation block of g when many (code, item) pairs are scored at once
+# (density calibration): 64 MB, so the peak stays far below a GB whatever the number of codes.
+SCORE_BLOCK_FLOATS = 1 << 24
+
 
 def scheduled_fraction(epoch, warmup_epochs, anneal_epochs):
     """Fraction of the target bias in force at `epoch` (0-based): 0 during VQ warm-up, then a linear anneal that
@@ -123,10 +127,28 @@ class SparCode(RetrievalModel):
         return ops.floor_mod(ops.floor_div(ops.expand_dims(code_ids, -1), radix), k_c).astype(ms.int32)
 
     def raw_token_scores_for_codes(self, code_ids, item_ids):
-        """g([zhat(code); v_item]) before bias and ReLU: [C, N]."""
+        """g([zhat(code); v_item]) before bias and ReLU: [C, N] (scored in blocks of codes, see pair_scores_blocked)."""
         zhat = self.quantizer.lookup(self.decode_code_ids(code_ids))                 # [C, d_t]
         v = self.item_tokenizer(to_tensor(item_ids))                                   # [N, K_i, d_t]
-        return self.interaction(ops.expand_dims(zhat, 0), ops.expand_dims(v, 0))[0]  # [C, N]
+        return self.pair_scores_blocked(zhat, v)
+
+    def pair_scores_blocked(self, q, v):
+        """g(q_r, v_n) for every query token q [R, d_t] and item tokens v [N, K_i, d_t] -> [R, N].
+
+        g's activations are [rows, N, hidden] per layer, so all rows at once would need R * N * hidden floats per
+        layer (GBs for 2,000 codes x 2,000 items). Rows go in blocks of SCORE_BLOCK_FLOATS / (N * hidden); the
+        last block is padded to the same size so that GRAPH_MODE compiles one shape."""
+        n_rows, n_items = q.shape[0], v.shape[0]
+        rows = max(1, SCORE_BLOCK_FLOATS // max(n_items * self.interaction.activation_width, 1))
+        v = ops.expand_dims(v, 0)
+        if n_rows <= rows:
+            return self.interaction(ops.expand_dims(q, 0), v)[0]
+        n_blocks = -(-n_rows // rows)
+        pad = n_blocks * rows - n_rows
+        if pad:
+            q = ops.concat((q, ops.broadcast_to(q[-1:], (pad, q.shape[1]))), 0)
+        blocks = [self.interaction(ops.expand_dims(q[i * rows:(i + 1) * rows], 0), v)[0] for i in range(n_blocks)]
+        return ops.concat(blocks, 0)[:n_rows]
 
     def token_scores_for_codes(self, code_ids, item_ids):
         """Per-token index weights phi_b(g([zhat(code); v_item])) = ReLU(s + b): [C, N]."""
@@ -182,7 +204,7 @@ class SparCode(RetrievalModel):
         else:
             z = self.query_tokens(user_feats, hist)
             v = self.item_tokenizer(to_tensor(item_ids))
-            raw = self.interaction(z, ops.expand_dims(v, 0)).asnumpy()
+            raw = self.pair_scores_blocked(z.reshape(-1, z.shape[-1]), v).asnumpy()
         self.set_train(was_training)
         frac = scheduled_fraction(epoch, self.vq_warmup_epochs, self.bias_anneal_epochs)
         b = frac * bias_for_density(raw, self.target_density)

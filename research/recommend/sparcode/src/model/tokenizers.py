@@ -36,7 +36,7 @@ import mindspore as ms
 from mindspore import nn, ops, Parameter, Tensor
 from mindspore.common.initializer import initializer, Normal, Uniform, XavierUniform
 
-from .layers import MLP, TransformerEncoder, FieldEmbedding, masked_mean
+from .layers import MLP, Dense, TransformerEncoder, FieldEmbedding, masked_mean
 
 
 QUERY_ENCODERS = ("mean_pool", "self_attention", "fields")
@@ -75,7 +75,7 @@ class ItemTokenizer(nn.Cell):
             self.fields = None
             self.field_values = None
             self.feature_dim = embedding_size
-        self.heads = nn.Dense(self.feature_dim, num_tokens * token_dim, weight_init=XavierUniform())
+        self.heads = Dense(self.feature_dim, num_tokens * token_dim, weight_init=XavierUniform())
 
     def features_from_values(self, ids, values):
         """ids [...] int32, values [..., S] int32 -> (x [..., feature_dim], masked id embedding [..., D]).
@@ -123,7 +123,7 @@ class QueryTokenizer(nn.Cell):
             self.in_proj = self.position = self.encoder = self.mlp = self.heads = None
             self._init_field_tokens(embedding_size, user_slot_field, user_field_vocab, use_user_fields, init_std)
             return
-        self.in_proj = nn.Dense(item_feature_dim, embedding_size, weight_init=XavierUniform())
+        self.in_proj = Dense(item_feature_dim, embedding_size, weight_init=XavierUniform())
         if encoder == "self_attention":
             self.position = Parameter(initializer(Normal(0.02), (history_len, embedding_size), ms.float32),
                                       name="position")
@@ -139,7 +139,7 @@ class QueryTokenizer(nn.Cell):
         else:
             self.user_fields = None
         self.mlp = MLP(in_dim, list(mlp_hidden), out_dim=embedding_size, dropout=dropout)
-        self.heads = nn.Dense(embedding_size, num_tokens * token_dim, weight_init=XavierUniform())
+        self.heads = Dense(embedding_size, num_tokens * token_dim, weight_init=XavierUniform())
 
     def _init_field_tokens(self, embedding_size, user_slot_field, user_field_vocab, use_user_fields, init_std):
         """Field tokenizer: one linear map per user field, token_f = A_f e_f + a_f."""
