@@ -18,6 +18,7 @@
     python profile_dgsct.py --train                  # forward + backward of every part
     python profile_dgsct.py --parts prompt --threads 2
     python profile_dgsct.py --full                   # also one instrumented forward of the whole AVE network
+    python profile_dgsct.py --parts --full           # only the whole-network breakdown
 
 Every distinct module of the full-size encoder (Swin-V2-L 192 + HTS-AT AudioSet, one 10-segment clip: B' = 10) is
 built once with random weights and timed at its real input shape: the prompt module of each stage and direction
@@ -51,7 +52,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1, help="kernel threads of MindSpore and of PyTorch")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per module after one warm-up")
-    parser.add_argument("--parts", nargs="+", default=["prompt", "swin", "htsat"], choices=["prompt", "swin", "htsat"])
+    parser.add_argument("--parts", nargs="*", default=["prompt", "swin", "htsat"], choices=["prompt", "swin", "htsat"],
+                        help="module kinds to time one by one (none: only --full)")
     parser.add_argument("--train", action="store_true", help="time forward + backward instead of the eval forward")
     parser.add_argument("--no-torch", dest="torch", action="store_false", help="skip the PyTorch baseline")
     parser.add_argument("--full", action="store_true", help="also profile one forward of the whole AVE network")
@@ -364,8 +366,9 @@ def main():
     set_threads(args.threads)
     load_before = os.getloadavg()
     layout = Layout()
-    rows, totals = profile_parts(args, layout)
-    print_parts(rows, totals, args)
+    if args.parts:
+        rows, totals = profile_parts(args, layout)
+        print_parts(rows, totals, args)
     if args.full:
         profile_full(args)
     print(f"\n{os.cpu_count()} CPUs; load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/"

@@ -23,10 +23,10 @@ import mindspore as ms
 from src.dgsct.prompt import CrossModalPrompt, PromptConfig
 from conftest import torch_or_skip, params_numpy
 
-C, D, N, M, T = 16, 24, 16, 9, 3
+C, N, M, T = 16, 16, 9, 3
 
 
-def _module(groups):
+def _module(groups, D):
     module = CrossModalPrompt(C, N, D, M, PromptConfig(reduction=4, num_tokens=T, groups=groups), use_gate=True)
     module.gate.set_data(ms.Tensor([0.7], ms.float32))            # non-zero gates: every branch gets a gradient
     module.gate_av.set_data(ms.Tensor([0.5], ms.float32))
@@ -40,11 +40,12 @@ def _module(groups):
     return module
 
 
-@pytest.mark.parametrize("groups", [2, 4])
-def test_train_step_matches_torch(pynative, groups):
+@pytest.mark.parametrize("groups,D", [(2, 24), (4, 24), (2, 8)])
+def test_train_step_matches_torch(pynative, groups, D):
+    """D > C: token mixing after the guide projection (video->audio); D < C: before it (audio->video)."""
     torch = torch_or_skip()
     from torch_prompt_reference import TorchPrompt, torch_name
-    module = _module(groups)
+    module = _module(groups, D)
     module.set_train(True)
     reference = TorchPrompt(C, N, D, M, reduction=4, groups=groups, latent_tokens=T, contiguous=True)
     reference.load_mindspore(params_numpy(module)).train()

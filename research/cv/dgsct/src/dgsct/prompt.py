@@ -109,6 +109,9 @@ class CrossModalPrompt(nn.Cell):
         # (a) prompt alignment: 1x1 conv mixing the M guide tokens into N tokens, then fc D -> C
         self.conv_adapter = nn.Conv2d(guide_tokens, num_tokens, 1, has_bias=True, pad_mode="valid")
         self.fc = nn.Dense(guide_dim, dim)
+        # both maps are linear, so they may run in either order; the token mixing (M x N per channel) is the costly
+        # one, so it runs on the narrower side (after fc when D > C: the video->audio modules)
+        self.fc_first = not self.resize_alignment and guide_dim > dim
         # (b) latent tokens and their cross-attention gate
         tokens = np.random.rand(cfg.num_tokens, dim) if cfg.tokens_init == "rand" else np.zeros((cfg.num_tokens, dim))
         self.my_tokens = Parameter(Tensor(tokens.astype(np.float32)), name="my_tokens")
@@ -151,8 +154,17 @@ class CrossModalPrompt(nn.Cell):
             grid = y.transpose(0, 2, 1).reshape(b, c, self.guide_grid[0], self.guide_grid[1])
             grid = self.resize(grid)
             return grid.reshape(b, c, -1).transpose(0, 2, 1)
-        y = self.conv_adapter(y.expand_dims(-1)).squeeze(-1)            # [B', N, D]: mixes the token axis
-        return self.fc(y)
+        if not self.fc_first:
+            y = self.conv_adapter(y.expand_dims(-1)).squeeze(-1)        # [B', N, D]: mixes the token axis
+            return self.fc(y)
+        # fc(conv(Y)) = K (Y W^T) + k (W 1)^T + b, K/k = conv weight/bias, W/b = fc weight/bias
+        b, m, d = y.shape
+        weight = self.fc.weight
+        y = self.matmul_nt(y.reshape(b * m, d), weight).reshape(b, m, -1)           # [B', M, C]
+        y = ops.conv2d(y.expand_dims(-1), self.conv_adapter.weight).squeeze(-1)     # [B', N, C]
+        n, c = y.shape[1], y.shape[2]
+        bias = self.conv_adapter.bias.reshape(n, 1) * weight.sum(axis=1).reshape(1, c) + self.fc.bias
+        return ops.bias_add(y.reshape(b, n * c), bias.reshape(n * c)).reshape(b, n, c)
 
     def block_diagonal(self, conv):
         """Grouped 1x1 conv weight [C_out, C_in/G, 1, 1] -> the dense block-diagonal [C_out, C_in] it multiplies by
