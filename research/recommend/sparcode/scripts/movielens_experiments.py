@@ -76,6 +76,9 @@ PLANS = {
                                         max_examples_per_user=10, early_stop_patience=0), (0,))],
     "two_tower_grid": _runs("tt_pu_", dict(PER_USER, **TT_BASE), TT_GRID),
     "sparcode_ablation": _runs("sc_pu_", dict(PER_USER, **SC_BASE), SC_GRID),
+    # the equal-budget comparison of the ablation plan with 3 model seeds (seed 0 is shared with the ablation)
+    "equal_budget_seeds": _runs("sc_pu_", dict(PER_USER, **SC_BASE),
+                                {key: SC_GRID[key] for key in ("shipped", "tt_d64")}, seeds=SEEDS3),
 }
 
 
@@ -209,17 +212,17 @@ def load_rows(out):
     return rows
 
 
-def run_plan(plan, data_path, out, only=None):
+def run_plan(plan, data_path, out, only=None, seeds=None):
     runs_dir = os.path.join(out, "runs")
     os.makedirs(runs_dir, exist_ok=True)
     protocols = set()
-    for run, config, overrides, seeds in PLANS[plan]:
+    for run, config, overrides, run_seeds in PLANS[plan]:
         protocols.add((config, overrides.get("split_protocol", "users")))
         if only and run not in only:
             continue
-        for seed in seeds:
+        for seed in run_seeds:
             result = os.path.join(runs_dir, f"{run}-seed{seed}.json")
-            if os.path.isfile(result):
+            if os.path.isfile(result) or (seeds and seed not in seeds):
                 continue
             spec = {"run": run, "seed": seed, "config": config, "overrides": overrides, "data_path": data_path,
                     "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result}
@@ -251,6 +254,8 @@ def main(argv=None):
     parser.add_argument("--data_path", help="folder of the original MovieLens files (e.g. .../ml-100k)")
     parser.add_argument("--out", default="./results/movielens", help="output folder (runs/, ckpt/, results.*)")
     parser.add_argument("--only", default="", help="comma-separated run names of the plan to run (default all)")
+    parser.add_argument("--seeds", default="", help="comma-separated seeds to run (default: the plan's seeds); lets "
+                        "two processes share a plan")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -267,7 +272,11 @@ def main(argv=None):
     unknown = only - {run for run, *_ in PLANS[args.plan]}
     if unknown:
         parser.error(f"--only: runs not in plan {args.plan}: {sorted(unknown)}")
-    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only)
+    try:
+        seeds = {int(seed) for seed in args.seeds.split(",") if seed.strip()}
+    except ValueError:
+        parser.error(f"--seeds: expected comma-separated integers, got {args.seeds!r}")
+    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only, seeds)
     with open(os.path.join(os.path.abspath(args.out), "results.md"), encoding="utf-8") as f:
         print(f.read())
     return 0 if rows else 1
