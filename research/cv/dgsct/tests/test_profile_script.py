@@ -1,0 +1,35 @@
+# Copyright 2026 The MindSpore Model Zoo Contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+# http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ============================================================================
+"""The README's smoke command of profile_dgsct.py, run as written: the whole-network breakdown of the tiny AVE model
+(the full-size profile takes minutes and is a benchmark, not a test)."""
+import re
+
+from readme_commands import MODEL_DIR, readme_line, run_shell
+
+
+def test_readme_profile_smoke_command_prints_the_breakdown():
+    line = readme_line("python profile_dgsct.py", "configs/tiny/ave.yaml")
+    result = run_shell(line, cwd=MODEL_DIR, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {}
+    for part in ("prompt modules", "Swin-V2-L blocks", "HTS-AT blocks", "rest (embeddings, merging, front end, heads)",
+                 "whole forward"):
+        match = re.search(rf"^\| {re.escape(part)} \| ([0-9.]+) \| ([0-9.]+) \|", result.stdout, re.M)
+        assert match, f"no '{part}' row in:\n{result.stdout}"
+        rows[part] = float(match.group(2))
+    # every part ran, and no call is timed twice (nested timers would push the untimed rest below zero)
+    assert min(rows["prompt modules"], rows["Swin-V2-L blocks"], rows["HTS-AT blocks"]) > 0
+    assert rows["rest (embeddings, merging, front end, heads)"] >= -0.01 * rows["whole forward"]
+    assert "peak RSS" in result.stdout
