@@ -15,7 +15,12 @@
 """Train DG-SCT on a task chosen by the config.
 
 python train.py --config_path=configs/ave.yaml [--data.root=DIR] [--train.epochs=5] [--resume=CKPT] [--section.key=value ...]
-Under msrun (RANK_SIZE > 1) it trains data parallel; gradients are averaged across ranks.
+Under msrun (RANK_SIZE > 1) it trains data parallel with the same schedule as one process: train.batch_size is the
+global batch, each of the N ranks takes batch_size / N samples of it per step, gradients are averaged across ranks
+(so the step count and learning rate equal standalone training), BatchNorm running statistics are averaged across
+ranks at the end of every epoch (every rank then evaluates the same model) and rank 0 alone writes the checkpoints
+to train.output_dir.
+--dry_run checks the config, the data and every checkpoint path, then exits (the scripts run it before they start).
 """
 import argparse
 import os
@@ -25,12 +30,13 @@ from pathlib import Path
 
 import numpy as np
 import mindspore as ms
-from mindspore import nn
+from mindspore import nn, ops
 
 from src.checkpoint import TrainProgress, restore_training_checkpoint, save_training_checkpoint
-from src.config import load_config, save_config
+from src.config import ConfigError, load_config, save_config
 from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones, set_train_mode
 from src.dgsct.model import build_network
+from src.tasks import get_task
 from src.trainer import GradNet, LossNet, Trainer, evaluate
 
 
@@ -38,6 +44,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description="DG-SCT training", allow_abbrev=False)
     parser.add_argument("--config_path", required=True)
     parser.add_argument("--resume", default="", help="checkpoint to continue from (with optimizer state)")
+    parser.add_argument("--dry_run", action="store_true", help="check config, data and checkpoint paths, then exit")
+    parser.add_argument("--dry_run_workers", type=int, default=1, help="with --dry_run: the data-parallel worker count")
     return parser.parse_known_args(argv)
 
 
@@ -54,18 +62,70 @@ def setup_context(cfg):
 
 
 def seed_everything(seed):
+    """One seed for the graph's random ops (dropout, drop path, SpecAugment), numpy, Python and the dataset shuffle."""
+    import mindspore.dataset as ds
     ms.set_seed(seed)
+    ds.config.set_seed(seed)
     np.random.seed(seed)
     random.seed(seed)
+
+
+def per_rank_batch(batch_size, size):
+    """train.batch_size is the global batch; every rank takes an equal share of it."""
+    if batch_size % size:
+        raise ConfigError(f"key 'train.batch_size' ({batch_size}) must be a multiple of the {size} data-parallel "
+                          f"workers (it is the global batch, split evenly across them)")
+    return batch_size // size
+
+
+def dry_run(cfg, resume, workers):
+    """What the scripts check before they put a run in the background: paths, data, batch split."""
+    missing = [f"{key}={path}" for key, path in (("model.swin_ckpt", cfg.model.swin_ckpt),
+                                                 ("model.htsat_ckpt", cfg.model.htsat_ckpt),
+                                                 ("head.grounding_ckpt", getattr(cfg.head, "grounding_ckpt", "")),
+                                                 ("--resume", resume)) if path and not Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError("checkpoint file(s) not found: " + ", ".join(missing))
+    per_rank_batch(cfg.train.batch_size, workers)
+    task = get_task(cfg.task)
+    _, source = task.build_dataset(cfg.data, cfg.data.train_split, cfg.train.batch_size, True)
+    if task.check_data:
+        task.check_data(cfg, source)
+    print(f"dry run: config, data ({len(source)} {cfg.data.train_split} samples) and checkpoint paths are valid")
+
+
+def average_bn_statistics(net, size):
+    """Data parallel: each rank's BatchNorm running statistics saw only its shard; replace them by the mean over
+    ranks (one all-reduce) so that every rank, and the checkpoint, holds the same statistics."""
+    stats = [p for p in net.get_parameters() if p.name.endswith(("moving_mean", "moving_variance"))]
+    if size <= 1 or not stats:
+        return
+    flat = np.concatenate([p.asnumpy().ravel() for p in stats]).astype(np.float32)
+    total = ops.AllReduce()(ms.Tensor(flat)).asnumpy() / size
+    start = 0
+    for param in stats:
+        param.set_data(ms.Tensor(total[start:start + param.size].reshape(param.shape), param.dtype))
+        start += param.size
+
+
+def check_finite_parameters(net, where):
+    """Refuse to save diverged weights: name the first non-finite parameter."""
+    for name, param in net.parameters_and_names():
+        value = param.asnumpy()
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise FloatingPointError(f"{where}: parameter {name} has non-finite values after the last update "
+                                     f"(training diverged; lower train.lr); the checkpoint was not written")
 
 
 def main(argv=None):
     args, overrides = parse_args(sys.argv[1:] if argv is None else argv)
     cfg = load_config(args.config_path, overrides)
+    if args.dry_run:
+        return dry_run(cfg, args.resume, args.dry_run_workers)
     rank, size = setup_context(cfg)
     seed_everything(cfg.train.seed)
     log = print if rank == 0 else (lambda *a, **k: None)
-    out_dir = Path(cfg.train.output_dir) / (f"rank_{rank}" if size > 1 else "")
+    out_dir = Path(cfg.train.output_dir)
     net, task = build_network(cfg)
     freeze_backbones(net.encoder, cfg.model.train_swin_norm, cfg.model.train_htsat)
     trainable, total = count_parameters(net)
@@ -74,8 +134,8 @@ def main(argv=None):
     check_optimizer_has_no_frozen(optimizer, net)
     reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True, degree=size) if size > 1 else None
     grad_net = GradNet(LossNet(net, task.build_loss(cfg), len(task.input_columns)), optimizer.parameters, reducer)
-    train_ds, train_source = task.build_dataset(cfg.data, cfg.data.train_split,
-                                                cfg.train.batch_size, True, rank, size)
+    rank_batch = per_rank_batch(cfg.train.batch_size, size)
+    train_ds, train_source = task.build_dataset(cfg.data, cfg.data.train_split, rank_batch, True, rank, size)
     if task.check_data:
         task.check_data(cfg, train_source)
     steps_per_epoch = train_ds.get_dataset_size()
@@ -87,17 +147,20 @@ def main(argv=None):
     trainer = Trainer(grad_net, optimizer, cfg.train, task.loss_names, log, rank)
     trainer.global_batch = progress.epoch * steps_per_epoch
     eval_ds = None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out_dir / "config.yaml")
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, out_dir / "config.yaml")
     batches_left = cfg.train.max_steps
     last = None
     for epoch in range(progress.epoch, cfg.train.epochs):
         set_train_mode(net, True)          # keeps frozen backbones in eval mode if model.backbone_train_mode is false
-        means, ran = trainer.train_epoch(train_ds, epoch, steps_per_epoch, cfg.train.batch_size, batches_left)
+        means, ran = trainer.train_epoch(train_ds, epoch, steps_per_epoch, rank_batch * size, batches_left)
+        average_bn_statistics(net, size)
+        check_finite_parameters(net, f"epoch {epoch + 1}")
         log(f"epoch {epoch + 1}/{cfg.train.epochs} " + " ".join(f"{k}={v:.4f}" for k, v in means.items()))
         progress = progress._replace(epoch=epoch + 1, step=trainer.global_batch)
         if cfg.train.eval_every_epochs and (epoch + 1) % cfg.train.eval_every_epochs == 0:
-            # every rank evaluates (identical weights under data parallel), so all take the same early-stop decision
+            # every rank evaluates (identical weights and BN statistics), so all take the same early-stop decision
             if eval_ds is None:
                 eval_ds, _ = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
             result, _ = evaluate(net, eval_ds, task)
@@ -107,7 +170,8 @@ def main(argv=None):
                                          stale_epochs=0 if improved else progress.stale_epochs + 1)
             if improved and rank == 0:
                 save_training_checkpoint(out_dir / "best.ckpt", net, optimizer, cfg, progress)
-        last = save_training_checkpoint(out_dir / "last.ckpt", net, optimizer, cfg, progress)
+        if rank == 0:
+            last = save_training_checkpoint(out_dir / "last.ckpt", net, optimizer, cfg, progress)
         if cfg.train.early_stop_epochs and progress.stale_epochs >= cfg.train.early_stop_epochs:
             log(f"early stop after epoch {epoch + 1}: {progress.stale_epochs} evaluations without a better "
                 f"{task.select_metric} (best {progress.best:.4f})")
@@ -116,7 +180,8 @@ def main(argv=None):
             batches_left -= ran
             if batches_left <= 0:
                 break
-    log(f"checkpoint: {last or 'none (training had already finished at the resumed epoch)'}")
+    if rank == 0:
+        log(f"checkpoint: {last or 'none (training had already finished at the resumed epoch)'}")
     return net
 
 

@@ -14,22 +14,31 @@
 # limitations under the License.
 # ============================================================================
 # Usage: bash scripts/run_eval.sh [DEVICE_TARGET] [DATA_PATH] [CKPT_PATH] [CONFIG_PATH] [--key=value ...](optional)
+# Evaluates in the foreground in ./eval (log.txt, metrics.json); exits with eval.py's exit code.
 if [ $# -lt 4 ]; then
     echo "Usage: bash scripts/run_eval.sh [DEVICE_TARGET] [DATA_PATH] [CKPT_PATH] [CONFIG_PATH] [--key=value ...](optional)"
     exit 1
 fi
 BASE_PATH=$(cd "$(dirname "$0")/.." || exit; pwd)
-get_real_path() { if [ "${1:0:1}" == "/" ]; then echo "$1"; else realpath -m "$PWD/$1"; fi; }
+source "$BASE_PATH/scripts/common.sh"
 DEVICE_TARGET=$1
 DATA_PATH=$(get_real_path "$2")
 CKPT_PATH=$(get_real_path "$3")
 CONFIG_PATH=$(get_real_path "$4")
 shift 4
-if [ ! -d "$DATA_PATH" ]; then echo "error: DATA_PATH=$DATA_PATH is not a directory"; exit 1; fi
-if [ ! -f "$CKPT_PATH" ]; then echo "error: CKPT_PATH=$CKPT_PATH is not a file"; exit 1; fi
-if [ ! -f "$CONFIG_PATH" ]; then echo "error: CONFIG_PATH=$CONFIG_PATH is not a file"; exit 1; fi
+require_dir DATA_PATH "$DATA_PATH"
+require_file CKPT_PATH "$CKPT_PATH"
+require_file CONFIG_PATH "$CONFIG_PATH"
+resolve_extra_args "$@"
 RUN_DIR=$PWD/eval
 rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR" && cd "$RUN_DIR" || exit 1
-python "$BASE_PATH/eval.py" --config_path="$CONFIG_PATH" --data.root="$DATA_PATH" --device_target="$DEVICE_TARGET" \
-    --eval.ckpt="$CKPT_PATH" --metrics_file="$RUN_DIR/metrics.json" "$@" > log.txt 2>&1
-echo "evaluation done (exit $?); log: $RUN_DIR/log.txt, metrics: $RUN_DIR/metrics.json"
+"$PYTHON" "$BASE_PATH/eval.py" --config_path="$CONFIG_PATH" --data.root="$DATA_PATH" --device_target="$DEVICE_TARGET" \
+    --eval.ckpt="$CKPT_PATH" --metrics_file="$RUN_DIR/metrics.json" "${EXTRA_ARGS[@]}" > log.txt 2>&1
+STATUS=$?
+if [ $STATUS -ne 0 ] || [ ! -f "$RUN_DIR/metrics.json" ]; then
+    tail -n 20 log.txt
+    echo "evaluation FAILED (exit $STATUS); log: $RUN_DIR/log.txt"
+    exit $(( STATUS == 0 ? 1 : STATUS ))
+fi
+echo "evaluation done; log: $RUN_DIR/log.txt, metrics: $RUN_DIR/metrics.json"
+cat "$RUN_DIR/metrics.json"

@@ -14,15 +14,19 @@
 # limitations under the License.
 # ============================================================================
 # Usage: bash scripts/run_export.sh [CKPT_PATH] [CONFIG_PATH] [FILE_NAME](optional) [--key=value ...](optional)
+# Writes FILE_NAME.mindir and FILE_NAME.yaml (relative to the current folder); exits with export.py's exit code.
 if [ $# -lt 2 ]; then
     echo "Usage: bash scripts/run_export.sh [CKPT_PATH] [CONFIG_PATH] [FILE_NAME](optional) [--key=value ...](optional)"
     exit 1
 fi
 BASE_PATH=$(cd "$(dirname "$0")/.." || exit; pwd)
-get_real_path() { if [ "${1:0:1}" == "/" ]; then echo "$1"; else realpath -m "$PWD/$1"; fi; }
+source "$BASE_PATH/scripts/common.sh"
 CKPT_PATH=$(get_real_path "$1")
 CONFIG_PATH=$(get_real_path "$2")
-FILE_NAME=${3:-dgsct}
+FILE_NAME=$(get_real_path "${3:-dgsct}")
 shift 2; [ $# -gt 0 ] && shift
-if [ ! -f "$CKPT_PATH" ]; then echo "error: CKPT_PATH=$CKPT_PATH is not a file"; exit 1; fi
-python "$BASE_PATH/export.py" --config_path="$CONFIG_PATH" --export.ckpt="$CKPT_PATH" --export.file_name="$FILE_NAME" "$@"
+require_file CKPT_PATH "$CKPT_PATH"
+require_file CONFIG_PATH "$CONFIG_PATH"
+resolve_extra_args "$@"
+"$PYTHON" "$BASE_PATH/export.py" --config_path="$CONFIG_PATH" --export.ckpt="$CKPT_PATH" --export.file_name="$FILE_NAME" \
+    "${EXTRA_ARGS[@]}"

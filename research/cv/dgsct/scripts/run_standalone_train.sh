@@ -13,22 +13,28 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-# Usage: bash scripts/run_standalone_train.sh [DEVICE_TARGET] [DATA_PATH] [CONFIG_PATH] [EXTRA --key=value ...](optional)
+# Usage: bash scripts/run_standalone_train.sh [DEVICE_TARGET] [DATA_PATH] [CONFIG_PATH] [--key=value ...](optional)
+# Checks the config, data and checkpoint paths first (fails with exit 1), then trains in the background in
+# ./train_standalone: prints the pid; log in log.txt; the exit code goes to exit_status when training ends.
 if [ $# -lt 3 ]; then
     echo "Usage: bash scripts/run_standalone_train.sh [DEVICE_TARGET] [DATA_PATH] [CONFIG_PATH] [--key=value ...](optional)"
     exit 1
 fi
 BASE_PATH=$(cd "$(dirname "$0")/.." || exit; pwd)
-get_real_path() { if [ "${1:0:1}" == "/" ]; then echo "$1"; else realpath -m "$PWD/$1"; fi; }
+source "$BASE_PATH/scripts/common.sh"
 DEVICE_TARGET=$1
 DATA_PATH=$(get_real_path "$2")
 CONFIG_PATH=$(get_real_path "$3")
 shift 3
-if [ ! -d "$DATA_PATH" ]; then echo "error: DATA_PATH=$DATA_PATH is not a directory"; exit 1; fi
-if [ ! -f "$CONFIG_PATH" ]; then echo "error: CONFIG_PATH=$CONFIG_PATH is not a file"; exit 1; fi
+require_dir DATA_PATH "$DATA_PATH"
+require_file CONFIG_PATH "$CONFIG_PATH"
+resolve_extra_args "$@"
 RUN_DIR=$PWD/train_standalone
+ARGS=(--config_path="$CONFIG_PATH" --data.root="$DATA_PATH" --device_target="$DEVICE_TARGET"
+      --train.output_dir="$RUN_DIR/ckpt" "${EXTRA_ARGS[@]}")
+"$PYTHON" "$BASE_PATH/train.py" "${ARGS[@]}" --dry_run || exit 1
 rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR" && cd "$RUN_DIR" || exit 1
-env > env.log
-python "$BASE_PATH/train.py" --config_path="$CONFIG_PATH" --data.root="$DATA_PATH" --device_target="$DEVICE_TARGET" \
-    --train.output_dir="$RUN_DIR/ckpt" "$@" > log.txt 2>&1 &
-echo "training started in the background; log: $RUN_DIR/log.txt, checkpoints: $RUN_DIR/ckpt"
+write_run_env env.log
+start_background "$RUN_DIR/log.txt" "$PYTHON" "$BASE_PATH/train.py" "${ARGS[@]}"
+echo "training started in the background (pid $BG_PID); log: $RUN_DIR/log.txt, checkpoints: $RUN_DIR/ckpt,"
+echo "exit code: $RUN_DIR/exit_status when it ends"

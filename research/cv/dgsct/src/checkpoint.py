@@ -48,8 +48,12 @@ def save_training_checkpoint(path, net, optimizer, cfg, progress):
     tmp = path.with_name(f".tmp_{path.name}")
     meta = {"epoch": int(progress.epoch), "step": int(progress.step), "best": float(progress.best),
             "stale_epochs": int(progress.stale_epochs)}
-    ms.save_checkpoint(_entries(net, optimizer), str(tmp), append_dict=meta)
-    os.replace(tmp, path)
+    try:
+        ms.save_checkpoint(_entries(net, optimizer), str(tmp), append_dict=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)         # a failed write (disk full, permissions) leaves no temp file behind
+        raise
     save_config(cfg, path.with_suffix(".yaml"))
     return path
 

@@ -202,19 +202,45 @@ def load_config(path, argv=()):
     cfg = build_dataclass(Config, raw, source)
     cfg.head = build_dataclass(task.head_schema, head, source, "head.")
     cfg.prompt.validate(f"{source}: prompt")
-    _check_values(cfg, source)
+    _check_values(cfg, source, task)
     return cfg
 
 
-def _check_values(cfg, source):
+def _check_values(cfg, source, task):
     """Values a type check cannot catch, named by key (the datasets read data.options without further checks)."""
     if cfg.train.early_stop_epochs < 0:
         raise ConfigError(f"{source}: key 'train.early_stop_epochs' must be >= 0 (0 = never), "
                           f"got {cfg.train.early_stop_epochs}")
+    for key in ("train.batch_size", "eval.batch_size", "export.batch_size", "train.epochs"):
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value < 1:
+            raise ConfigError(f"{source}: key '{key}' must be >= 1, got {value}")
+    _check_input_sizes(cfg, source, task)
     alpha = (cfg.data.options or {}).get("mixup_alpha", 0.0)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
         raise ConfigError(f"{source}: key 'data.options.mixup_alpha' must be a number >= 0 (0 = no mixup), "
                           f"got {alpha!r}")
+
+
+def _check_input_sizes(cfg, source, task):
+    """The data must be cut to the sizes the backbones are built for (else a Conv2D/Reshape fails deep inside).
+    Tasks whose network resizes the frames itself (AVS: 224 -> the Swin size) are exempt from the image check."""
+    from .backbones.htsat import HTSATConfig
+    from .backbones.swin_v2 import SwinV2Config
+    for config_cls, preset, overrides, model_key, data_key in (
+            (SwinV2Config, cfg.model.swin_preset, cfg.model.swin_overrides, "img_size", "image_size"),
+            (HTSATConfig, cfg.model.htsat_preset, cfg.model.htsat_overrides, "clip_samples", "clip_samples")):
+        if not hasattr(config_cls, preset):
+            raise ConfigError(f"{source}: unknown backbone preset {config_cls.__name__}.{preset}()")
+        if data_key == "image_size" and task.resizes_frames:
+            continue
+        built = overrides.get(model_key, getattr(getattr(config_cls, preset)(), model_key))
+        if built != getattr(cfg.data, data_key):
+            prefix = "swin" if config_cls is SwinV2Config else "htsat"
+            raise ConfigError(f"{source}: key 'data.{data_key}' is {getattr(cfg.data, data_key)} but the "
+                              f"{prefix} backbone is built for {model_key}={built} (model.{prefix}_preset "
+                              f"'{preset}' / model.{prefix}_overrides): set both to the same value")
 
 
 def config_to_dict(cfg):
@@ -225,7 +251,11 @@ def save_config(cfg, path):
     """Write the resolved config as yaml (atomically) beside a checkpoint or export."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config_to_dict(cfg), handle, sort_keys=False)
-    tmp.replace(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(config_to_dict(cfg), handle, sort_keys=False)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path

@@ -34,7 +34,7 @@ from .heads.avqa_avst import (AVQALoss, AVSTConfig, GroundingAccuracy, Grounding
                               grounding_example_inputs)
 from .heads.avs_tpavi import AVSHeadConfig, AVSLoss, build_avs_network
 from .heads.avvp_mgn import AVVPLoss, MGNConfig, avvp_example_inputs, build_avvp_network
-from .metrics.ave import AVEAccuracy
+from .metrics.ave import AVEAccuracy, plot_ave_records
 from .metrics.avqa import AVQAMetric
 from .metrics.avs import AVSMeter, OFFICIAL_FRAMES_PER_BATCH, plot_avs_records
 from .metrics.avvp import AVVPMetric
@@ -60,6 +60,7 @@ class TaskSpec:
     plot: Callable = None                              # (source, eval records, out_dir, max_videos) -> PNG paths
     uses_prompts: bool = True                          # False: build_network gets the plain Backbones (no modules)
     check_data: Callable = None                        # (cfg, dataset source) -> None; raises on a data/head mismatch
+    resizes_frames: bool = False                       # the network resizes data.image_size frames to the Swin size
 
 
 TASKS = {}
@@ -142,6 +143,7 @@ register(TaskSpec(
     example_inputs=_ave_example_inputs,
     example_labels=_ave_example_labels,
     check_data=_check_ave_data,
+    plot=plot_ave_records,
 ))
 
 
@@ -163,6 +165,7 @@ for _variant in ("s4", "ms3"):
         example_labels=_avs_example_labels(_variant),
         select_metric="miou",
         plot=plot_avs_records,
+        resizes_frames=True,
     ))
 
 

@@ -14,6 +14,7 @@
 # ============================================================================
 """Generic trainer: gradient step compiled once (GRAPH_MODE), gradient accumulation, StepLR per epoch, logging."""
 import math
+import re
 import time
 
 import numpy as np
@@ -78,6 +79,15 @@ class Trainer:
     def _apply(self, grads):
         self.optimizer(grads)
 
+    def _check_after_last_update(self, batch, epoch):
+        """The loss is checked before every update; the epoch's last update is checked here, on its last batch
+        with the updated weights, so that a diverged model is never saved as last.ckpt."""
+        values, _ = self.grad_net(*batch)
+        loss = float(values[0].asnumpy())
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"epoch {epoch + 1}: loss {loss} on the last batch after the last update "
+                                     "(training diverged; lower train.lr); the checkpoint was not written")
+
     def train_epoch(self, dataset, epoch, steps_per_epoch, batch_size, max_batches=0):
         """One pass over `dataset`; returns (mean loss parts dict, batches run)."""
         lr = self.set_epoch_lr(epoch)
@@ -86,7 +96,8 @@ class Trainer:
         sums, count = None, 0
         start = time.time()
         total_batches = steps_per_epoch * self.cfg.epochs
-        for index, batch in enumerate(dataset.create_tuple_iterator(num_epochs=1)):
+        batch = None
+        for index, batch in enumerate(named_data_errors(dataset.create_tuple_iterator(num_epochs=1))):
             if max_batches and index >= max_batches:
                 break
             values, grads = self.grad_net(*batch)
@@ -116,8 +127,28 @@ class Trainer:
             self._apply(tuple(a / pending for a in accumulated))
         if count == 0:
             raise RuntimeError(f"epoch {epoch}: the training dataset produced no batch (too few samples for the batch?)")
+        self._check_after_last_update(batch, epoch)
         means = sums / count
         return dict(zip(("loss",) + tuple(self.loss_names), means.tolist())), count
+
+
+def named_data_errors(iterator):
+    """Re-raise a data-set read error (DataError, raised in a pipeline worker and wrapped by MindSpore in a
+    RuntimeError with its C++ trace) as the DataError itself: the message names the file."""
+    from .data.transforms import DataError
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except RuntimeError as err:
+            # the worker's traceback is embedded in the message; its last "...DataError: <message>" line is the cause
+            found = re.findall(r"^\S*DataError: (.+)$", str(err), flags=re.M)
+            found = [line for line in found if not line.startswith("Traceback")]
+            if not found:
+                raise
+            raise DataError(found[-1].strip()) from None
+        yield batch
 
 
 def evaluate(net, dataset, task, max_batches=0):
@@ -126,7 +157,7 @@ def evaluate(net, dataset, task, max_batches=0):
     metric = task.build_metric()
     records = []
     num_inputs = len(task.input_columns)
-    for index, batch in enumerate(dataset.create_tuple_iterator(num_epochs=1)):
+    for index, batch in enumerate(named_data_errors(dataset.create_tuple_iterator(num_epochs=1))):
         if max_batches and index >= max_batches:
             break
         outputs = net(*batch[:num_inputs])

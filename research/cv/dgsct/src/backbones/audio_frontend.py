@@ -29,6 +29,7 @@ import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
 from ..dgsct.resize import bicubic_matrix
+from .layers import random_op_seeds
 
 
 
@@ -153,7 +154,7 @@ class AudioFrontend(nn.Cell):
         self.resize_t = Tensor(bicubic_matrix(self.num_frames, self.target_frames, align_corners=True).T)  # [T_in, T_out]
         self.time_pos = Tensor(np.arange(self.num_frames, dtype=np.float32))
         self.freq_pos = Tensor(np.arange(mel_bins, dtype=np.float32))
-        self.uniform = ops.UniformReal()
+        self.uniform = ops.UniformReal(*random_op_seeds())
         self.matmul_t = ops.MatMul(transpose_b=True)
 
     def power_spectrogram(self, wave):

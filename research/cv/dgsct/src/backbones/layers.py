@@ -30,6 +30,7 @@ Everything here follows the PyTorch/timm semantics the official DG-SCT code reli
 * ``PatchEmbed``: Conv2d(k = s = patch) -> flatten to tokens -> optional LayerNorm.
 * ``trunc_normal``: fast numpy truncated normal for timm-style Linear init (MindSpore's initializer is slow).
 """
+import itertools
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -73,6 +74,17 @@ def as_constant(array: np.ndarray) -> ms.Tensor:
     return ms.Tensor(np.ascontiguousarray(array))
 
 
+_RANDOM_OPS_CREATED = itertools.count(1)
+
+
+def random_op_seeds():
+    """(seed, seed2) for a random primitive. MindSpore 2.10 gives an ops.UniformReal() without seeds a fresh random
+    seed in every process, whatever mindspore.set_seed says (same-seed runs differed); derive them from the global
+    seed and a creation counter instead: same seed and same construction order = same random draws."""
+    seed = ms.get_seed()
+    return (0, 0) if seed is None else (int(seed), next(_RANDOM_OPS_CREATED))
+
+
 class DropPath(nn.Cell):
     """Stochastic depth (timm semantics): in training, each sample's residual branch is kept with probability
     1 - drop_prob and divided by that probability; identity in eval mode or when drop_prob == 0."""
@@ -83,7 +95,7 @@ class DropPath(nn.Cell):
             raise ValueError(f"drop_prob must be in [0, 1), got {drop_prob}")
         self.drop_prob = float(drop_prob)
         self.keep_prob = 1.0 - self.drop_prob
-        self.uniform = ops.UniformReal()
+        self.uniform = ops.UniformReal(*random_op_seeds())
 
     def construct(self, x):
         if not self.training or self.drop_prob == 0.0:
