@@ -211,7 +211,10 @@ def ms_call(module, inputs, train, trainable):
     module.set_train(train)
     if not train:
         return lambda: sync(module(*tensors))
-    params = [p for p in module.trainable_params()] if trainable else None
+    if not trainable:     # frozen like the backbones of the real network: no weight gradients to compute
+        for param in module.get_parameters():
+            param.requires_grad = False
+    params = list(module.trainable_params()) if trainable else None
 
     def loss(*args):
         out = module(*args)
