@@ -14,7 +14,8 @@
 # ============================================================================
 """Export the whole DG-SCT model (backbones + prompt modules + head) to MindIR for inference.
 
-python export.py --config_path=configs/ave.yaml --export.ckpt=CKPT [--export.file_name=dgsct_ave] [--export.batch_size=1]
+python export.py --config_path=configs/ave.yaml --export.ckpt=CKPT [--export.file_name=dgsct_ave]
+                 [--export.batch_size=1]
 Inputs of the MindIR: frames [B, T, 3, S, S], waves [B, T, clip_samples] with B = export.batch_size, fixed in the
 graph (MindSpore 2.10 on CPU cannot load this network's MindIR back with a dynamic batch); outputs as the network
 (AVE: is_event, event, av, gate). The resolved config is written to <file_name>.yaml beside it; infer.py runs the
