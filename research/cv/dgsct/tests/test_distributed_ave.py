@@ -42,7 +42,7 @@ def test_msrun_two_workers_reach_the_standalone_demo_result(tmp_path):
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")   # msrun runs bare `python`
     port = 8200 + os.getpid() % 500
     cmd = ["msrun", "--worker_num=2", "--local_worker_num=2", f"--master_port={port}",
-           f"--log_dir={tmp_path / 'logs'}", "--join=True", "train.py", f"--config_path={TINY}",
+           f"--log_dir={tmp_path / 'logs'}", "--join=True", str(MODEL_DIR / "train.py"), f"--config_path={TINY}",
            f"--data.root={tmp_path / 'data'}", f"--train.output_dir={tmp_path / 'out'}"]
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3000)
     logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted((tmp_path / "logs").glob("*.log")))
