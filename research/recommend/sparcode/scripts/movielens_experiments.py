@@ -37,6 +37,7 @@ import numpy as np
 MODEL_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if MODEL_DIR not in sys.path:
     sys.path.insert(0, MODEL_DIR)
+from src.atomic_file import atomic_write  # noqa: E402  (needs MODEL_DIR on sys.path)
 
 ML100K = "configs/ml100k.yaml"
 SEEDS3 = (0, 1, 2)
@@ -110,8 +111,7 @@ def worker(spec_path):
         state = train.main(argv)
         state = {"best_epoch": state["best_epoch"], "history": state["history"],
                  "train_wall_s": round(time.time() - start, 1)}
-        with open(done_path, "w", encoding="utf-8") as f:
-            json.dump(state, f)
+        atomic_write(done_path, lambda f: json.dump(state, f), binary=False)
     train_wall = state["train_wall_s"]
     row = {"run": spec["run"], "seed": spec["seed"], "config": spec["config"],
            "overrides": json.dumps(spec["overrides"], sort_keys=True), "best_epoch": state["best_epoch"],
@@ -131,10 +131,7 @@ def worker(spec_path):
     usage = resource.getrusage(resource.RUSAGE_SELF)
     row.update(wall_s=round(time.time() - start, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
                load_avg_start=round(load_before[0], 2), load_avg_end=round(os.getloadavg()[0], 2))
-    tmp = spec["result"] + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(row, f, indent=1)
-    os.replace(tmp, spec["result"])
+    atomic_write(spec["result"], lambda f: json.dump(row, f, indent=1), binary=False)
 
 
 # ---------------------------------------------------------------------------------------------- popularity

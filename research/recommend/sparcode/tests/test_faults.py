@@ -344,8 +344,9 @@ def test_one_atomic_write_helper_in_sparcode():
     """Every file SparCode writes goes through the one temp-file + os.replace helper (src/atomic_file.py)."""
     offenders = []
     sources = [os.path.join(MODEL_DIR, name) for name in os.listdir(MODEL_DIR) if name.endswith(".py")]
-    for folder, _, files in os.walk(os.path.join(MODEL_DIR, "src")):
-        sources += [os.path.join(folder, name) for name in files if name.endswith(".py")]
+    for sub in ("src", "scripts"):
+        for folder, _, files in os.walk(os.path.join(MODEL_DIR, sub)):
+            sources += [os.path.join(folder, name) for name in files if name.endswith(".py")]
     for path in sources:
         if path != os.path.join(MODEL_DIR, "src", "atomic_file.py"):
             text = open(path, encoding="utf-8").read()
