@@ -103,6 +103,26 @@ PLANS = {
     "fast_ablation": _runs("fa_", dict(PER_USER, **SC_BASE), FAST_GRID),
 }
 
+# ---------------------------------------------------------------------------------------------- MovieLens-1M plans
+# configs/ml1m.yaml on the full ratings.dat, or on a partial file with --ratings_file (the numbers of the README
+# were measured on users 1-2999, ratings.partial-users1-2999.dat.gz). One budget for both models (valid split
+# decides): ML1M_BASE below, the same examples per epoch, epochs and early stopping for SparCode and the two-tower.
+ML1M = "configs/ml1m.yaml"
+ML1M_BASE = {"max_examples_per_user": 40, "epochs": 4, "early_stop_patience": 0}
+ML1M_TT = dict(ML1M_BASE, model="two_tower")
+ML1M_TT_GRID = {
+    "d32": {"token_dim": 32, "embedding_size": 32, "lr": 0.003},
+    "d64": {"token_dim": 64, "embedding_size": 64, "lr": 0.003},
+    "d128": {"token_dim": 128, "embedding_size": 128, "lr": 0.003},
+    "d64_lr1e-3": {"token_dim": 64, "embedding_size": 64, "lr": 0.001},
+    "d64_neg50": {"token_dim": 64, "embedding_size": 64, "lr": 0.003, "num_negatives": 50},
+}
+PLANS.update({
+    "ml1m_two_tower_grid": _runs("ml1m_tt_", dict(PER_USER, **ML1M_TT), ML1M_TT_GRID, config=ML1M),
+    "ml1m_sparcode": _runs("ml1m_sc_", dict(PER_USER, **ML1M_BASE), {"shipped": {}}, seeds=SEEDS3, config=ML1M)
+    + _runs("ml1m_sc_", dict(PER_USER, **ML1M_BASE), {"td05": {"target_density": 0.05}}, config=ML1M),
+})
+
 
 def list_plans():
     for name, runs in PLANS.items():
@@ -159,18 +179,20 @@ def worker(spec_path):
 
 
 # ---------------------------------------------------------------------------------------------- popularity
-def popularity_rows(config, data_path, protocol):
+def popularity_rows(config, data_path, protocol, ratings_file=None):
     """Popularity ranking (known train positives counted per item, seen items excluded) on valid and test."""
     from src.config import load_config  # pylint: disable=import-outside-toplevel
     from src.data.dataset import build_data  # pylint: disable=import-outside-toplevel
     from src.metrics import evaluate_topk  # pylint: disable=import-outside-toplevel
-    cfg = load_config(os.path.join(MODEL_DIR, config), {"data_path": data_path, "split_protocol": protocol,
-                                                        "split_seed": 0})
+    values = {"data_path": data_path, "split_protocol": protocol, "split_seed": 0}
+    if ratings_file:
+        values["ratings_file"] = ratings_file
+    cfg = load_config(os.path.join(MODEL_DIR, config), values)
     data = build_data(cfg)
     counts = np.bincount(data.user_pos_items, minlength=data.n_items + 1).astype(np.float64)
     counts[0] = -np.inf
     row = {"run": f"popularity_{'pu' if protocol == 'per_user_time' else 'users'}", "seed": 0, "config": config,
-           "overrides": json.dumps({"split_protocol": protocol})}
+           "overrides": json.dumps({key: values[key] for key in ("split_protocol", "ratings_file") if key in values})}
     k = max(cfg.topk)
     for split_name in ("valid", "test"):
         split = data.split(split_name)
@@ -233,7 +255,8 @@ def load_rows(out):
     return rows
 
 
-def run_plan(plan, data_path, out, only=None, seeds=None, threads=0):
+def run_plan(plan, data_path, out, only=None, seeds=None, threads=0, ratings_file=None):
+    """Runs the plan's missing (run, seed) results; ratings_file (if given) is a data override of every run."""
     runs_dir = os.path.join(out, "runs")
     os.makedirs(runs_dir, exist_ok=True)
     protocols = set()
@@ -241,6 +264,8 @@ def run_plan(plan, data_path, out, only=None, seeds=None, threads=0):
         protocols.add((config, overrides.get("split_protocol", "users")))
         if only and run not in only:
             continue
+        if ratings_file:
+            overrides = dict(overrides, ratings_file=ratings_file)
         for seed in run_seeds:
             result = os.path.join(runs_dir, f"{run}-seed{seed}.json")
             if os.path.isfile(result) or (seeds and seed not in seeds):
@@ -264,7 +289,7 @@ def run_plan(plan, data_path, out, only=None, seeds=None, threads=0):
         path = os.path.join(runs_dir, name)
         if not os.path.isfile(path):
             with open(path, "w", encoding="utf-8") as f:
-                json.dump(popularity_rows(config, data_path, protocol), f, indent=1)
+                json.dump(popularity_rows(config, data_path, protocol, ratings_file), f, indent=1)
     rows = load_rows(out)
     write_tables(out, rows)
     return rows
@@ -280,6 +305,8 @@ def main(argv=None):
                         "two processes share a plan")
     parser.add_argument("--threads", type=int, default=0, help="kernel threads per run (0 = MindSpore's default); 1 "
                         "lets two plans share a 2-core machine")
+    parser.add_argument("--ratings_file", default="", help="ratings file name inside --data_path for every run and "
+                        "popularity (e.g. ratings.partial-users1-2999.dat.gz); default: the config's")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -302,7 +329,10 @@ def main(argv=None):
         parser.error(f"--seeds: expected comma-separated integers, got {args.seeds!r}")
     if args.threads < 0:
         parser.error(f"--threads: must be >= 0, got {args.threads}")
-    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only, seeds, args.threads)
+    if args.ratings_file and not os.path.isfile(os.path.join(args.data_path, args.ratings_file)):
+        parser.error(f"--ratings_file: {os.path.join(args.data_path, args.ratings_file)!r} not found")
+    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only, seeds, args.threads,
+                    args.ratings_file or None)
     with open(os.path.join(os.path.abspath(args.out), "results.md"), encoding="utf-8") as f:
         print(f.read())
     return 0 if rows else 1
