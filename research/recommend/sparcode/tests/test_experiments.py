@@ -87,3 +87,40 @@ def test_density_curve_on_tiny_run(tiny_sparcode_run, tmp_path):
     with Image.open(out + ".png") as img:
         assert img.size == (760, 480)
     assert "| 0.05 |" in open(out + ".md", encoding="utf-8").read()
+
+
+def write_partial_ml1m(folder, n_users=40, n_items=110, per_user=40):
+    """An ML-1M folder in the original `::` formats whose ratings file has a non-default name (no ratings.dat)."""
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    (folder / "users.dat").write_text("".join(f"{u}::{'FM'[u % 2]}::25::{u % 21}::00000\n"
+                                              for u in range(1, n_users + 1)))
+    (folder / "movies.dat").write_text("".join(f"{i}::Movie {i} ({1980 + i})::Drama|Comedy\n"
+                                               for i in range(1, n_items + 1)), encoding="latin-1")
+    lines = [f"{u}::{i}::4::{978300000 + 60 * k}\n" for u in range(1, n_users + 1)
+             for k, i in enumerate(rng.choice(np.arange(1, n_items + 1), size=per_user, replace=False))]
+    (folder / "ratings.part.dat").write_text("".join(lines))
+    return str(folder)
+
+
+def test_ratings_file_reaches_popularity_and_cli(tmp_path):
+    """--ratings_file is a data override of every run and of popularity (which otherwise reads the config's
+    ratings.dat: the partial ML-1M file of ../shared/data could not be used by an ML-1M plan)."""
+    from src.data.dataset import DataError
+    folder = write_partial_ml1m(tmp_path / "ml-1m")
+    row = experiments.popularity_rows(experiments.ML1M, folder, "per_user_time", "ratings.part.dat")
+    assert row["test_users"] == row["valid_users"] == 40 and 0.0 < row["test_recall@50"] <= 1.0
+    assert json.loads(row["overrides"]) == {"split_protocol": "per_user_time", "ratings_file": "ratings.part.dat"}
+    with pytest.raises(DataError, match="ratings.dat"):
+        experiments.popularity_rows(experiments.ML1M, folder, "per_user_time")
+    with pytest.raises(SystemExit):
+        experiments.main(["--plan=ml1m_sparcode", f"--data_path={folder}", "--ratings_file=missing.dat"])
+
+
+def test_ml1m_plans_share_one_budget():
+    """SparCode and every two-tower of the ML-1M plans get the same examples per user, epochs and early stopping."""
+    runs = experiments.PLANS["ml1m_two_tower_grid"] + experiments.PLANS["ml1m_sparcode"]
+    budget_keys = ("max_examples_per_user", "epochs", "early_stop_patience", "split_protocol")
+    budgets = {tuple(overrides[key] for key in budget_keys) for _, _, overrides, _ in runs}
+    assert len(budgets) == 1 and all(config == experiments.ML1M for _, config, _, _ in runs)
+    assert {overrides.get("model", "sparcode") for _, _, overrides, _ in runs} == {"sparcode", "two_tower"}
