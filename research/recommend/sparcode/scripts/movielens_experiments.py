@@ -174,6 +174,7 @@ def worker(spec_path):
             row["score_bias"] = result["index"]["score_bias"]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     row.update(wall_s=round(time.time() - start, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
+               peak_rss_mb=round(usage.ru_maxrss / 1024.0),  # Linux reports KiB
                load_avg_start=round(load_before[0], 2), load_avg_end=round(os.getloadavg()[0], 2))
     atomic_write(spec["result"], lambda f: json.dump(row, f, indent=1), binary=False)
 
@@ -211,8 +212,8 @@ def popularity_rows(config, data_path, protocol, ratings_file=None):
 # ---------------------------------------------------------------------------------------------- tables
 COLUMNS = ("run", "seed", "config", "overrides", "best_epoch", "epochs_run", "valid_users", "valid_recall@20",
            "valid_recall@50", "valid_ndcg@50", "test_users", "test_recall@20", "test_recall@50", "test_ndcg@50",
-           "index_density", "score_bias", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "load_avg_start",
-           "load_avg_end")
+           "index_density", "score_bias", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "peak_rss_mb",
+           "load_avg_start", "load_avg_end")
 
 
 def write_tables(out, rows):
