@@ -159,6 +159,7 @@ def main(argv=None):
     parser.add_argument("--densities", default=",".join(str(d) for d in DENSITIES))
     parser.add_argument("--reference", action="append", type=parse_reference, default=[],
                         help="'label:value' drawn as a horizontal line (e.g. the two-tower Recall@50)")
+    parser.add_argument("--threads", type=int, default=0, help="MindSpore kernel threads (0 = its default)")
     args = parser.parse_args(argv)
     try:
         densities = [float(d) for d in args.densities.split(",") if d.strip()]
@@ -169,6 +170,9 @@ def main(argv=None):
     from src.evaluation import load_run_config, set_context
     cfg = load_run_config([f"--ckpt_dir={args.ckpt_dir}", f"--eval_split={args.eval_split}"])
     set_context(cfg)
+    if args.threads > 0:
+        import mindspore as ms  # pylint: disable=import-outside-toplevel
+        ms.device_context.cpu.op_tuning.threads_num(args.threads)
     rows = density_curve(cfg, densities, args.eval_split)
     title = (f"SparCode on {cfg.dataset} ({cfg.split_protocol} split, {args.eval_split}, {rows[0]['users']} users): "
              "quality vs index density")

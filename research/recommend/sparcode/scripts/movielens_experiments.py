@@ -121,6 +121,9 @@ PLANS.update({
     "ml1m_two_tower_grid": _runs("ml1m_tt_", dict(PER_USER, **ML1M_TT), ML1M_TT_GRID, config=ML1M),
     "ml1m_sparcode": _runs("ml1m_sc_", dict(PER_USER, **ML1M_BASE), {"shipped": {}}, seeds=SEEDS3, config=ML1M)
     + _runs("ml1m_sc_", dict(PER_USER, **ML1M_BASE), {"td05": {"target_density": 0.05}}, config=ML1M),
+    # the two-tower of the grid that is best on valid (d = 128, lr 3e-3) with 3 model seeds
+    "ml1m_two_tower_seeds": _runs("ml1m_tt_", dict(PER_USER, **ML1M_TT), {"d128": ML1M_TT_GRID["d128"]},
+                                  seeds=SEEDS3, config=ML1M),
 })
 
 
