@@ -32,7 +32,7 @@ import mindspore as ms
 from src.checkpoint import parameter_digest
 from src.config import parse_cli
 from src.data.dataset import build_data
-from src.evaluation import build_and_save_index, make_validation_fn, model_meta, set_context
+from src.evaluation import build_and_save_index, make_validation_fn, set_context
 from src.logging_utils import format_seconds, get_logger
 from src.model.factory import build_model
 from src.trainer import Trainer, init_distributed
@@ -51,7 +51,7 @@ def main(argv=None):
     logger = get_logger(rank_id=rank_id)
     start = time.time()
     data = build_data(cfg)
-    model = build_model(cfg, model_meta(data))
+    model = build_model(cfg, data.model_meta())
     if rank_id == 0:
         os.makedirs(cfg.ckpt_dir, exist_ok=True)
         cfg.save(os.path.join(cfg.ckpt_dir, "config.yaml"))

@@ -71,7 +71,6 @@ class TrainConfig:
     log_every: int = 10
     max_steps: int = 0                  # stop after this many batches (0 = all epochs); for demos and tests
     output_dir: str = "outputs/ave"
-    keep_checkpoints: int = 2
     eval_every_epochs: int = 1
     early_stop_epochs: int = 0          # stop after this many evaluations without a better select metric (0 = never)
     mode: str = "graph"                 # graph | pynative

@@ -79,7 +79,7 @@ def test_ungated_s4_audio_side_perturbs_from_step0(pynative):
 
 
 @pytest.mark.parametrize("bad,msg", [(dict(tokens_init="normal"), "tokens_init"), (dict(alignment="x"), "alignment"),
-                                     (dict(multimodal=False), "multimodal"), (dict(adapter_p1=False), "adapter_p1")])
+                                     (dict(reduction=0), "reduction")])
 def test_bad_config_raises_naming_key(bad, msg):
     with pytest.raises(ValueError, match=msg):
         CrossModalPrompt(C, N, D, M, PromptConfig(**bad))

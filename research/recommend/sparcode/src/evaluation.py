@@ -99,14 +99,6 @@ def set_context(cfg):
     ms.set_context(mode=ms.GRAPH_MODE if cfg.mode == "GRAPH" else ms.PYNATIVE_MODE)
 
 
-def model_meta(data):
-    """data.model_meta() plus the item feature rows the item tokenizer embeds (adapter: older RecData versions
-    did not include `item_field_values`)."""
-    meta = dict(data.model_meta())
-    meta.setdefault("item_field_values", np.asarray(data.item_fields.values, dtype=np.int32))
-    return meta
-
-
 def resolve_checkpoint(cfg):
     """cfg.ckpt_file, else <ckpt_dir>/best.ckpt (first repaired if a killed run left an older epoch in it), else the
     last epoch checkpoint in ckpt_dir."""
@@ -147,7 +139,7 @@ def load_trained_model(cfg, data, ckpt_path):
     """Model built from cfg with the checkpoint's weights (EMA codebooks and score bias included), eval mode."""
     from src.checkpoint import load_checkpoint_into
     from src.model.factory import build_model
-    model = build_model(cfg, model_meta(data))
+    model = build_model(cfg, data.model_meta())
     load_checkpoint_into(ckpt_path, model, None, strict=True)
     model.set_train(False)
     return model

@@ -40,7 +40,7 @@ Writing a table (a module ``src/convert/<name>_table.py``)::
 Patterns: ``{name}`` matches one dot-separated key segment, ``{name+}`` one or more segments; the values fill the
 same placeholders in the target template(s). The first rule whose source pattern matches a key wins. Transforms
 take/return numpy arrays (a tuple for several targets). Helpers: ``transpose``, ``reshape``, ``split``, ``concat``,
-``squeeze``, ``chain``; rule helpers ``linear``, ``conv``, ``layer_norm``, ``batch_norm``, ``prefixed``.
+``squeeze``; rule helpers ``linear``, ``conv``, ``layer_norm``, ``batch_norm``, ``prefixed``.
 
 Using it::
 
@@ -106,15 +106,6 @@ def split(parts: int, axis: int = 0):
 def concat(axis: int = 0):
     """Array transform for an n -> 1 rule: concatenate the sources along an axis."""
     return lambda *arrays: np.concatenate(arrays, axis=axis)
-
-
-def chain(*fns):
-    """Compose single-array transforms left to right."""
-    def _chain(a):
-        for fn in fns:
-            a = fn(a)
-        return a
-    return _chain
 
 
 # ----------------------------------------------------------------------------------------------------- rules

@@ -212,10 +212,6 @@ class AVSBenchSource:
                         raise AVSDataError(f"{path}: missing {kind} of video {record.name!r} (csv line "
                                            f"{record.row})")
 
-    @property
-    def masks_per_video(self):
-        return 1 if (self.variant == "s4" and self.split == "train") else NUM_FRAMES
-
     def __len__(self):
         return len(self.records)
 

@@ -294,8 +294,6 @@ class AVQAGroundingModel(nn.Cell):
 class GroundingAccuracy:
     """Matching accuracy of the grounding pre-training: positive pairs should score class 1, negative pairs 0."""
 
-    main_key = "match_accuracy"
-
     def __init__(self):
         self.correct, self.count = 0, 0
 

@@ -65,8 +65,6 @@ def avqa_accuracy(pred, target, type_index):
 class AVQAMetric:
     """Accumulates answer logits over an evaluation run. update(logits [B, A], target [B], type_index [B])."""
 
-    main_key = "overall"
-
     def __init__(self):
         self.clear()
 

@@ -163,8 +163,6 @@ class AVVPMetric:
     Selection key of the official script: 'segment_type' (segment-level Type@AV).
     """
 
-    main_key = "segment_type"
-
     def __init__(self, threshold=0.5):
         self.threshold = threshold
         self.clear()

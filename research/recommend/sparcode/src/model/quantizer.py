@@ -169,9 +169,6 @@ class ProductQuantizer(nn.Cell):
         self.ema_sum.set_data(Tensor(books * counts[..., None]))
         return inertia
 
-    def codebooks_numpy(self):
-        return self.codebooks.asnumpy()
-
 
 def kmeans(x, k, iters, rng):
     """Plain Lloyd k-means (numpy, vectorised over points). Empty clusters are re-seeded from random points.
