@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVSBench (S4 single-source, MS3 multi-source) in the layout of the AVSBench release and DG-SCT (spec 4.3.2).
+"""AVSBench (S4 single-source, MS3 multi-source) in the layout of the AVSBench release and DG-SCT (official
+`avs_scripts/avs_s4/dataloader.py`, `config.py`).
 
     <root>/s4_meta_data.csv                header with at least `name,category,split` (release: name, a start
                                            time column, category, split; extra columns are ignored)

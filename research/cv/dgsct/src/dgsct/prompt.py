@@ -12,10 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""The DG-SCT cross-modal prompt module (spec 3.2): one class for both directions (audio->video and video->audio).
+"""The DG-SCT cross-modal prompt module (`VisualAdapter` in the official
+`DG-SCT/AVE/nets/net_trans.py`; paper Sec. 3): one class for both directions (audio->video and video->audio).
 
 Token-major layout: the module's own stream X is [B', N, C], the guiding stream Y is [B', M, D].
-Every task variant of spec 3.3 is a field of PromptConfig, never a copy of the class.
+Every task variant (the five official copies of `VisualAdapter` differ in alignment, token init, alpha/beta, LN
+and gate order, BN and audio gate) is a field of PromptConfig, never a copy of the class.
 """
 import math
 from dataclasses import dataclass
@@ -24,7 +26,8 @@ import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
 from .resize import BicubicResize
-from .torch_init import torch_default_init, layer_norm, batch_norm2d
+from ..backbones.layers import layer_norm
+from .torch_init import batch_norm2d, torch_default_init
 
 
 @dataclass

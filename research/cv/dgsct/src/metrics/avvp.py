@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVVP (LLP) metrics, spec 4.2.4: segment-level and event-level F1 for audio, visual, audio-visual, Type@AV, Event@AV.
+"""AVVP (LLP) metrics of the official `DG-SCT/AVVP/utils/eval_metrics.py`: segment-level and event-level F1 for audio,
+visual, audio-visual, Type@AV, Event@AV.
 
 All arrays are class-major per video, [V, C, T] (V videos, C = 25 classes, T = 10 one-second segments), 0/1.
 
