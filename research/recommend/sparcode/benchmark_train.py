@@ -161,7 +161,8 @@ def run_worker(model_name, config_path, overrides, threads):
     """One epoch of `model_name` as train.py runs it; returns the measurements (dict)."""
     import mindspore as ms
     from src.data.dataset import build_data, create_train_dataset
-    from src.evaluation import make_validation_fn, set_context
+    from src.context import set_context
+    from src.evaluation import make_validation_fn
     from src.logging_utils import StepLogger, get_logger
     from src.model.factory import build_model
     from src.trainer import Trainer, epoch_seed
