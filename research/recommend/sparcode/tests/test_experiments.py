@@ -124,3 +124,21 @@ def test_ml1m_plans_share_one_budget():
     budgets = {tuple(overrides[key] for key in budget_keys) for _, _, overrides, _ in runs}
     assert len(budgets) == 1 and all(config == experiments.ML1M for _, config, _, _ in runs)
     assert {overrides.get("model", "sparcode") for _, _, overrides, _ in runs} == {"sparcode", "two_tower"}
+
+
+def test_density_curve_from_saved_index_equals_full_path(tiny_sparcode_run):
+    """--from_index (lower densities derived from the saved index, no g evaluation) gives the bias, index and
+    metrics of the full path, which re-scores every (code, item) pair."""
+    from src.context import set_context
+    from src.run_files import load_run_config
+    cfg = load_run_config([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", "--eval_split=test"])
+    set_context(cfg)
+    full = density_curve.density_curve(cfg, [0.1, 0.05], "test")
+    derived = density_curve.density_curve_from_index(cfg, [0.1, 0.05], "test")
+    for a, b in zip(full, derived):
+        assert b["score_bias"] == pytest.approx(a["score_bias"], abs=1e-5)
+        assert b["nnz"] == pytest.approx(a["nnz"], abs=2) and b["density"] == pytest.approx(a["density"], abs=1e-3)
+        for key in ("recall@20", "recall@50", "ndcg@50"):
+            assert b[key] == pytest.approx(a[key], abs=1e-3), key
+    with pytest.raises(SystemExit):
+        density_curve.main([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", "--out=/tmp/unused", "--densities=0"])
