@@ -126,19 +126,27 @@ def test_ml1m_plans_share_one_budget():
     assert {overrides.get("model", "sparcode") for _, _, overrides, _ in runs} == {"sparcode", "two_tower"}
 
 
-def test_density_curve_from_saved_index_equals_full_path(tiny_sparcode_run):
-    """--from_index (lower densities derived from the saved index, no g evaluation) gives the bias, index and
-    metrics of the full path, which re-scores every (code, item) pair."""
+def test_density_curve_from_saved_index_equals_a_rebuild(tiny_sparcode_run):
+    """--from_index (lower densities derived from the saved index, no g evaluation) keeps exactly the target
+    fraction of the index's (code, item) pairs and equals an index rebuilt by scoring g at that bias."""
     from src.context import set_context
-    from src.run_files import load_run_config
+    from src.data.dataset import build_data
+    from src.index import SparseCodeIndex
+    from src.index_build import load_or_build_index
+    from src.run_files import load_run_config, load_trained_model, resolve_checkpoint
     cfg = load_run_config([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", "--eval_split=test"])
     set_context(cfg)
-    full = density_curve.density_curve(cfg, [0.1, 0.05], "test")
-    derived = density_curve.density_curve_from_index(cfg, [0.1, 0.05], "test")
-    for a, b in zip(full, derived):
-        assert b["score_bias"] == pytest.approx(a["score_bias"], abs=1e-5)
-        assert b["nnz"] == pytest.approx(a["nnz"], abs=2) and b["density"] == pytest.approx(a["density"], abs=1e-3)
-        for key in ("recall@20", "recall@50", "ndcg@50"):
-            assert b[key] == pytest.approx(a[key], abs=1e-3), key
-    with pytest.raises(SystemExit):
-        density_curve.main([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", "--out=/tmp/unused", "--densities=0"])
+    data = build_data(cfg)
+    model = load_trained_model(cfg, data, resolve_checkpoint(cfg))
+    saved, _, _ = load_or_build_index(model, data, cfg)
+    derived, bias = density_curve.lower_density_index(saved, 0.05)
+    assert bias < 0 and abs(derived.stats()["density"] - 0.05) < 1e-3
+    model.set_score_bias(bias)
+    rebuilt = SparseCodeIndex.build(model, cfg, saved.items, saved.codes, progress=False)
+    assert abs(rebuilt.stats()["nnz"] - derived.stats()["nnz"]) <= 2
+    codes = saved.codes[:20].reshape(-1, 2) if len(saved.codes) >= 20 else saved.codes[:, None]
+    ids_a, scores_a = derived.search(codes, 5)
+    ids_b, scores_b = rebuilt.search(codes, 5)
+    np.testing.assert_allclose(scores_a, scores_b, atol=1e-4)
+    with pytest.raises(ValueError, match="not below"):
+        density_curve.lower_density_index(saved, 1.0)
