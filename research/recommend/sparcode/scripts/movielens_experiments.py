@@ -72,6 +72,26 @@ SC_GRID = {
     "a2a_mlp_dot": {"model": "all_to_all", "interaction": "mlp_dot"},
 }
 SC_BASE = {"epochs": 3, "early_stop_patience": 0, "max_examples_per_user": 20}
+# Fast ablation budget (valid split decides): the reduced budget above (20 cut points per user, 3 epochs), one
+# change per run against the shipped config; a run takes minutes on one core, so all of them fit in an hour.
+FAST_GRID = {
+    "base": {},
+    "a2a": {"model": "all_to_all"},
+    "tt_d64": {"model": "two_tower"},
+    "td05": {"target_density": 0.05},
+    "td05_anneal2": {"target_density": 0.05, "bias_anneal_epochs": 2},
+    "neg50": {"num_negatives": 50},
+    "lr3e-3": {"lr": 0.003},
+    "kc256": {"codebook_size": 256},
+    "ku1": {"num_query_tokens": 1},
+    "ku8": {"num_query_tokens": 8},
+    "ki1": {"num_item_tokens": 1},
+    "g128x2": {"mlp_hidden": [128, 128]},
+    "g512x2": {"mlp_hidden": [512, 512]},
+    "d128": {"token_dim": 128, "embedding_size": 128},
+    "sa_query": {"query_encoder": "self_attention"},
+    "no_fields": {"use_user_fields": False, "use_item_fields": False},
+}
 PLANS = {
     "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
                                         max_examples_per_user=10, early_stop_patience=0), (0,))],
@@ -80,6 +100,7 @@ PLANS = {
     # the equal-budget comparison of the ablation plan with 3 model seeds (seed 0 is shared with the ablation)
     "equal_budget_seeds": _runs("sc_pu_", dict(PER_USER, **SC_BASE),
                                 {key: SC_GRID[key] for key in ("shipped", "tt_d64")}, seeds=SEEDS3),
+    "fast_ablation": _runs("fa_", dict(PER_USER, **SC_BASE), FAST_GRID),
 }
 
 
@@ -96,6 +117,9 @@ def worker(spec_path):
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
     os.chdir(MODEL_DIR)
+    if spec.get("threads"):
+        import mindspore as ms  # pylint: disable=import-outside-toplevel
+        ms.device_context.cpu.op_tuning.threads_num(int(spec["threads"]))
     import train  # pylint: disable=import-outside-toplevel
     import eval as evaluate_script  # pylint: disable=import-outside-toplevel
     from src.evaluation import load_run_config, resolve_checkpoint, set_context  # pylint: disable=import-outside-toplevel
@@ -209,7 +233,7 @@ def load_rows(out):
     return rows
 
 
-def run_plan(plan, data_path, out, only=None, seeds=None):
+def run_plan(plan, data_path, out, only=None, seeds=None, threads=0):
     runs_dir = os.path.join(out, "runs")
     os.makedirs(runs_dir, exist_ok=True)
     protocols = set()
@@ -222,7 +246,8 @@ def run_plan(plan, data_path, out, only=None, seeds=None):
             if os.path.isfile(result) or (seeds and seed not in seeds):
                 continue
             spec = {"run": run, "seed": seed, "config": config, "overrides": overrides, "data_path": data_path,
-                    "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result}
+                    "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result,
+                    "threads": threads}
             spec_path = os.path.join(runs_dir, f".{run}-seed{seed}.spec.json")
             with open(spec_path, "w", encoding="utf-8") as f:
                 json.dump(spec, f)
@@ -253,6 +278,8 @@ def main(argv=None):
     parser.add_argument("--only", default="", help="comma-separated run names of the plan to run (default all)")
     parser.add_argument("--seeds", default="", help="comma-separated seeds to run (default: the plan's seeds); lets "
                         "two processes share a plan")
+    parser.add_argument("--threads", type=int, default=0, help="kernel threads per run (0 = MindSpore's default); 1 "
+                        "lets two plans share a 2-core machine")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -273,7 +300,9 @@ def main(argv=None):
         seeds = {int(seed) for seed in args.seeds.split(",") if seed.strip()}
     except ValueError:
         parser.error(f"--seeds: expected comma-separated integers, got {args.seeds!r}")
-    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only, seeds)
+    if args.threads < 0:
+        parser.error(f"--threads: must be >= 0, got {args.threads}")
+    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only, seeds, args.threads)
     with open(os.path.join(os.path.abspath(args.out), "results.md"), encoding="utf-8") as f:
         print(f.read())
     return 0 if rows else 1
