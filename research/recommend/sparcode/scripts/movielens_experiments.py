@@ -91,6 +91,9 @@ FAST_GRID = {
     "d128": {"token_dim": 128, "embedding_size": 128},
     "sa_query": {"query_encoder": "self_attention"},
     "no_fields": {"use_user_fields": False, "use_item_fields": False},
+    # warm start from the two-tower run of the same seed (its id / field embeddings and query MLP; run it first)
+    "warm_tt": {"init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    "td05_warm_tt": {"target_density": 0.05, "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
 }
 PLANS = {
     "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
@@ -245,7 +248,9 @@ def run_plan(plan, data_path, out, only=None, seeds=None, threads=0):
             result = os.path.join(runs_dir, f"{run}-seed{seed}.json")
             if os.path.isfile(result) or (seeds and seed not in seeds):
                 continue
-            spec = {"run": run, "seed": seed, "config": config, "overrides": overrides, "data_path": data_path,
+            # "{out}" / "{seed}" in a string value name files of other runs of this plan (e.g. a warm-start ckpt)
+            values = {k: v.format(out=out, seed=seed) if isinstance(v, str) else v for k, v in overrides.items()}
+            spec = {"run": run, "seed": seed, "config": config, "overrides": values, "data_path": data_path,
                     "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result,
                     "threads": threads}
             spec_path = os.path.join(runs_dir, f".{run}-seed{seed}.spec.json")
