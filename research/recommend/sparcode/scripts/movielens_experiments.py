@@ -236,6 +236,13 @@ def load_rows(out):
     return rows
 
 
+def run_overrides(overrides, out, seed):
+    """The overrides of one (run, seed): "{out}" and "{seed}" in string values name files of other runs of the plan
+    (e.g. the warm-start checkpoint of the same-seed two-tower)."""
+    return {key: value.format(out=out, seed=seed) if isinstance(value, str) else value
+            for key, value in overrides.items()}
+
+
 def run_plan(plan, data_path, out, only=None, seeds=None, threads=0):
     runs_dir = os.path.join(out, "runs")
     os.makedirs(runs_dir, exist_ok=True)
@@ -248,9 +255,8 @@ def run_plan(plan, data_path, out, only=None, seeds=None, threads=0):
             result = os.path.join(runs_dir, f"{run}-seed{seed}.json")
             if os.path.isfile(result) or (seeds and seed not in seeds):
                 continue
-            # "{out}" / "{seed}" in a string value name files of other runs of this plan (e.g. a warm-start ckpt)
-            values = {k: v.format(out=out, seed=seed) if isinstance(v, str) else v for k, v in overrides.items()}
-            spec = {"run": run, "seed": seed, "config": config, "overrides": values, "data_path": data_path,
+            spec = {"run": run, "seed": seed, "config": config, "overrides": run_overrides(overrides, out, seed),
+                    "data_path": data_path,
                     "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result,
                     "threads": threads}
             spec_path = os.path.join(runs_dir, f".{run}-seed{seed}.spec.json")

@@ -87,3 +87,17 @@ def test_density_curve_on_tiny_run(tiny_sparcode_run, tmp_path):
     with Image.open(out + ".png") as img:
         assert img.size == (760, 480)
     assert "| 0.05 |" in open(out + ".md", encoding="utf-8").read()
+
+
+def test_plans_use_existing_keys_and_placeholders():
+    """Every override of every plan is a config key with a valid value (a typo would fail only after an hour)."""
+    from src.config import load_config
+    for plan, runs in experiments.PLANS.items():
+        for run, config, overrides, _ in runs:
+            values = experiments.run_overrides(overrides, "/tmp/out", 2)
+            assert not any("{" in str(v) for v in values.values()), (plan, run)
+            load_config(os.path.join(MODEL_DIR, config), values)
+    warm = dict(experiments.PLANS["fast_ablation"][0][2], **experiments.FAST_GRID["warm_tt"])
+    assert experiments.run_overrides(warm, "/o", 1)["init_ckpt"] == "/o/ckpt/fa_tt_d64-seed1/best.ckpt"
+    with pytest.raises(SystemExit):
+        experiments.main(["--plan=smoke", "--data_path=.", "--threads=-1"])
