@@ -83,6 +83,7 @@ FAST_GRID = {
     "neg50": {"num_negatives": 50},
     "lr3e-3": {"lr": 0.003},
     "kc256": {"codebook_size": 256},
+    "m4": {"num_codebooks": 4},
     "ku1": {"num_query_tokens": 1},
     "ku8": {"num_query_tokens": 8},
     "ki1": {"num_item_tokens": 1},
