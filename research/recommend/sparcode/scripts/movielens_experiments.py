@@ -105,6 +105,9 @@ PLANS = {
     "equal_budget_seeds": _runs("sc_pu_", dict(PER_USER, **SC_BASE),
                                 {key: SC_GRID[key] for key in ("shipped", "tt_d64")}, seeds=SEEDS3),
     "fast_ablation": _runs("fa_", dict(PER_USER, **SC_BASE), FAST_GRID),
+    # the reported comparison: seeds 0, 1, 2 of the two-tower and of SparCode's best recipe of fast_ablation
+    "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE), {key: FAST_GRID[key] for key in ("tt_d64",)},
+                        seeds=SEEDS3),
 }
 
 
