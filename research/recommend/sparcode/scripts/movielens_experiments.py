@@ -149,6 +149,7 @@ def worker(spec_path):
            "epochs_run": len(state["history"]), "train_wall_s": round(train_wall, 1)}
     history = state["history"]
     row["train_s_per_epoch"] = round(float(np.mean([h["train_seconds"] for h in history])), 1)
+    row.update(loss_columns(history, state["best_epoch"]))
     for split in ("valid", "test"):
         cfg = load_run_config([f"--ckpt_dir={spec['ckpt_dir']}", f"--eval_split={split}"])
         set_context(cfg)
@@ -158,11 +159,22 @@ def worker(spec_path):
         row[f"{split}_users"] = result["n_queries"]
         if "index" in result:
             row["index_density"] = round(float(result["index"]["density"]), 4)
+            row["index_codes"] = int(result["index"]["codes"])
             row["score_bias"] = result["index"]["score_bias"]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     row.update(wall_s=round(time.time() - start, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
                load_avg_start=round(load_before[0], 2), load_avg_end=round(os.getloadavg()[0], 2))
     atomic_write(spec["result"], lambda f: json.dump(row, f, indent=1), binary=False)
+
+
+def loss_columns(history, best_epoch):
+    """Training losses of the best epoch (epoch means of the sampled softmax and the commitment loss) and its codebook
+    perplexities (SparCode), from the trainer's per-epoch history."""
+    record = next((h for h in history if h["epoch"] == best_epoch), history[-1])
+    out = {"softmax_loss": round(float(record["softmax_loss"]), 4), "commit_loss": round(float(record["commit_loss"]), 5)}
+    if record.get("codebook_perplexity"):
+        out["codebook_perplexity"] = "/".join(f"{p:.1f}" for p in record["codebook_perplexity"])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- popularity
@@ -196,7 +208,8 @@ def popularity_rows(config, data_path, protocol):
 # ---------------------------------------------------------------------------------------------- tables
 COLUMNS = ("run", "seed", "config", "overrides", "best_epoch", "epochs_run", "valid_users", "valid_recall@20",
            "valid_recall@50", "valid_ndcg@50", "test_users", "test_recall@20", "test_recall@50", "test_ndcg@50",
-           "index_density", "score_bias", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "load_avg_start",
+           "index_density", "index_codes", "score_bias", "softmax_loss", "commit_loss", "codebook_perplexity",
+           "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "load_avg_start",
            "load_avg_end")
 
 

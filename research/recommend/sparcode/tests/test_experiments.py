@@ -101,3 +101,12 @@ def test_plans_use_existing_keys_and_placeholders():
     assert experiments.run_overrides(warm, "/o", 1)["init_ckpt"] == "/o/ckpt/fa_tt_d64-seed1/best.ckpt"
     with pytest.raises(SystemExit):
         experiments.main(["--plan=smoke", "--data_path=.", "--threads=-1"])
+
+
+def test_loss_columns_of_best_epoch():
+    history = [{"epoch": 0, "softmax_loss": 2.0, "commit_loss": 0.01, "codebook_perplexity": [3.0, 4.5]},
+               {"epoch": 1, "softmax_loss": 1.5, "commit_loss": 0.02, "codebook_perplexity": [5.0, 6.25]}]
+    assert experiments.loss_columns(history, 0) == {"softmax_loss": 2.0, "commit_loss": 0.01,
+                                                    "codebook_perplexity": "3.0/4.5"}
+    assert experiments.loss_columns([{"epoch": 0, "softmax_loss": 1.0, "commit_loss": 0.0}], 0) == {
+        "softmax_loss": 1.0, "commit_loss": 0.0}
