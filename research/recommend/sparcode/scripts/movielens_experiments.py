@@ -106,8 +106,8 @@ PLANS = {
                                 {key: SC_GRID[key] for key in ("shipped", "tt_d64")}, seeds=SEEDS3),
     "fast_ablation": _runs("fa_", dict(PER_USER, **SC_BASE), FAST_GRID),
     # the reported comparison: seeds 0, 1, 2 of the two-tower and of SparCode's best recipe of fast_ablation
-    "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE), {key: FAST_GRID[key] for key in ("tt_d64", "td05_warm_tt")},
-                        seeds=SEEDS3),
+    "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE),
+                        {key: FAST_GRID[key] for key in ("tt_d64", "td05_warm_tt")}, seeds=SEEDS3),
 }
 
 
