@@ -78,6 +78,8 @@ FAST_GRID = {
     "base": {},
     "a2a": {"model": "all_to_all"},
     "tt_d64": {"model": "two_tower"},
+    # the two-tower with the epochs of a warm-started SparCode (3 two-tower + 3 SparCode epochs): equal total budget
+    "tt_d64_e6": {"model": "two_tower", "epochs": 6},
     "td05": {"target_density": 0.05},
     "td05_anneal2": {"target_density": 0.05, "bias_anneal_epochs": 2},
     "neg50": {"num_negatives": 50},
@@ -107,7 +109,7 @@ PLANS = {
     "fast_ablation": _runs("fa_", dict(PER_USER, **SC_BASE), FAST_GRID),
     # the reported comparison: seeds 0, 1, 2 of the two-tower and of SparCode's best recipe of fast_ablation
     "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE),
-                        {key: FAST_GRID[key] for key in ("tt_d64", "td05_warm_tt")}, seeds=SEEDS3),
+                        {key: FAST_GRID[key] for key in ("tt_d64", "tt_d64_e6", "td05_warm_tt")}, seeds=SEEDS3),
 }
 
 
