@@ -109,7 +109,8 @@ PLANS = {
     "fast_ablation": _runs("fa_", dict(PER_USER, **SC_BASE), FAST_GRID),
     # the reported comparison: seeds 0, 1, 2 of the two-tower and of SparCode's best recipe of fast_ablation
     "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE),
-                        {key: FAST_GRID[key] for key in ("tt_d64", "tt_d64_e6", "td05_warm_tt")}, seeds=SEEDS3),
+                        {key: FAST_GRID[key] for key in ("tt_d64", "tt_d64_e6", "td05_warm_tt", "warm_tt")},
+                        seeds=SEEDS3),
 }
 
 
