@@ -174,7 +174,8 @@ def loss_columns(history, best_epoch):
     """Training losses of the best epoch (epoch means of the sampled softmax and the commitment loss) and its codebook
     perplexities (SparCode), from the trainer's per-epoch history."""
     record = next((h for h in history if h["epoch"] == best_epoch), history[-1])
-    out = {"softmax_loss": round(float(record["softmax_loss"]), 4), "commit_loss": round(float(record["commit_loss"]), 5)}
+    out = {"softmax_loss": round(float(record["softmax_loss"]), 4),
+           "commit_loss": round(float(record["commit_loss"]), 5)}
     if record.get("codebook_perplexity"):
         out["codebook_perplexity"] = "/".join(f"{p:.1f}" for p in record["codebook_perplexity"])
     return out

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Warm start (`init_ckpt`): SparCode initialised from a two-tower checkpoint's parameters of the same name and shape."""
+"""Warm start (`init_ckpt`): SparCode initialised from the two-tower checkpoint's parameters of equal name and shape."""
 import numpy as np
 import pytest
 import mindspore as ms
