@@ -31,14 +31,15 @@ import movielens_experiments as experiments  # noqa: E402  pylint: disable=wrong
 
 
 def test_smoke_plan_on_real_ml100k(shared_data_dir, tmp_path):
-    """The command of the README's experiment section, with the smoke plan (1 short two-tower epoch, < 1 min)."""
+    """The command of the README's experiment section (with --threads=1), with the smoke plan (1 short two-tower
+    epoch, < 1 min)."""
     data_path = os.path.join(shared_data_dir, "movielens", "ml-100k")
     if not os.path.isdir(data_path):
         pytest.skip(f"{data_path} not present")
     out = tmp_path / "smoke"
     proc = subprocess.run([sys.executable, "scripts/movielens_experiments.py", "--plan=smoke",
-                           f"--data_path={data_path}", f"--out={out}"], cwd=MODEL_DIR, capture_output=True,
-                          text=True, timeout=300, check=False)
+                           f"--data_path={data_path}", f"--out={out}", "--threads=1"], cwd=MODEL_DIR,
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(out / "results.csv", encoding="utf-8") as f:
         rows = {row["run"]: row for row in csv.DictReader(f)}
