@@ -22,7 +22,7 @@ from conftest import run_train
 from src.checkpoint import latest_checkpoint, read_checkpoint_state
 from src.config import load_config
 from src.data.dataset import build_data
-from src.evaluation import load_trained_model
+from src.run_files import load_trained_model
 from src.trainer import Trainer
 
 
