@@ -157,7 +157,7 @@ class CrossModalPrompt(nn.Cell):
 
     def block_diagonal(self, conv):
         """Grouped 1x1 conv weight [C_out, C_in/G, 1, 1] -> the dense block-diagonal [C_out, C_in] it multiplies by."""
-        return block_diagonal(conv.weight, self.group_mask, self.groups)
+        return block_diagonal_weight(conv.weight, self.group_mask, self.groups)
 
     def project(self, z, conv, bn):
         """Token rows z [B'*N, C_in] -> grouped 1x1 conv -> BatchNorm2d over the (B', N) positions (when built).
@@ -240,7 +240,7 @@ def align_tokens(y, conv_w, conv_b, fc_w, fc_b, fc_first):
     return ops.bias_add(y.reshape(b, n * c), bias.reshape(n * c)).reshape(b, n, c)
 
 
-def block_diagonal(weight, group_mask, groups):
+def block_diagonal_weight(weight, group_mask, groups):
     """Grouped 1x1 conv weight [C_out, C_in/G, 1, 1] -> the dense block-diagonal [C_out, C_in] it multiplies by
     (group g maps its C_in/G input channels to its C_out/G output channels; the gradient reaches only the diagonal
     blocks). group_mask = eye(G) shaped [G, 1, G, 1]."""
@@ -320,8 +320,8 @@ def prompt_eval(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w,
                                 audio_2_w, audio_2_b, s_att_w, s_att_b, ln_before_g, ln_before_b, alpha, beta, aligned,
                                 fc_first, apply_ln_before)
     b, n, c = x2.shape
-    down = block_diagonal(down_w, group_mask, groups)
-    up = block_diagonal(up_w, group_mask, groups)
+    down = block_diagonal_weight(down_w, group_mask, groups)
+    up = block_diagonal_weight(up_w, group_mask, groups)
     z = x2.reshape(b * n, c)
     if use_bn:
         z = project_eval(ops.relu(project_eval(z, down, bn1_g, bn1_b, bn1_mean, bn1_var, eps)), up,
