@@ -25,9 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
-from ..backbones.layers import compiled_step, dense, layer_norm_fn, step_weights
+from ..backbones.layers import compiled_step, dense, layer_norm, layer_norm_fn, step_weights
 from .resize import BicubicResize
-from ..backbones.layers import layer_norm
 from .torch_init import batch_norm2d, torch_default_init
 
 
