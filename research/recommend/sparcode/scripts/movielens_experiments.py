@@ -78,11 +78,14 @@ FAST_GRID = {
     "base": {},
     "a2a": {"model": "all_to_all"},
     "tt_d64": {"model": "two_tower"},
+    # the two-tower with the epochs of a warm-started SparCode (3 two-tower + 3 SparCode epochs): equal total budget
+    "tt_d64_e6": {"model": "two_tower", "epochs": 6},
     "td05": {"target_density": 0.05},
     "td05_anneal2": {"target_density": 0.05, "bias_anneal_epochs": 2},
     "neg50": {"num_negatives": 50},
     "lr3e-3": {"lr": 0.003},
     "kc256": {"codebook_size": 256},
+    "m4": {"num_codebooks": 4},
     "ku1": {"num_query_tokens": 1},
     "ku8": {"num_query_tokens": 8},
     "ki1": {"num_item_tokens": 1},
@@ -91,6 +94,9 @@ FAST_GRID = {
     "d128": {"token_dim": 128, "embedding_size": 128},
     "sa_query": {"query_encoder": "self_attention"},
     "no_fields": {"use_user_fields": False, "use_item_fields": False},
+    # warm start from the two-tower run of the same seed (its id / field embeddings and query MLP; run it first)
+    "warm_tt": {"init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    "td05_warm_tt": {"target_density": 0.05, "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
 }
 PLANS = {
     "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
@@ -101,6 +107,10 @@ PLANS = {
     "equal_budget_seeds": _runs("sc_pu_", dict(PER_USER, **SC_BASE),
                                 {key: SC_GRID[key] for key in ("shipped", "tt_d64")}, seeds=SEEDS3),
     "fast_ablation": _runs("fa_", dict(PER_USER, **SC_BASE), FAST_GRID),
+    # the reported comparison: seeds 0, 1, 2 of the two-tower and of SparCode's best recipe of fast_ablation
+    "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE),
+                        {key: FAST_GRID[key] for key in ("tt_d64", "tt_d64_e6", "td05_warm_tt", "warm_tt")},
+                        seeds=SEEDS3),
 }
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
@@ -166,6 +176,7 @@ def worker(spec_path):
            "epochs_run": len(state["history"]), "train_wall_s": round(train_wall, 1)}
     history = state["history"]
     row["train_s_per_epoch"] = round(float(np.mean([h["train_seconds"] for h in history])), 1)
+    row.update(loss_columns(history, state["best_epoch"]))
     for split in ("valid", "test"):
         cfg = load_run_config([f"--ckpt_dir={spec['ckpt_dir']}", f"--eval_split={split}"])
         set_context(cfg)
@@ -175,12 +186,24 @@ def worker(spec_path):
         row[f"{split}_users"] = result["n_queries"]
         if "index" in result:
             row["index_density"] = round(float(result["index"]["density"]), 4)
+            row["index_codes"] = int(result["index"]["codes"])
             row["score_bias"] = result["index"]["score_bias"]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     row.update(wall_s=round(time.time() - start, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
                peak_rss_mb=round(usage.ru_maxrss / 1024.0),  # Linux reports KiB
                load_avg_start=round(load_before[0], 2), load_avg_end=round(os.getloadavg()[0], 2))
     atomic_write(spec["result"], lambda f: json.dump(row, f, indent=1), binary=False)
+
+
+def loss_columns(history, best_epoch):
+    """Training losses of the best epoch (epoch means of the sampled softmax and the commitment loss) and its codebook
+    perplexities (SparCode), from the trainer's per-epoch history."""
+    record = next((h for h in history if h["epoch"] == best_epoch), history[-1])
+    out = {"softmax_loss": round(float(record["softmax_loss"]), 4),
+           "commit_loss": round(float(record["commit_loss"]), 5)}
+    if record.get("codebook_perplexity"):
+        out["codebook_perplexity"] = "/".join(f"{p:.1f}" for p in record["codebook_perplexity"])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- popularity
@@ -213,8 +236,9 @@ def popularity_rows(config, data_path, protocol, ratings_file=None):
 # ---------------------------------------------------------------------------------------------- tables
 COLUMNS = ("run", "seed", "config", "overrides", "best_epoch", "epochs_run", "valid_users", "valid_recall@20",
            "valid_recall@50", "valid_ndcg@50", "test_users", "test_recall@20", "test_recall@50", "test_ndcg@50",
-           "index_density", "score_bias", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "peak_rss_mb",
-           "load_avg_start", "load_avg_end")
+           "index_density", "index_codes", "score_bias", "softmax_loss", "commit_loss", "codebook_perplexity",
+           "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "peak_rss_mb", "load_avg_start",
+           "load_avg_end")
 
 
 def write_tables(out, rows):
@@ -257,6 +281,13 @@ def load_rows(out):
     return rows
 
 
+def run_overrides(overrides, out, seed):
+    """The overrides of one (run, seed): "{out}" and "{seed}" in string values name files of other runs of the plan
+    (e.g. the warm-start checkpoint of the same-seed two-tower)."""
+    return {key: value.format(out=out, seed=seed) if isinstance(value, str) else value
+            for key, value in overrides.items()}
+
+
 def run_plan(plan, data_path, out, only=None, seeds=None, threads=0, ratings_file=None):
     """Runs the plan's missing (run, seed) results; ratings_file (if given) is a data override of every run."""
     runs_dir = os.path.join(out, "runs")
@@ -272,7 +303,8 @@ def run_plan(plan, data_path, out, only=None, seeds=None, threads=0, ratings_fil
             result = os.path.join(runs_dir, f"{run}-seed{seed}.json")
             if os.path.isfile(result) or (seeds and seed not in seeds):
                 continue
-            spec = {"run": run, "seed": seed, "config": config, "overrides": overrides, "data_path": data_path,
+            spec = {"run": run, "seed": seed, "config": config, "overrides": run_overrides(overrides, out, seed),
+                    "data_path": data_path,
                     "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result,
                     "threads": threads}
             spec_path = os.path.join(runs_dir, f".{run}-seed{seed}.spec.json")

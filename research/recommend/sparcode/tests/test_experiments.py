@@ -31,14 +31,15 @@ import movielens_experiments as experiments  # noqa: E402  pylint: disable=wrong
 
 
 def test_smoke_plan_on_real_ml100k(shared_data_dir, tmp_path):
-    """The command of the README's experiment section, with the smoke plan (1 short two-tower epoch, < 1 min)."""
+    """The command of the README's experiment section (with --threads=1), with the smoke plan (1 short two-tower
+    epoch, < 1 min)."""
     data_path = os.path.join(shared_data_dir, "movielens", "ml-100k")
     if not os.path.isdir(data_path):
         pytest.skip(f"{data_path} not present")
     out = tmp_path / "smoke"
     proc = subprocess.run([sys.executable, "scripts/movielens_experiments.py", "--plan=smoke",
-                           f"--data_path={data_path}", f"--out={out}"], cwd=MODEL_DIR, capture_output=True,
-                          text=True, timeout=300, check=False)
+                           f"--data_path={data_path}", f"--out={out}", "--threads=1"], cwd=MODEL_DIR,
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(out / "results.csv", encoding="utf-8") as f:
         rows = {row["run"]: row for row in csv.DictReader(f)}
@@ -150,3 +151,26 @@ def test_density_curve_from_saved_index_equals_a_rebuild(tiny_sparcode_run):
     np.testing.assert_allclose(scores_a, scores_b, atol=1e-4)
     with pytest.raises(ValueError, match="not below"):
         density_curve.lower_density_index(saved, 1.0)
+
+
+def test_plans_use_existing_keys_and_placeholders():
+    """Every override of every plan is a config key with a valid value (a typo would fail only after an hour)."""
+    from src.config import load_config
+    for plan, runs in experiments.PLANS.items():
+        for run, config, overrides, _ in runs:
+            values = experiments.run_overrides(overrides, "/tmp/out", 2)
+            assert not any("{" in str(v) for v in values.values()), (plan, run)
+            load_config(os.path.join(MODEL_DIR, config), values)
+    warm = dict(experiments.PLANS["fast_ablation"][0][2], **experiments.FAST_GRID["warm_tt"])
+    assert experiments.run_overrides(warm, "/o", 1)["init_ckpt"] == "/o/ckpt/fa_tt_d64-seed1/best.ckpt"
+    with pytest.raises(SystemExit):
+        experiments.main(["--plan=smoke", "--data_path=.", "--threads=-1"])
+
+
+def test_loss_columns_of_best_epoch():
+    history = [{"epoch": 0, "softmax_loss": 2.0, "commit_loss": 0.01, "codebook_perplexity": [3.0, 4.5]},
+               {"epoch": 1, "softmax_loss": 1.5, "commit_loss": 0.02, "codebook_perplexity": [5.0, 6.25]}]
+    assert experiments.loss_columns(history, 0) == {"softmax_loss": 2.0, "commit_loss": 0.01,
+                                                    "codebook_perplexity": "3.0/4.5"}
+    assert experiments.loss_columns([{"epoch": 0, "softmax_loss": 1.0, "commit_loss": 0.0}], 0) == {
+        "softmax_loss": 1.0, "commit_loss": 0.0}
