@@ -101,6 +101,7 @@ class CrossModalPrompt(nn.Cell):
         self.gate_before_ln_post = cfg.gate_before_ln_post
         self.use_bn = cfg.use_bn
         self.use_gate = use_gate
+        self.return_pool = True       # False: construct returns only the output (the encoder does not use every pool map)
         if self.resize_alignment:
             side_in = _square_side(guide_tokens, "the guide")
             side_out = _square_side(num_tokens, "the module's stream")
@@ -239,4 +240,6 @@ class CrossModalPrompt(nn.Cell):
                 out = self.ln_post(out)
             if self.use_gate:
                 out = self.gate * out
+        if not self.return_pool:
+            return out
         return out, pool_map
