@@ -24,6 +24,7 @@ import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
 from .resize import BicubicResize
+from .sync_batch_norm import cross_rank_batch_norm
 from .torch_init import torch_default_init, layer_norm, batch_norm2d
 
 
@@ -138,6 +139,9 @@ class CrossModalPrompt(nn.Cell):
         if self.use_bn:
             self.bn1 = batch_norm2d(down)
             self.bn2 = batch_norm2d(dim)
+        # > 1 under data parallel: training BatchNorm statistics over the global batch (sync_batch_norm.py)
+        self.batch_norm_workers = 1
+        self.all_reduce = None
         if cfg.ln_before:
             self.ln_before = layer_norm(dim)
         if cfg.ln_post:
@@ -186,6 +190,8 @@ class CrossModalPrompt(nn.Cell):
             return self.matmul_nt(z, weight)
         if self.training:
             z = self.matmul_nt(z, weight)
+            if self.batch_norm_workers > 1:
+                return cross_rank_batch_norm(z, bn, self.all_reduce, self.batch_norm_workers)
             return bn(z.reshape(z.shape[0], z.shape[1], 1, 1)).reshape(z.shape)
         scale = bn.gamma / ops.sqrt(bn.moving_variance + bn.eps)
         return ops.bias_add(self.matmul_nt(z, weight * scale.reshape(-1, 1)), bn.beta - bn.moving_mean * scale)
