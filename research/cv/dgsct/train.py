@@ -35,6 +35,7 @@ from mindspore import nn, ops
 
 from src.checkpoint import TrainProgress, restore_training_checkpoint, save_training_checkpoint
 from src.config import ConfigError, load_config, save_config
+from src.config_help import config_help
 from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones, set_train_mode
 from src.dgsct.model import build_network
 from src.dgsct.sync_batch_norm import use_cross_rank_batch_norm
@@ -43,7 +44,8 @@ from src.trainer import GradNet, LossNet, Trainer, evaluate
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description="DG-SCT training", allow_abbrev=False)
+    parser = argparse.ArgumentParser(description="DG-SCT training", allow_abbrev=False, epilog=config_help(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", required=True)
     parser.add_argument("--resume", default="", help="checkpoint to continue from (with optimizer state)")
     parser.add_argument("--dry_run", action="store_true", help="check config, data and checkpoint paths, then exit")

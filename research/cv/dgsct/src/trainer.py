@@ -13,7 +13,6 @@
 # limitations under the License.
 # ============================================================================
 """Generic trainer: gradient step compiled once (GRAPH_MODE), gradient accumulation, StepLR per epoch, logging."""
-import math
 import re
 import time
 
@@ -166,10 +165,6 @@ def evaluate(net, dataset, task, max_batches=0):
         predicted = task.metric_update(metric, outputs, labels)
         records.append((predicted, labels))
     return metric.result(), records
-
-
-def ceil_div(a, b):
-    return int(math.ceil(a / b))
 
 
 
