@@ -17,9 +17,10 @@
 python train.py --config_path=configs/ave.yaml [--data.root=DIR] [--train.epochs=5] [--resume=CKPT] [--section.key=value ...]
 Under msrun (RANK_SIZE > 1) it trains data parallel with the same schedule as one process: train.batch_size is the
 global batch, each of the N ranks takes batch_size / N samples of it per step, gradients are averaged across ranks
-(so the step count and learning rate equal standalone training), BatchNorm running statistics are averaged across
-ranks at the end of every epoch (every rank then evaluates the same model) and rank 0 alone writes the checkpoints
-to train.output_dir.
+(so the step count and learning rate equal standalone training), training BatchNorm normalises with the statistics of
+the global batch (src/dgsct/sync_batch_norm.py), each rank draws its own dropout / drop path / SpecAugment masks
+(seed + rank) from the initial weights of rank 0, the ranks are checked to hold equal weights after every epoch
+(BatchNorm running statistics averaged first) and rank 0 alone writes the checkpoints to train.output_dir.
 --dry_run checks the config, the data and every checkpoint path, then exits (the scripts run it before they start).
 """
 import argparse
@@ -37,6 +38,7 @@ from src.config import ConfigError, load_config, save_config
 from src.config_help import config_help
 from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones, set_train_mode
 from src.dgsct.model import build_network
+from src.dgsct.sync_batch_norm import use_cross_rank_batch_norm
 from src.tasks import get_task
 from src.trainer import GradNet, LossNet, Trainer, evaluate
 
@@ -63,13 +65,17 @@ def setup_context(cfg):
     return rank, size
 
 
-def seed_everything(seed):
-    """One seed for the graph's random ops (dropout, drop path, SpecAugment), numpy, Python and the dataset shuffle."""
+def seed_everything(seed, rank=0):
+    """One seed for the graph's random ops (dropout, drop path, SpecAugment), numpy, Python and the dataset shuffle.
+    Data parallel: rank r seeds its random ops with seed + r, so that the workers' shares of the global batch get
+    independent dropout / drop path / SpecAugment draws as the samples of one process do (with one seed every
+    worker would draw the same masks); the dataset shuffle keeps the common seed (the shards partition one
+    permutation) and the initial weights are copied from rank 0 (broadcast_from_rank0)."""
     import mindspore.dataset as ds
-    ms.set_seed(seed)
+    ms.set_seed(seed + rank)
     ds.config.set_seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
+    np.random.seed(seed + rank)
+    random.seed(seed + rank)
 
 
 def per_rank_batch(batch_size, size):
@@ -110,6 +116,37 @@ def average_bn_statistics(net, size):
         start += param.size
 
 
+def broadcast_from_rank0(net, rank, size):
+    """Data parallel: give every rank the parameters of rank 0 (one all-reduce of rank 0's values and zeros)."""
+    params = [p for p in net.get_parameters() if p.dtype in (ms.float32, ms.float16)]
+    if size <= 1 or not params:
+        return
+    flat = np.concatenate([p.asnumpy().astype(np.float32).ravel() for p in params])
+    if rank != 0:
+        flat = np.zeros_like(flat)
+    total = ops.AllReduce()(ms.Tensor(flat)).asnumpy()
+    start = 0
+    for param in params:
+        param.set_data(ms.Tensor(total[start:start + param.size].reshape(param.shape), param.dtype))
+        start += param.size
+
+
+def check_ranks_agree(net, size, where):
+    """Data parallel: every rank must hold the same weights and BatchNorm statistics (same initialisation, averaged
+    gradients, averaged statistics); gather a checksum of each parameter from every rank and name the first that
+    differs, instead of saving one rank's weights and evaluating a model the other ranks do not have."""
+    if size <= 1:
+        return
+    params = list(net.get_parameters())
+    sums = np.array([np.sum(p.asnumpy(), dtype=np.float64) for p in params], np.float32)
+    gathered = ops.AllGather()(ms.Tensor(sums)).asnumpy().reshape(size, -1)
+    differ = np.flatnonzero((gathered != gathered[0]).any(axis=0))
+    if differ.size:
+        name = params[int(differ[0])].name
+        raise RuntimeError(f"{where}: the {size} data-parallel workers hold different values of {name} "
+                           f"({differ.size} parameters differ; checksums {gathered[:, differ[0]].tolist()})")
+
+
 def check_finite_parameters(net, where):
     """Refuse to save diverged weights: name the first non-finite parameter."""
     for name, param in net.parameters_and_names():
@@ -125,11 +162,15 @@ def main(argv=None):
     if args.dry_run:
         return dry_run(cfg, args.resume, args.dry_run_workers)
     rank, size = setup_context(cfg)
-    seed_everything(cfg.train.seed)
+    seed_everything(cfg.train.seed, rank)
     log = print if rank == 0 else (lambda *a, **k: None)
     out_dir = Path(cfg.train.output_dir)
     net, task = build_network(cfg)
     freeze_backbones(net.encoder, cfg.model.train_swin_norm, cfg.model.train_htsat)
+    broadcast_from_rank0(net, rank, size)
+    synced = use_cross_rank_batch_norm(net, size)
+    if synced:
+        log(f"data parallel over {size} workers: {synced} BatchNorm sites normalise with global-batch statistics")
     trainable, total = count_parameters(net)
     log(f"task {cfg.task}: trainable parameters {trainable:,} / total {total:,} ({100 * trainable / total:.1f}%)")
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr, beta1=0.9, beta2=0.999, eps=1e-8)
@@ -158,6 +199,7 @@ def main(argv=None):
         set_train_mode(net, True)          # keeps frozen backbones in eval mode if model.backbone_train_mode is false
         means, ran = trainer.train_epoch(train_ds, epoch, steps_per_epoch, rank_batch * size, batches_left)
         average_bn_statistics(net, size)
+        check_ranks_agree(net, size, f"epoch {epoch + 1}")
         check_finite_parameters(net, f"epoch {epoch + 1}")
         log(f"epoch {epoch + 1}/{cfg.train.epochs} " + " ".join(f"{k}={v:.4f}" for k, v in means.items()))
         progress = progress._replace(epoch=epoch + 1, step=trainer.global_batch)

@@ -13,9 +13,9 @@
 # limitations under the License.
 # ============================================================================
 """Two training runs with the same train.seed (fresh processes, as a user runs them) give identical losses and
-identical checkpoints on CPU: shuffled data order, dropout / drop path / SpecAugment, initialisation. The temporal
-block's attention dropout is switched off: MindSpore's nn.MultiheadAttention creates its dropout kernel without
-seeds (README "Description of Random Situation")."""
+identical checkpoints on CPU with the default config: shuffled data order, dropout (including the temporal block's
+attention dropout, head.temporal.dropout 0.1) / drop path / SpecAugment, initialisation (README "Description of
+Random Situation")."""
 import os
 import re
 import subprocess
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import mindspore as ms
 
+from src.config import load_config
 from src.data.synthetic import generate
 
 MODEL_DIR = Path(__file__).resolve().parents[1]
@@ -34,13 +35,13 @@ def _train(tmp_path, name, seed):
     out = tmp_path / name
     cmd = [sys.executable, "train.py", "--config_path=configs/tiny/ave.yaml", f"--data.root={tmp_path / 'data'}",
            f"--train.output_dir={out}", "--train.epochs=2", "--train.max_steps=4", "--train.log_every=1",
-           "--train.mode=pynative", f"--train.seed={seed}",
-           "--head.temporal.dropout=0.0"]      # nn.MultiheadAttention's dropout is unseeded in MindSpore 2.10
+           "--train.mode=pynative", f"--train.seed={seed}"]
     result = subprocess.run(cmd, cwd=MODEL_DIR, env=dict(os.environ, GLOG_v="3"), capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     losses = re.findall(r"step \d+/\d+ loss=(\S+)", result.stdout)
     assert len(losses) == 4, result.stdout
+    assert load_config(str(out / "config.yaml"), []).head.temporal.dropout > 0     # the default attention dropout is on
     return losses, ms.load_checkpoint(str(out / "last.ckpt"))
 
 

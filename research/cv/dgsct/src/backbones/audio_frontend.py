@@ -29,6 +29,7 @@ import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
 from ..dgsct.resize import bicubic_matrix
+from ..dgsct.sync_batch_norm import cross_rank_batch_norm
 from .layers import random_op_seeds
 
 
@@ -147,6 +148,9 @@ class AudioFrontend(nn.Cell):
                               name="melW", requires_grad=False)
         # torch BatchNorm2d(64) default momentum 0.1 -> MindSpore momentum 0.9
         self.bn0 = nn.BatchNorm2d(mel_bins, eps=1e-5, momentum=0.9)
+        # > 1 under data parallel: training bn0 statistics over the global batch (dgsct/sync_batch_norm.py)
+        self.batch_norm_workers = 1
+        self.all_reduce = None
 
         # Constants rebuilt from the config (not parameters, never in a checkpoint)
         self.frame_index = Tensor(reflect_frame_indices(clip_samples, n_fft, hop_size))
@@ -213,8 +217,13 @@ class AudioFrontend(nn.Cell):
             raise ValueError(f"AudioFrontend was built for {self.clip_samples} samples per clip, "
                              f"got waveform shape {wave.shape}")
         x = self.log_mel(wave)                                          # [B, T, M]
-        x = self.bn0(x.transpose(0, 2, 1).expand_dims(-1))              # BN over mel: [B, M, T, 1]
-        x = x.squeeze(-1).transpose(0, 2, 1)
+        if self.training and self.batch_norm_workers > 1:
+            b, t, m = x.shape
+            x = cross_rank_batch_norm(x.reshape(b * t, m), self.bn0, self.all_reduce,
+                                      self.batch_norm_workers).reshape(b, t, m)
+        else:
+            x = self.bn0(x.transpose(0, 2, 1).expand_dims(-1))          # BN over mel: [B, M, T, 1]
+            x = x.squeeze(-1).transpose(0, 2, 1)
         if self.training:
             x = self.spec_augment(x)
             if mixup_lambda is not None:

@@ -61,7 +61,8 @@ class AudioVisualEncoder(nn.Cell):
     """Frozen Swin-V2 + HTS-AT with 4 cross-modal prompt modules per block pair.
 
     Inputs: images [B', 3, H, W], waves [B', L] (optional mixup_lambda for the HTS-AT front end).
-    Outputs: v_seg [B', Cv_last], a_seg [B', Ca_last], and the tuple of Swin stage maps before merging (AVS uses them).
+    Outputs: v_seg [B', Cv_last], a_seg [B', Ca_last], and the tuple of Swin stage maps before merging (AVS uses them);
+    `pooled` returns only (v_seg, a_seg), `audio_and_maps` only (a_seg, stage_maps).
     Modules: vis_adapter_blocks_p{1,2} (audio guides video), audio_adapter_blocks_p{1,2} (video guides audio).
     """
 
@@ -82,6 +83,8 @@ class AudioVisualEncoder(nn.Cell):
                 lst.append(CrossModalPrompt(v_dim, v_tok, a_dim, a_tok, prompt_cfg, use_gate=True))
             for lst in (audio_p1, audio_p2):
                 lst.append(CrossModalPrompt(a_dim, a_tok, v_dim, v_tok, prompt_cfg, use_gate=prompt_cfg.audio_gate))
+        for module in vis_p1 + audio_p1 + vis_p2[:-1] + audio_p2[:-1]:
+            module.return_pool = False           # their pool maps are not used
         self.vis_adapter_blocks_p1 = nn.CellList(vis_p1)
         self.vis_adapter_blocks_p2 = nn.CellList(vis_p2)
         self.audio_adapter_blocks_p1 = nn.CellList(audio_p1)
@@ -90,6 +93,22 @@ class AudioVisualEncoder(nn.Cell):
         self.num_stages = len(swin.depths)
 
     def construct(self, images, waves, mixup_lambda=None):
+        """-> (v_seg, a_seg, stage_maps)."""
+        return self._run(images, waves, mixup_lambda, "all")
+
+    def pooled(self, images, waves, mixup_lambda=None):
+        """-> (v_seg, a_seg): what the AVE and AVVP heads use."""
+        return self._run(images, waves, mixup_lambda, "pooled")
+
+    def audio_and_maps(self, images, waves, mixup_lambda=None):
+        """-> (a_seg, stage_maps): what the AVS and AVQA heads use."""
+        return self._run(images, waves, mixup_lambda, "maps")
+
+    def _run(self, images, waves, mixup_lambda, outputs):
+        # Every output of a sub-cell call is used: MindSpore's graph compiler logs "Some side effect nodes were
+        # eliminated by mistake" for an unused element of a tuple returned by a call with side effects (the
+        # prompt modules' BatchNorm updates), hence the three entry points and the pool maps returned only by the
+        # last pair's p2 modules (return_pool).
         v = self.swin.embed(images)
         a = self.htsat.embed(self.htsat.frontend(waves, mixup_lambda))
         pool_v = pool_a = None
@@ -101,26 +120,34 @@ class AudioVisualEncoder(nn.Cell):
                 v = blk_v(v)
             else:
                 blk_a = self.htsat.stages[stage].blocks[paired]
-                delta_a, _ = self.audio_adapter_blocks_p1[pair](a, v)
-                delta_v, _ = self.vis_adapter_blocks_p1[pair](v, a)
+                delta_a = self.audio_adapter_blocks_p1[pair](a, v)
+                delta_v = self.vis_adapter_blocks_p1[pair](v, a)
                 v = v + blk_v.attn_residual(v) + delta_v
                 a = blk_a(a) + delta_a
-                delta_a, pool_a = self.audio_adapter_blocks_p2[pair](a, v)
-                delta_v, pool_v = self.vis_adapter_blocks_p2[pair](v, a)
+                if pair == self.num_pairs - 1:
+                    delta_a, pool_a = self.audio_adapter_blocks_p2[pair](a, v)
+                    delta_v, pool_v = self.vis_adapter_blocks_p2[pair](v, a)
+                else:
+                    delta_a = self.audio_adapter_blocks_p2[pair](a, v)
+                    delta_v = self.vis_adapter_blocks_p2[pair](v, a)
                 v = v + blk_v.mlp_residual(v) + delta_v
                 a = a + delta_a
                 pair += 1
             if block == len(self.swin.stages[stage].blocks) - 1:     # end of the stage
-                stage_maps = stage_maps + (v,)
+                if outputs != "pooled":
+                    stage_maps = stage_maps + (v,)
                 if self.swin.stages[stage].downsample is not None:
                     v = self.swin.stages[stage].downsample(v)
                 if self.htsat.stages[stage].downsample is not None:
                     a = self.htsat.stages[stage].downsample(a)
         v = self.swin.norm(v)
-        stage_maps = stage_maps[:-1] + (v,)        # the last stage map is the normed one (AVS uses swin.norm(.))
-        v_seg = ops.matmul(pool_v, v).squeeze(1)
         a_seg = ops.matmul(pool_a, a).squeeze(1)
-        return v_seg, a_seg, stage_maps
+        if outputs == "maps":
+            return a_seg, stage_maps[:-1] + (v,)      # the last stage map is the normed one (AVS uses swin.norm(.))
+        v_seg = ops.matmul(pool_v, v).squeeze(1)
+        if outputs == "pooled":
+            return v_seg, a_seg
+        return v_seg, a_seg, stage_maps[:-1] + (v,)
 
 
 def set_train_mode(net, mode=True):

@@ -60,7 +60,7 @@ class DGSCTNet(nn.Cell):
     def construct(self, frames, waves):
         batch, segments = frames.shape[0], frames.shape[1]
         images = frames.reshape((batch * segments,) + frames.shape[2:])
-        v_seg, a_seg, _ = self.encoder(images, waves.reshape(batch * segments, -1))
+        v_seg, a_seg = self.encoder.pooled(images, waves.reshape(batch * segments, -1))
         return self.head(v_seg.reshape(batch, segments, -1), a_seg.reshape(batch, segments, -1))
 
 

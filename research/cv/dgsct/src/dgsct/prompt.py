@@ -27,6 +27,7 @@ from mindspore import nn, ops, Parameter, Tensor
 
 from ..backbones.layers import compiled_step, dense, layer_norm, layer_norm_fn, step_weights
 from .resize import BicubicResize
+from .sync_batch_norm import cross_rank_batch_norm
 from .torch_init import batch_norm2d, torch_default_init
 
 
@@ -98,6 +99,7 @@ class CrossModalPrompt(nn.Cell):
         self.gate_before_ln_post = cfg.gate_before_ln_post
         self.use_bn = cfg.use_bn
         self.use_gate = use_gate
+        self.return_pool = True       # False: construct returns only the output (the encoder does not use every pool map)
         if self.resize_alignment:
             side_in = _square_side(guide_tokens, "the guide")
             side_out = _square_side(num_tokens, "the module's stream")
@@ -132,6 +134,9 @@ class CrossModalPrompt(nn.Cell):
         if self.use_bn:
             self.bn1 = batch_norm2d(down)
             self.bn2 = batch_norm2d(dim)
+        # > 1 under data parallel: training BatchNorm statistics over the global batch (sync_batch_norm.py)
+        self.batch_norm_workers = 1
+        self.all_reduce = None
         if cfg.ln_before:
             self.ln_before = layer_norm(dim)
         if cfg.ln_post:
@@ -163,6 +168,8 @@ class CrossModalPrompt(nn.Cell):
             return _MATMUL_NT(z, weight)
         if self.training:
             z = _MATMUL_NT(z, weight)
+            if self.batch_norm_workers > 1:
+                return cross_rank_batch_norm(z, bn, self.all_reduce, self.batch_norm_workers)
             return bn(z.reshape(z.shape[0], z.shape[1], 1, 1)).reshape(z.shape)
         return project_eval(z, weight, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance, bn.eps)
 
@@ -198,22 +205,27 @@ class CrossModalPrompt(nn.Cell):
     def construct(self, x, y):
         # The computation is written as module-level functions of the weights and compiled once per input shape
         # (layers.compiled_step): every module of the same shape shares the graph. Eval: the whole module is one
-        # graph. Training: the bottleneck's BatchNorm cells (batch statistics + running-statistics update) run
-        # between the compiled part before them and the rest.
+        # graph. Training runs the same functions uncompiled, with the bottleneck's BatchNorm cells (batch statistics +
+        # running-statistics update) in between.
         if self.resize_alignment:
             y = self.align(y)                      # bicubic grid resize (AVS-S4) outside the compiled graph
         front = (x, y) + self._front_weights()
         output = self._output_weights() + (self.use_ln_post, self.gate_before_ln_post)
         if self.training and self.use_bn:
-            x2, pool_map = compiled_prompt_front(*front, *self._front_options())
-            return prompt_output(self.bottleneck(x2), *output), pool_map
+            # Not compiled under training: a compiled prompt_front whose graph was first built for an input-only
+            # gradient gave zero weight gradients (my_tokens) when later reused for a weight gradient
+            # (tests/test_prompt.py then tests/test_prompt_train_parity.py in one process).
+            x2, pool_map = prompt_front(*front, *self._front_options())
+            out = prompt_output(self.bottleneck(x2), *output)
+            return (out, pool_map) if self.return_pool else out
         bn_weights = (None,) * 8
         if self.use_bn:
             bn_weights = step_weights(self.bn1.gamma, self.bn1.beta, self.bn1.moving_mean, self.bn1.moving_variance,
                                       self.bn2.gamma, self.bn2.beta, self.bn2.moving_mean, self.bn2.moving_variance)
         bottleneck = step_weights(self.down_sampler.weight, self.up_sampler.weight) + bn_weights + (self.group_mask,)
         options = self._front_options() + (self.groups, self.use_bn, self.bn1.eps if self.use_bn else 0.0)
-        return compiled_prompt_eval(*front, *bottleneck, *output[:3], *options, *output[3:])
+        out, pool_map = compiled_prompt_eval(*front, *bottleneck, *output[:3], *options, *output[3:])
+        return (out, pool_map) if self.return_pool else out
 
 
 _MATMUL_NT = ops.MatMul(transpose_b=True)
@@ -328,5 +340,4 @@ def prompt_eval(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w,
 
 
 # one compiled graph per distinct module shape and variant, shared by all modules (see layers.compiled_step)
-compiled_prompt_front = compiled_step(prompt_front)
 compiled_prompt_eval = compiled_step(prompt_eval)

@@ -15,9 +15,10 @@
 """Task-level temporal attention (`TemporalAttention` in the official `DG-SCT/AVE/nets/net_trans.py`; it runs once
 after the backbones, as the authors confirm in the official issue #7) and its reusable sequence-first building blocks.
 
-All tensors are sequence-first [T, B, C] like the original CMRAN/CMBS layers. MindSpore's nn.MultiheadAttention
-(packed in_proj, seq-first) and bidirectional nn.LSTM (torch gate order i, f, g, o; two bias vectors) have the
-PyTorch parameter layout; tests/test_temporal.py checks both against torch when it is installed.
+All tensors are sequence-first [T, B, C] like the original CMRAN/CMBS layers. SeededMultiheadAttention (packed
+in_proj, seq-first, the layout of nn.MultiheadAttention with a seeded attention dropout) and bidirectional nn.LSTM
+(torch gate order i, f, g, o; two bias vectors) have the PyTorch parameter layout; tests/test_temporal.py checks both
+against torch when it is installed.
 """
 import copy
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from mindspore import nn, ops
 
 from ..backbones.layers import layer_norm
+from .attention import SeededMultiheadAttention
 from .torch_init import torch_default_init
 
 
@@ -52,11 +54,11 @@ class EncoderLayer(_PostNormLayer):
 
     def __init__(self, d_model, nhead=4, dim_ff=1024, dropout=0.1):
         super().__init__(d_model, dim_ff, dropout)
-        self.self_attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout)
+        self.self_attn = SeededMultiheadAttention(d_model, nhead, dropout=dropout)
         torch_default_init(self)
 
     def construct(self, x):
-        return self.residual_ffn(x, self.self_attn(x, x, x, need_weights=False)[0])
+        return self.residual_ffn(x, self.self_attn(x, x, x))
 
 
 class DecoderLayer(_PostNormLayer):
@@ -64,12 +66,12 @@ class DecoderLayer(_PostNormLayer):
 
     def __init__(self, d_model, nhead=4, dim_ff=1024, dropout=0.1):
         super().__init__(d_model, dim_ff, dropout)
-        self.multihead_attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout)
+        self.multihead_attn = SeededMultiheadAttention(d_model, nhead, dropout=dropout)
         torch_default_init(self)
 
     def construct(self, x, memory):
         memory = ops.concat((memory, x), axis=0)
-        return self.residual_ffn(x, self.multihead_attn(x, memory, memory, need_weights=False)[0])
+        return self.residual_ffn(x, self.multihead_attn(x, memory, memory))
 
 
 class InternalTemporalRelationModule(nn.Cell):

@@ -23,6 +23,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
+from .attention import SeededMultiheadAttention
+
 
 def _uniform(shape, bound, rng):
     return ms.Tensor(rng.uniform(-bound, bound, size=shape).astype(np.float32))
@@ -46,9 +48,9 @@ def torch_default_init(cell, rng=None):
         sub.weight.set_data(_uniform(sub.weight.shape, bound, rng))
         if sub.has_bias:
             sub.bias.set_data(_uniform(sub.bias.shape, bound, rng))
-    # torch.nn.MultiheadAttention zeroes its out_proj bias (in_proj: xavier + zeros, as MindSpore already does)
+    # torch.nn.MultiheadAttention zeroes its out_proj bias (in_proj: xavier + zeros, as the cell already does)
     for _, sub in cell.cells_and_names():
-        if isinstance(sub, nn.MultiheadAttention):
+        if isinstance(sub, SeededMultiheadAttention):
             sub.out_proj.bias.set_data(ms.Tensor(np.zeros(sub.out_proj.bias.shape, np.float32)))
     return cell
 

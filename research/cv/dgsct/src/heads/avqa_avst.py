@@ -29,6 +29,7 @@ import mindspore as ms
 from mindspore import nn, ops, Tensor
 
 from ..backbones.layers import l2_normalize, layer_norm
+from ..dgsct.attention import SeededMultiheadAttention
 from ..dgsct.torch_init import torch_default_init
 
 
@@ -109,13 +110,13 @@ class AVSTHead(nn.Cell):
         dim = cfg.visual_dim
         self.grounding = AVGrounding(cfg.audio_dim, dim, cfg.match_hidden)
         self.question_encoder = QuestionEncoder(cfg.vocab_size, dim)
-        self.attn_v = nn.MultiheadAttention(dim, cfg.num_heads, dropout=cfg.dropout)
+        self.attn_v = SeededMultiheadAttention(dim, cfg.num_heads, dropout=cfg.dropout)
         self.linear11 = nn.Dense(dim, dim)
         self.linear12 = nn.Dense(dim, dim)
         self.dropout1 = nn.Dropout(p=cfg.dropout)
         self.dropout2 = nn.Dropout(p=cfg.dropout)
         self.norm1 = layer_norm(dim)
-        self.attn_a = nn.MultiheadAttention(dim, cfg.num_heads, dropout=cfg.dropout)
+        self.attn_a = SeededMultiheadAttention(dim, cfg.num_heads, dropout=cfg.dropout)
         self.linear21 = nn.Dense(dim, dim)
         self.linear22 = nn.Dense(dim, dim)
         self.dropout3 = nn.Dropout(p=cfg.dropout)
@@ -130,7 +131,7 @@ class AVSTHead(nn.Cell):
 
     def _question_attention(self, query, seq, attn, lin1, lin2, drop1, drop2, norm):
         """query [1, B, C] attends seq [T, B, C]; then x + Drop(W2 Drop(ReLU(W1 x))) and LayerNorm."""
-        x = attn(query, seq, seq, need_weights=False)[0][0]
+        x = attn(query, seq, seq)[0]
         return norm(x + drop2(lin2(drop1(ops.relu(lin1(x))))))
 
     def construct(self, a_seg, v_pos, v_neg, question):
@@ -217,8 +218,8 @@ class AVQAModel(nn.Cell):
     def construct(self, frames, neg_frames, wave, question, mixup_lambda=None):
         b, t = frames.shape[0], frames.shape[1]
         image_shape = frames.shape[2:]
-        _, a_seg, stage_maps = self.encoder(frames.reshape((b * t,) + image_shape), wave.reshape(b * t, -1),
-                                            mixup_lambda)
+        a_seg, stage_maps = self.encoder.audio_and_maps(frames.reshape((b * t,) + image_shape), wave.reshape(b * t, -1),
+                                                        mixup_lambda)
         v_pos = stage_maps[-1]
         v_neg = ops.stop_gradient(self.encoder.swin.forward_features(neg_frames.reshape((b * t,) + image_shape))[1])
         n, c = v_pos.shape[1], v_pos.shape[2]

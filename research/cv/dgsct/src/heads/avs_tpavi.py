@@ -387,7 +387,7 @@ class AVSModel(nn.Cell):
         images = frames.reshape(b * t, c, h, w)
         if self.resize is not None:
             images = self.resize(images)
-        _, a_seg, stage_maps = self.encoder(images, waves.reshape(b * t, -1), mixup_lambda)
+        a_seg, stage_maps = self.encoder.audio_and_maps(images, waves.reshape(b * t, -1), mixup_lambda)
         logits, feats, audio_feats = self.head(stage_maps, a_seg)
         return (logits,) + feats + audio_feats
 

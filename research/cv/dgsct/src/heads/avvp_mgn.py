@@ -395,8 +395,8 @@ class AVVPModel(nn.Cell):
 
     def construct(self, frames, wave, video_st, mixup_lambda=None):
         b, t = frames.shape[0], frames.shape[1]
-        v_seg, a_seg, _ = self.encoder(frames.reshape((b * t,) + frames.shape[2:]), wave.reshape(b * t, -1),
-                                       mixup_lambda)
+        v_seg, a_seg = self.encoder.pooled(frames.reshape((b * t,) + frames.shape[2:]), wave.reshape(b * t, -1),
+                                           mixup_lambda)
         return self.head(a_seg.reshape(b, t, -1), v_seg.reshape(b, t, -1), video_st)
 
 
