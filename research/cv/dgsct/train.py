@@ -36,7 +36,7 @@ from src.checkpoint import TrainProgress, restore_training_checkpoint, save_trai
 from src.config import ConfigError, load_config, save_config
 from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones, set_train_mode
 from src.dgsct.model import build_network
-from src.tasks import get_task
+from src.tasks import bind_task
 from src.trainer import GradNet, LossNet, Trainer, evaluate
 
 
@@ -87,10 +87,7 @@ def dry_run(cfg, resume, workers):
     if missing:
         raise FileNotFoundError("checkpoint file(s) not found: " + ", ".join(missing))
     per_rank_batch(cfg.train.batch_size, workers)
-    task = get_task(cfg.task)
-    _, source = task.build_dataset(cfg.data, cfg.data.train_split, cfg.train.batch_size, True)
-    if task.check_data:
-        task.check_data(cfg, source)
+    _, source = bind_task(cfg).build_data(cfg.data.train_split, cfg.train.batch_size, True)
     print(f"dry run: config, data ({len(source)} {cfg.data.train_split} samples) and checkpoint paths are valid")
 
 
@@ -133,11 +130,9 @@ def main(argv=None):
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr, beta1=0.9, beta2=0.999, eps=1e-8)
     check_optimizer_has_no_frozen(optimizer, net)
     reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True, degree=size) if size > 1 else None
-    grad_net = GradNet(LossNet(net, task.build_loss(cfg), len(task.input_columns)), optimizer.parameters, reducer)
+    grad_net = GradNet(LossNet(net, task.build_loss(), len(task.input_columns)), optimizer.parameters, reducer)
     rank_batch = per_rank_batch(cfg.train.batch_size, size)
-    train_ds, train_source = task.build_dataset(cfg.data, cfg.data.train_split, rank_batch, True, rank, size)
-    if task.check_data:
-        task.check_data(cfg, train_source)
+    train_ds, _ = task.build_data(cfg.data.train_split, rank_batch, True, rank, size)
     steps_per_epoch = train_ds.get_dataset_size()
     progress = TrainProgress(0, 0)
     if args.resume:
@@ -162,7 +157,7 @@ def main(argv=None):
         if cfg.train.eval_every_epochs and (epoch + 1) % cfg.train.eval_every_epochs == 0:
             # every rank evaluates (identical weights and BN statistics), so all take the same early-stop decision
             if eval_ds is None:
-                eval_ds, _ = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
+                eval_ds, _ = task.build_data(cfg.data.eval_split, cfg.eval.batch_size, False)
             result, _ = evaluate(net, eval_ds, task)
             log(f"epoch {epoch + 1} {cfg.data.eval_split} " + " ".join(f"{k}={v:.4f}" for k, v in result.items()))
             improved = result[task.select_metric] > progress.best

@@ -15,7 +15,7 @@
 """Typed yaml configuration: nested dataclasses, `--section.key=value` overrides that keep types, clear errors.
 
 A config file has the sections of `Config`; the `head` section is validated against the schema the task registers in
-src/tasks.py. Unknown keys and wrong types fail naming the key and the file. `save_config` writes the resolved config
+src/tasks/. Unknown keys and wrong types fail naming the key and the file. `save_config` writes the resolved config
 next to every checkpoint and export so eval/export never guess.
 """
 import dataclasses
@@ -99,7 +99,7 @@ class Config:
     device_target: str = "CPU"
     prompt: PromptConfig = field(default_factory=PromptConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    head: typing.Any = None             # task schema (src/tasks.py)
+    head: typing.Any = None             # task schema (src/tasks/)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

@@ -152,19 +152,24 @@ def named_data_errors(iterator):
 
 
 def evaluate(net, dataset, task, max_batches=0):
-    """Run `net` in eval mode over `dataset`; returns (metric result dict, list of (predictions, labels))."""
+    """Run `net` in eval mode over `dataset` with the task's metric; returns (metric result dict, list of
+    (predictions returned by metric.update, label column arrays)) for the task's `plot`."""
     net.set_train(False)
     metric = task.build_metric()
     records = []
     num_inputs = len(task.input_columns)
+    columns = task.input_columns + task.label_columns
     for index, batch in enumerate(named_data_errors(dataset.create_tuple_iterator(num_epochs=1))):
         if max_batches and index >= max_batches:
             break
         outputs = net(*batch[:num_inputs])
-        outputs = tuple(o.asnumpy() for o in outputs)
-        labels = tuple(b.asnumpy() for b in batch[num_inputs:])
-        predicted = task.metric_update(metric, outputs, labels)
-        records.append((predicted, labels))
+        if len(outputs) != len(task.output_names):
+            raise ValueError(f"task {task.name}: the network returned {len(outputs)} outputs, the task names "
+                             f"{len(task.output_names)} {task.output_names}")
+        arrays = [b.asnumpy() for b in batch]
+        predicted = metric.update(dict(zip(task.output_names, (o.asnumpy() for o in outputs))),
+                                  dict(zip(columns, arrays)))
+        records.append((predicted, tuple(arrays[num_inputs:])))
     return metric.result(), records
 
 

@@ -95,10 +95,10 @@ def test_out_of_range_values_name_the_key(override, key):
 def test_benchmark_batch_matches_the_dataset_columns(config):
     """benchmark.py's inputs/labels: one array per dataset column, one mixup weight per backbone sample."""
     import numpy as np
-    from src.tasks import example_training_batch, get_task
+    from src.tasks import bind_task, example_training_batch
     cfg = load_config(MODEL_DIR / "configs" / "tiny" / f"{config}.yaml")
-    task = get_task(cfg.task)
-    inputs, labels = example_training_batch(task, cfg, 3, np.random.default_rng(0))
+    task = bind_task(cfg)
+    inputs, labels = example_training_batch(task, 3, np.random.default_rng(0))
     assert len(inputs) == len(task.input_columns) and len(labels) == len(task.label_columns)
     if "mixup_lambda" in task.input_columns:
         mixup = inputs[task.input_columns.index("mixup_lambda")].shape

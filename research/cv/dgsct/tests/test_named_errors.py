@@ -104,5 +104,5 @@ def test_non_finite_weights_are_never_saved():
 
 
 def test_plot_is_refused_for_tasks_without_figures():
-    with pytest.raises(SystemExit, match="--plot is available for the AVE and AVS tasks, not for task 'avvp'"):
+    with pytest.raises(SystemExit, match=r"--plot is available for the tasks \['ave', 'avs_ms3', 'avs_s4'\], not for task 'avvp'"):
         eval_script.main([f"--config_path={TINY.parent / 'avvp.yaml'}", "--eval.ckpt=x.ckpt", "--plot=plots"])

@@ -310,13 +310,9 @@ def resolve_vocabulary(data_cfg, output_dir):
     return vocab, path
 
 
-def build_avqa_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1):
-    """Task-registry dataset builder; needs `data.options.vocab_file` (the AVQA head builder sets it)."""
+def build_avqa_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1, *, vocab):
+    """Task-registry dataset builder; `vocab`: the run's AVQAVocabulary (the task's `prepare` resolves it)."""
     opts = data_options(data_cfg)
-    if not opts.get("vocab_file"):
-        raise AVQADataError("data.options.vocab_file is not set: build the AVQA network first (it resolves and "
-                            "saves the vocabulary)")
-    vocab = AVQAVocabulary.load(opts["vocab_file"])
     source = AVQASource(data_cfg.root, os.path.join(annotation_dir(data_cfg), f"avqa-{split}.json"), vocab,
                         image_size=data_cfg.image_size, segment_samples=data_cfg.audio_rate,
                         clip_samples=data_cfg.clip_samples, num_segments=data_cfg.num_segments,

@@ -405,19 +405,6 @@ def build_avvp_model(encoder, head_cfg=None):
     return AVVPModel(encoder, MGNHead(head_cfg))
 
 
-def build_avvp_network(cfg, encoder):
-    """Task-registry network builder (the MGN head also needs the R(2+1)D features and the mixup weights)."""
-    return build_avvp_model(encoder, cfg.head)
-
-
-def avvp_example_inputs(cfg, batch):
-    data = cfg.data
-    frames = np.zeros((batch, data.num_segments, 3, data.image_size, data.image_size), np.float32)
-    waves = np.zeros((batch, data.num_segments, data.clip_samples), np.float32)
-    video_st = np.zeros((batch, data.num_segments, cfg.head.st_dim), np.float32)
-    return Tensor(frames), Tensor(waves), Tensor(video_st)
-
-
 def sample_mixup_lambda(num_samples, alpha=0.5, rng=None):
     """Log-mel mixup weights, one per backbone sample (B*T segments): lambda ~ Beta(alpha, alpha) (official 0.5).
     The HTS-AT front end mixes sample i with sample B'-1-i; labels are not mixed."""
