@@ -14,8 +14,9 @@
 # ============================================================================
 """Typed yaml configuration: nested dataclasses, `--section.key=value` overrides that keep types, clear errors.
 
-A config file has the sections of `Config`; the `head` section is validated against the schema the task registers in
-src/tasks/. Unknown keys and wrong types fail naming the key and the file. `save_config` writes the resolved config
+A config file has the sections of `Config`; the `head` and `data.options` sections are validated against the schemas
+of the task (src/tasks/<task>.py: `head_schema`, `data_schema`). Head keys the task derives from the data or the
+backbones (`derived_head_keys`) cannot be set. Unknown keys and wrong types fail naming the key and the file. `save_config` writes the resolved config
 next to every checkpoint and export so eval/export never guess.
 """
 import dataclasses
@@ -55,7 +56,7 @@ class DataConfig:
     num_workers: int = 2
     train_split: str = "train"
     eval_split: str = "test"            # the official code validates and selects on the TEST split
-    options: dict = field(default_factory=dict)   # task-specific data options (AVVP/AVQA: see their configs)
+    options: typing.Any = None          # task schema (src/tasks/<task>.py data_schema), built by load_config
 
 
 @dataclass
@@ -198,16 +199,31 @@ def load_config(path, argv=()):
     raw = _merge(raw, overrides)
     source = f"{path}" + (" + command line" if overrides else "")
     task = get_task(raw.get("task", "ave"), source)
-    head = raw.pop("head", {})
+    head = raw.pop("head", None) or {}
+    data = raw.get("data")
+    options = data.pop("options", None) if isinstance(data, dict) else None
+    _reject_derived_keys(head, task, source)
     cfg = build_dataclass(Config, raw, source)
     cfg.head = build_dataclass(task.head_schema, head, source, "head.")
+    cfg.data.options = build_dataclass(task.data_schema, options, source, "data.options.")
     cfg.prompt.validate(f"{source}: prompt")
     _check_values(cfg, source, task)
     return cfg
 
 
+def _reject_derived_keys(head, task, source):
+    """Head keys the task derives (vocabulary size, backbone widths) are not configuration: setting one would be
+    silently overridden, so it is an error."""
+    if not isinstance(head, dict):
+        return
+    derived = sorted(set(head) & set(task.derived_head_keys))
+    if derived:
+        raise ConfigError(f"{source}: key 'head.{derived[0]}' is derived by task {task.name!r} (from the data or the "
+                          f"backbones) and cannot be set; derived head keys: {list(task.derived_head_keys)}")
+
+
 def _check_values(cfg, source, task):
-    """Values a type check cannot catch, named by key (the datasets read data.options without further checks)."""
+    """Values a type check cannot catch, named by key."""
     if cfg.train.early_stop_epochs < 0:
         raise ConfigError(f"{source}: key 'train.early_stop_epochs' must be >= 0 (0 = never), "
                           f"got {cfg.train.early_stop_epochs}")
@@ -217,10 +233,11 @@ def _check_values(cfg, source, task):
         if value < 1:
             raise ConfigError(f"{source}: key '{key}' must be >= 1, got {value}")
     _check_input_sizes(cfg, source, task)
-    alpha = (cfg.data.options or {}).get("mixup_alpha", 0.0)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
-        raise ConfigError(f"{source}: key 'data.options.mixup_alpha' must be a number >= 0 (0 = no mixup), "
-                          f"got {alpha!r}")
+    if hasattr(cfg.data.options, "validate"):
+        try:
+            cfg.data.options.validate(source)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
 
 def _check_input_sizes(cfg, source, task):
@@ -244,7 +261,13 @@ def _check_input_sizes(cfg, source, task):
 
 
 def config_to_dict(cfg):
-    return dataclasses.asdict(cfg)
+    """The config as plain data; head keys the task derives are left out (they are not configuration)."""
+    from .tasks import get_task
+    values = dataclasses.asdict(cfg)
+    if isinstance(values.get("head"), dict):
+        for key in get_task(cfg.task).derived_head_keys:
+            values["head"].pop(key, None)
+    return values
 
 
 def save_config(cfg, path):

@@ -30,7 +30,7 @@ def test_tiny_avqa_trains_evaluates_and_exports(graph_mode, tmp_path):
     # the vocabulary was built from avqa-train.json and saved with the run; the task derived it (the config is
     # not written: a rebuilt task of the same config finds the saved file)
     vocab_file = task.derived.vocab_file
-    assert vocab_file == os.path.join(str(out), "avqa_vocab.json") and not cfg.data.options.get("vocab_file")
+    assert vocab_file == os.path.join(str(out), "avqa_vocab.json") and not cfg.data.options.vocab_file
     assert bind_task(cfg).derived.vocab.words == task.derived.vocab.words
     vocab = AVQAVocabulary.load(vocab_file)
     assert net.head.fc_ans.weight.shape[0] == len(vocab.answers)

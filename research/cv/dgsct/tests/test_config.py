@@ -104,3 +104,44 @@ def test_benchmark_batch_matches_the_dataset_columns(config):
         mixup = inputs[task.input_columns.index("mixup_lambda")].shape
         assert mixup == ((3, 1) if config == "avqa_grounding" else (3, cfg.data.num_segments))
     assert all(x.shape[0] == 3 for x in inputs + labels)
+
+
+@pytest.mark.parametrize("config,args,message", [
+    ("avvp", ["--data.options.st_dirr=x"], r"unknown key 'data\.options\.st_dirr'"),
+    ("avvp", ["--data.options.mixup_alpha=[1]"], r"key 'data\.options\.mixup_alpha' expects float"),
+    ("avqa", ["--data.options.official_negatives=3"], r"key 'data\.options\.official_negatives' expects bool"),
+    ("ave", ["--data.options.mixup_alpha=0.5"], r"unknown key 'data\.options\.mixup_alpha'"),   # AVE has no mixup
+])
+def test_data_options_are_typed_per_task(config, args, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(MODEL_DIR / "configs" / "tiny" / f"{config}.yaml", args)
+
+
+def test_data_options_defaults_come_from_the_task_schema():
+    from src.data.avqa import AVQADataOptions
+    from src.data.avvp import AVVPDataOptions
+    avvp = load_config(MODEL_DIR / "configs" / "avvp.yaml")
+    assert isinstance(avvp.data.options, AVVPDataOptions) and avvp.data.options.media_dir == ""
+    avqa = load_config(MODEL_DIR / "configs" / "tiny" / "avqa.yaml")
+    assert isinstance(avqa.data.options, AVQADataOptions) and avqa.data.options.max_question_len == 14
+
+
+@pytest.mark.parametrize("config,key", [("avqa", "vocab_size"), ("avqa", "visual_dim"), ("avvp", "num_segments"),
+                                        ("avvp", "audio_dim")])
+def test_derived_head_keys_cannot_be_set(config, key):
+    with pytest.raises(ConfigError, match=rf"key 'head\.{key}' is derived by task '{config}'"):
+        load_config(MODEL_DIR / "configs" / "tiny" / f"{config}.yaml", [f"--head.{key}=7"])
+
+
+def test_prepare_returns_derived_values_and_leaves_the_config_alone(tmp_path):
+    """AVVP: the head gets data.num_segments from prepare(); the saved config has no derived key and reloads."""
+    import copy
+    from src.tasks import bind_task
+    cfg = load_config(MODEL_DIR / "configs" / "tiny" / "avvp.yaml", ["--data.num_segments=6"])
+    before = copy.deepcopy(cfg)
+    task = bind_task(cfg)
+    assert task.derived.num_segments == 6 and cfg == before
+    save_config(cfg, tmp_path / "saved.yaml")
+    saved = yaml.safe_load((tmp_path / "saved.yaml").read_text())
+    assert "num_segments" not in saved["head"] and "audio_dim" not in saved["head"]
+    assert load_config(tmp_path / "saved.yaml") == cfg

@@ -34,6 +34,7 @@ from ..dgsct.torch_init import torch_default_init
 @dataclass
 class AVSTConfig:
     """AVST sizes; defaults = the official model (93 question words, 42 answers, 1536 hidden, 4 heads)."""
+    # derived by the AVQA task (never set in a yaml): sizes of the run's vocabulary and the backbone widths
     vocab_size: int = 93
     num_answers: int = 42
     audio_dim: int = 768      # a_seg width (HTS-AT final stage)

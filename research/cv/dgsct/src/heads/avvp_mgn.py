@@ -41,6 +41,7 @@ ASSIGN_MODES = ("soft", "hard")
 class MGNConfig:
     """MGN head sizes; defaults = the official AVVP train.sh (dim 128, depths 3/3/6, soft/soft assignment)."""
     num_classes: int = 25
+    # derived by the AVVP task (never set in a yaml): data.num_segments and the backbone widths
     num_segments: int = 10
     audio_dim: int = 768            # width of a_seg (HTS-AT final stage)
     video_dim: int = 1536           # width of v_seg (Swin-V2-L final stage)

@@ -16,7 +16,7 @@
 features; segment accuracy; per-video timeline figures."""
 import numpy as np
 
-from ..data.ave import build_ave_dataset
+from ..data.ave import AVEDataOptions, build_ave_dataset
 from ..dgsct.model import DGSCTNet, build_encoder
 from ..heads.ave_cmbs import AVEHead, AVEHeadConfig, AVELoss
 from ..metrics.ave import AVEAccuracy, plot_ave_records
@@ -34,6 +34,7 @@ class AVEMetric(MetricOnNamedOutputs):
 class AVETask(Task):
     name = "ave"
     head_schema = AVEHeadConfig
+    data_schema = AVEDataOptions
     output_names = ("is_event", "event", "av", "gate")
     loss_names = ("event", "gate", "cls", "av")
     select_metric = "accuracy"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from mindspore import Tensor
 
-from ..data.avqa import AVQAVocabulary, MAX_QUESTION_LEN, build_avqa_dataset, resolve_vocabulary
+from ..data.avqa import AVQADataOptions, AVQAVocabulary, build_avqa_dataset, resolve_vocabulary
 from ..dgsct.model import build_encoder
 from ..heads.avqa_avst import AVQALoss, AVSTConfig, build_avqa_model, load_grounding_weights
 from ..metrics.avqa import AVQAMetric
@@ -30,6 +30,7 @@ from .base import MetricOnNamedOutputs, Task
 class AVQADerived:
     vocab: AVQAVocabulary     # question words and answers of avqa-train.json
     vocab_file: str           # where it is saved for eval/export (data.options.vocab_file or <output_dir>)
+    head: AVSTConfig          # the head config with the vocabulary and answer counts
 
 
 class AVQATaskMetric(MetricOnNamedOutputs):
@@ -43,6 +44,8 @@ class AVQATaskMetric(MetricOnNamedOutputs):
 class AVQATask(Task):
     name = "avqa"
     head_schema = AVSTConfig
+    data_schema = AVQADataOptions
+    derived_head_keys = ("vocab_size", "num_answers", "audio_dim", "visual_dim")
     input_columns = ("frames", "neg_frames", "wave", "question", "mixup_lambda")
     label_columns = ("answer", "type_index")
     output_names = ("answer_logits", "match_pos", "match_neg")
@@ -53,12 +56,10 @@ class AVQATask(Task):
     def prepare(cls, cfg):
         """The vocabulary sizes the embedding and the answer classifier and encodes the questions."""
         vocab, path = resolve_vocabulary(cfg.data, cfg.train.output_dir)
-        return AVQADerived(vocab, path)
+        return AVQADerived(vocab, path, replace(cfg.head, vocab_size=len(vocab.words), num_answers=len(vocab.answers)))
 
     def build_network(self):
-        vocab = self.derived.vocab
-        head_cfg = replace(self.cfg.head, vocab_size=len(vocab.words), num_answers=len(vocab.answers))
-        model = build_avqa_model(build_encoder(self.cfg), head_cfg)
+        model = build_avqa_model(build_encoder(self.cfg), self.derived.head)
         if self.cfg.head.grounding_ckpt:
             load_grounding_weights(model, self.cfg.head.grounding_ckpt)
         return model
@@ -75,8 +76,8 @@ class AVQATask(Task):
 
     def example_inputs(self, batch):
         frames, waves = super().example_inputs(batch)
-        question_len = int(self.cfg.data.options.get("max_question_len", MAX_QUESTION_LEN))
-        return frames, Tensor(frames.asnumpy().copy()), waves, Tensor(np.zeros((batch, question_len), np.int32))
+        question = np.zeros((batch, self.cfg.data.options.max_question_len), np.int32)
+        return frames, Tensor(frames.asnumpy().copy()), waves, Tensor(question)
 
     def example_labels(self, batch):
         return np.zeros(batch, np.int32), np.zeros(batch, np.int32)

@@ -17,7 +17,7 @@ audio-visual matching head; its weights initialise the AVST head's grounding cel
 import numpy as np
 from mindspore import Tensor
 
-from ..data.avqa import build_avqa_grounding_dataset
+from ..data.avqa import AVQAGroundingDataOptions, build_avqa_grounding_dataset
 from ..dgsct.encoder import Backbones
 from ..dgsct.model import build_backbones
 from ..heads.avqa_avst import AVQAGroundingModel, GroundingConfig, GroundingLoss, GroundingPretrainHead
@@ -44,6 +44,7 @@ class GroundingAccuracy:
 class AVQAGroundingTask(Task):
     name = "avqa_grounding"
     head_schema = GroundingConfig
+    data_schema = AVQAGroundingDataOptions
     input_columns = ("frames", "wave", "mixup_lambda")
     label_columns = ("index",)
     output_names = ("match_pos", "match_neg")

@@ -16,7 +16,7 @@
 overlay figures. The two variants differ in the prompt config, the loss (MS3 adds the KL term) and the data."""
 import numpy as np
 
-from ..data.avs import build_avs_dataset
+from ..data.avs import AVSDataOptions, build_avs_dataset
 from ..dgsct.model import build_encoder
 from ..heads.avs_tpavi import AVSHeadConfig, AVSLoss, build_avs_network
 from ..metrics.avs import AVSMeter, OFFICIAL_FRAMES_PER_BATCH, plot_avs_records
@@ -35,6 +35,7 @@ class AVSMetric(MetricOnNamedOutputs):
 class AVSTask(Task):
     variant = ""
     head_schema = AVSHeadConfig
+    data_schema = AVSDataOptions
     input_columns = ("frames", "waves", "mixup_lambda")
     label_columns = ("masks",)
     output_names = ("logits", "feat1", "feat2", "feat3", "feat4", "audio1", "audio2", "audio3", "audio4")

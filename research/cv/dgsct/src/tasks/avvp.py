@@ -14,10 +14,12 @@
 # ============================================================================
 """AVVP / LLP (audio-visual video parsing): DG-SCT encoder -> MGN head with the R(2+1)D features; segment- and
 event-level F1 of audio, visual and audio-visual events."""
+from dataclasses import replace
+
 import numpy as np
 from mindspore import Tensor
 
-from ..data.avvp import build_avvp_dataset
+from ..data.avvp import AVVPDataOptions, build_avvp_dataset
 from ..dgsct.model import build_encoder
 from ..heads.avvp_mgn import AVVPLoss, MGNConfig, build_avvp_model
 from ..metrics.avvp import AVVPMetric
@@ -36,14 +38,22 @@ class AVVPTaskMetric(MetricOnNamedOutputs):
 class AVVPTask(Task):
     name = "avvp"
     head_schema = MGNConfig
+    data_schema = AVVPDataOptions
+    derived_head_keys = ("num_segments", "audio_dim", "video_dim")
     input_columns = ("frames", "wave", "video_st", "mixup_lambda")
     label_columns = ("label", "gt_audio", "gt_visual")
     output_names = ("aud_cls", "vis_cls", "global_prob", "a_prob", "v_prob", "a_frame", "v_frame")
     loss_names = ("av", "audio", "visual", "cls_audio", "cls_visual")
     select_metric = "segment_type"
 
+    @classmethod
+    def prepare(cls, cfg):
+        """The head config with the values the data decides (segments per video); the input widths are set from
+        the built backbones."""
+        return replace(cfg.head, num_segments=cfg.data.num_segments)
+
     def build_network(self):
-        return build_avvp_model(build_encoder(self.cfg), self.cfg.head)
+        return build_avvp_model(build_encoder(self.cfg), self.derived)
 
     def build_loss(self):
         return AVVPLoss(self.cfg.head.num_classes, self.cfg.head.visual_smoothing)
