@@ -131,7 +131,7 @@ def main(argv=None):
     if rank == 0:
         Path(cfg.train.output_dir).mkdir(parents=True, exist_ok=True)
         save_config(cfg, Path(cfg.train.output_dir) / "config.yaml")
-    trainer = Trainer(grad_net, optimizer, cfg.train, task.loss_names, log, rank)
+    trainer = Trainer(grad_net, optimizer, cfg.train, task.loss_names, log, rank, cfg.compat.official_accum_drop)
     _, last = trainer.fit(net, task, cfg, train_ds, rank_batch * size, progress,
                           after_epoch=lambda: average_bn_statistics(net, size))
     if rank == 0:

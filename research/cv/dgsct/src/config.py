@@ -67,7 +67,6 @@ class TrainConfig:
     lr_step_epochs: int = 3             # StepLR(step_size, gamma) stepped per epoch
     lr_gamma: float = 0.35
     accum_itr: int = 2
-    official_accum_drop: bool = False   # True: the original's bug (step every accum_itr batches on the LAST batch only)
     seed: int = 43
     log_every: int = 10
     max_steps: int = 0                  # stop after this many batches (0 = all epochs); for demos and tests
@@ -76,6 +75,21 @@ class TrainConfig:
     eval_every_epochs: int = 1
     early_stop_epochs: int = 0          # stop after this many evaluations without a better select metric (0 = never)
     mode: str = "graph"                 # graph | pynative
+
+
+@dataclass
+class CompatConfig:
+    """Bug compatibility: each switch reproduces one behaviour of the official code that this port corrects by
+    default (README "Bug compatibility" says what and why). A switch that does not apply to the task must stay false."""
+    official_accum_drop: bool = False    # trainer: with accum_itr k, step on every k-th batch's gradient only
+    official_gate_bce: bool = False      # AVE loss: BCE-with-logits applied to the gate probability (sigmoid twice)
+    official_inplace_relu: bool = False  # AVS decoder: in-place ReLUs (residual identity relu(x), relu'd stage maps)
+    official_negatives: bool = False     # AVQA data: negative frame rejected when frame id // 60 == video index
+
+
+# where the switches lived before the `compat:` section (an old config gets a pointer, not just "unknown key")
+MOVED_TO_COMPAT = {("train", "official_accum_drop"), ("head", "official_gate_bce"),
+                   ("head", "official_inplace_relu"), ("data.options", "official_negatives")}
 
 
 @dataclass
@@ -103,6 +117,7 @@ class Config:
     head: typing.Any = None             # task schema (src/tasks/)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    compat: CompatConfig = field(default_factory=CompatConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
 
@@ -203,6 +218,7 @@ def load_config(path, argv=()):
     data = raw.get("data")
     options = data.pop("options", None) if isinstance(data, dict) else None
     _reject_derived_keys(head, task, source)
+    _point_to_compat({"train": raw.get("train"), "head": head, "data.options": options}, source)
     cfg = build_dataclass(Config, raw, source)
     cfg.head = build_dataclass(task.head_schema, head, source, "head.")
     cfg.data.options = build_dataclass(task.data_schema, options, source, "data.options.")
@@ -222,6 +238,33 @@ def _reject_derived_keys(head, task, source):
                           f"backbones) and cannot be set; derived head keys: {list(task.derived_head_keys)}")
 
 
+def _point_to_compat(sections, source):
+    for section, key in sorted(MOVED_TO_COMPAT):
+        if isinstance(sections[section], dict) and key in sections[section]:
+            raise ConfigError(f"{source}: key '{section}.{key}' is now 'compat.{key}' (all bug-compatibility "
+                              f"switches are in the compat: section)")
+
+
+def _check_compat(cfg, source, task):
+    """A switch set for a task it does not apply to would do nothing: name it."""
+    if cfg.compat.official_accum_drop and cfg.train.accum_itr <= 1:
+        raise ConfigError(f"{source}: key 'compat.official_accum_drop' has no effect with train.accum_itr "
+                          f"{cfg.train.accum_itr} (it drops the gradients of accumulated batches)")
+    for key in (f.name for f in dataclasses.fields(CompatConfig)):
+        if getattr(cfg.compat, key) and key not in TRAINER_COMPAT + task.compat_flags:
+            users = sorted(t.name for t in _all_tasks() if key in t.compat_flags)
+            raise ConfigError(f"{source}: key 'compat.{key}' has no effect on task {task.name!r} (it applies to "
+                              f"{', '.join(users)})")
+
+
+def _all_tasks():
+    from .tasks import TASKS
+    return TASKS.values()
+
+
+TRAINER_COMPAT = ("official_accum_drop",)     # honoured by the generic trainer, i.e. by every task
+
+
 def _check_values(cfg, source, task):
     """Values a type check cannot catch, named by key."""
     if cfg.train.early_stop_epochs < 0:
@@ -233,6 +276,7 @@ def _check_values(cfg, source, task):
         if value < 1:
             raise ConfigError(f"{source}: key '{key}' must be >= 1, got {value}")
     _check_input_sizes(cfg, source, task)
+    _check_compat(cfg, source, task)
     if hasattr(cfg.data.options, "validate"):
         try:
             cfg.data.options.validate(source)

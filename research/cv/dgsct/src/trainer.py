@@ -68,8 +68,9 @@ class Trainer:
     Adam step (a leftover partial group at the epoch end is applied too); official_accum_drop = the original loop,
     which zeroes the gradient every batch and steps every k-th batch, i.e. uses only that batch's gradient."""
 
-    def __init__(self, grad_net, optimizer, train_cfg, loss_names, log=print, rank=0):
+    def __init__(self, grad_net, optimizer, train_cfg, loss_names, log=print, rank=0, official_accum_drop=False):
         self.grad_net = grad_net
+        self.official_accum_drop = official_accum_drop        # compat.official_accum_drop
         self.optimizer = optimizer
         self.cfg = train_cfg
         self.loss_names = loss_names
@@ -113,7 +114,7 @@ class Trainer:
             sums = values if sums is None else sums + values
             count += 1
             self.global_batch += 1
-            if self.cfg.official_accum_drop:
+            if self.official_accum_drop:
                 if (index + 1) % k == 0:
                     self._apply(grads)
             else:

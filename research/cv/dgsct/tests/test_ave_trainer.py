@@ -47,7 +47,7 @@ class _Optimizer:
 
 
 def _cfg(**kw):
-    base = dict(lr=1.0, lr_step_epochs=3, lr_gamma=0.35, accum_itr=2, official_accum_drop=False, epochs=10,
+    base = dict(lr=1.0, lr_step_epochs=3, lr_gamma=0.35, accum_itr=2, epochs=10,
                 log_every=0)
     base.update(kw)
     return SimpleNamespace(**base)
@@ -62,7 +62,7 @@ def test_correct_accumulation_averages_every_batch(pynative):
 
 def test_official_accumulation_drops_every_other_batch(pynative):
     opt = _Optimizer()
-    Trainer(_GradNet(), opt, _cfg(official_accum_drop=True), ("zero",)).train_epoch(_Batches(5), 0, 5, 1)
+    Trainer(_GradNet(), opt, _cfg(), ("zero",), official_accum_drop=True).train_epoch(_Batches(5), 0, 5, 1)
     assert opt.received == [2.0, 4.0]               # only the 2nd and 4th batch's gradients; 1, 3, 5 are lost
 
 

@@ -29,7 +29,7 @@ def test_official_ave_config_values():
     assert (cfg.train.batch_size, cfg.train.epochs, cfg.train.seed, cfg.train.accum_itr) == (8, 50, 43, 2)
     assert (cfg.prompt.reduction, cfg.prompt.groups, cfg.prompt.num_tokens) == (8, 2, 32)
     assert cfg.model.swin_preset == "large_192" and cfg.model.htsat_preset == "audioset"
-    assert cfg.head.cmbs.num_classes == 28 and not cfg.head.official_gate_bce and not cfg.train.official_accum_drop
+    assert cfg.head.cmbs.num_classes == 28 and not cfg.compat.official_gate_bce and not cfg.compat.official_accum_drop
 
 
 def test_overrides_keep_types():
@@ -46,7 +46,7 @@ def test_overrides_keep_types():
     (["--train.epochs=1.5"], "train.epochs"),
     (["--prompt.alpha=abc"], "prompt.alpha"),
     (["--head.cmbs.bogus=1"], "head.cmbs.bogus"),
-    (["--train.official_accum_drop=3"], "train.official_accum_drop"),
+    (["--compat.official_accum_drop=3"], "compat.official_accum_drop"),
 ])
 def test_bad_keys_and_types_name_the_key(args, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")) as err:
@@ -109,7 +109,7 @@ def test_benchmark_batch_matches_the_dataset_columns(config):
 @pytest.mark.parametrize("config,args,message", [
     ("avvp", ["--data.options.st_dirr=x"], r"unknown key 'data\.options\.st_dirr'"),
     ("avvp", ["--data.options.mixup_alpha=[1]"], r"key 'data\.options\.mixup_alpha' expects float"),
-    ("avqa", ["--data.options.official_negatives=3"], r"key 'data\.options\.official_negatives' expects bool"),
+    ("avqa", ["--data.options.max_question_len=long"], r"key 'data\.options\.max_question_len' expects int"),
     ("ave", ["--data.options.mixup_alpha=0.5"], r"unknown key 'data\.options\.mixup_alpha'"),   # AVE has no mixup
 ])
 def test_data_options_are_typed_per_task(config, args, message):
@@ -145,3 +145,49 @@ def test_prepare_returns_derived_values_and_leaves_the_config_alone(tmp_path):
     saved = yaml.safe_load((tmp_path / "saved.yaml").read_text())
     assert "num_segments" not in saved["head"] and "audio_dim" not in saved["head"]
     assert load_config(tmp_path / "saved.yaml") == cfg
+
+
+@pytest.mark.parametrize("config,args,old", [
+    ("ave", ["--train.official_accum_drop=true"], "train.official_accum_drop"),
+    ("ave", ["--head.official_gate_bce=true"], "head.official_gate_bce"),
+    ("avs_s4", ["--head.official_inplace_relu=true"], "head.official_inplace_relu"),
+    ("avqa", ["--data.options.official_negatives=true"], "data.options.official_negatives"),
+])
+def test_old_compat_keys_point_to_the_compat_section(config, args, old):
+    key = old.rsplit(".", 1)[1]
+    with pytest.raises(ConfigError, match=rf"key '{old}' is now 'compat\.{key}'"):
+        load_config(MODEL_DIR / "configs" / "tiny" / f"{config}.yaml", args)
+
+
+@pytest.mark.parametrize("config,args,message", [
+    ("avvp", ["--compat.official_gate_bce=true"], r"'compat\.official_gate_bce' has no effect on task 'avvp' "
+                                                  r"\(it applies to ave\)"),
+    ("ave", ["--compat.official_negatives=true"], r"'compat\.official_negatives' has no effect on task 'ave'"),
+    ("avvp", ["--compat.official_accum_drop=true"], r"'compat\.official_accum_drop' has no effect with "
+                                                    r"train\.accum_itr 1"),
+])
+def test_compat_switches_that_do_nothing_are_refused(config, args, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(MODEL_DIR / "configs" / "tiny" / f"{config}.yaml", args)
+
+
+def test_compat_switches_reach_the_code_they_change(tmp_path):
+    """Each switch of the compat: section is read by its consumer (loss, AVS head, AVQA sampler, trainer)."""
+    from src.data.avqa_synthetic import make_synthetic_avqa
+    from src.tasks import bind_task
+    from src.heads.avs_tpavi import AVSHeadConfig
+    tiny = MODEL_DIR / "configs" / "tiny"
+    ave = load_config(tiny / "ave.yaml", ["--compat.official_gate_bce=true", "--compat.official_accum_drop=true",
+                                          "--train.accum_itr=2"])
+    assert bind_task(ave).build_loss().official_gate_bce and not bind_task(load_config(tiny / "ave.yaml")) \
+        .build_loss().official_gate_bce
+    assert ave.compat.official_accum_drop and not hasattr(AVSHeadConfig(), "official_inplace_relu")
+    avs = load_config(tiny / "avs_s4.yaml", ["--compat.official_inplace_relu=true"])
+    assert bind_task(avs).build_network().head.official_inplace_relu
+    data = make_synthetic_avqa(str(tmp_path / "avqa"), videos_per_split=(6, 1, 1), questions_per_video=1,
+                               image_size=32, frames_per_video=10, sample_rate=8000)
+    for flag in (True, False):
+        cfg = load_config(tiny / "avqa.yaml", [f"--data.root={data}", f"--train.output_dir={tmp_path / 'out'}",
+                                               f"--compat.official_negatives={str(flag).lower()}"])
+        _, source = bind_task(cfg).build_data("train", 1, True)
+        assert source.official_negatives is flag

@@ -64,7 +64,6 @@ class AVQADataOptions(AVQAGroundingDataOptions):
     """`data.options` of AVQA question answering."""
     vocab_file: str = ""                 # empty: built from avqa-train.json, saved as <train.output_dir>/avqa_vocab.json
     max_question_len: int = MAX_QUESTION_LEN
-    official_negatives: bool = False     # true: the original same-video test for negative frames (frame id // 60)
 
 
 def _where(path, i, record=None):
@@ -324,13 +323,15 @@ def resolve_vocabulary(data_cfg, output_dir):
     return vocab, path
 
 
-def build_avqa_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1, *, vocab):
-    """Task-registry dataset builder; `vocab`: the run's AVQAVocabulary (the task's `prepare` resolves it)."""
+def build_avqa_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1, *, vocab,
+                       official_negatives=False):
+    """Task-registry dataset builder; `vocab`: the run's AVQAVocabulary (the task's `prepare` resolves it);
+    official_negatives: the original negative-frame test (compat.official_negatives)."""
     opts = task_options(data_cfg, AVQADataOptions)
     source = AVQASource(data_cfg.root, os.path.join(annotation_dir(data_cfg), f"avqa-{split}.json"), vocab,
                         image_size=data_cfg.image_size, segment_samples=data_cfg.audio_rate,
                         clip_samples=data_cfg.clip_samples, num_segments=data_cfg.num_segments,
-                        official_negatives=opts.official_negatives,
+                        official_negatives=official_negatives,
                         mixup_alpha=opts.mixup_alpha if training else 0.0)
     return build_task_dataset(source, data_cfg, batch_size, training, rank, group_size), source
 

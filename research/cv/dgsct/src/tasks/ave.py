@@ -38,6 +38,7 @@ class AVETask(Task):
     output_names = ("is_event", "event", "av", "gate")
     loss_names = ("event", "gate", "cls", "av")
     select_metric = "accuracy"
+    compat_flags = ("official_gate_bce",)
 
     def build_network(self):
         encoder = build_encoder(self.cfg)
@@ -45,7 +46,7 @@ class AVETask(Task):
         return DGSCTNet(encoder, head)
 
     def build_loss(self):
-        return AVELoss(self.cfg.head.official_gate_bce)
+        return AVELoss(self.cfg.compat.official_gate_bce)
 
     def build_data(self, split, batch_size, training, rank=0, group_size=1):
         dataset, source = build_ave_dataset(self.cfg.data, split, batch_size, training, rank, group_size)

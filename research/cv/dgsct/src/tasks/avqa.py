@@ -51,6 +51,7 @@ class AVQATask(Task):
     output_names = ("answer_logits", "match_pos", "match_neg")
     loss_names = ("qa", "match")
     select_metric = "overall"
+    compat_flags = ("official_negatives",)
 
     @classmethod
     def prepare(cls, cfg):
@@ -69,7 +70,7 @@ class AVQATask(Task):
 
     def build_data(self, split, batch_size, training, rank=0, group_size=1):
         return build_avqa_dataset(self.cfg.data, split, batch_size, training, rank, group_size,
-                                  vocab=self.derived.vocab)
+                                  vocab=self.derived.vocab, official_negatives=self.cfg.compat.official_negatives)
 
     def build_metric(self):
         return AVQATaskMetric()

@@ -42,6 +42,7 @@ class AVSTask(Task):
     loss_names = ("bce", "kl")
     select_metric = "miou"
     resizes_frames = True
+    compat_flags = ("official_inplace_relu",)
     plot_max_videos = 16
 
     def build_network(self):

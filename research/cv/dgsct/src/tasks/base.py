@@ -44,6 +44,7 @@ class Task:
     head_schema = None                          # dataclass of the `head:` yaml section
     data_schema = None                          # dataclass of the `data.options:` yaml section
     derived_head_keys = ()                      # head_schema fields `prepare` derives (never set in a yaml)
+    compat_flags = ()                           # `compat:` switches the task honours (besides the trainer's)
     input_columns = ("frames", "waves")         # dataset columns fed to the network, in order
     label_columns = ("labels",)                 # dataset columns fed to the loss after the network outputs
     output_names = ()                           # network outputs, in order (the metric reads them by name)
