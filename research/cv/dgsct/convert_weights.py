@@ -59,6 +59,7 @@ def run_export(args):
 
 
 def run_map(args):
+    from src.atomic_file import write_text
     from src.convert.mapping import DEFAULT_BUFFERS, ConversionError, convert, load_npz, save_checkpoint_atomic
     table = load_table(args.kind)
     source = load_npz(args.src)
@@ -69,8 +70,7 @@ def run_map(args):
     report = result.report()
     print(report)
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as f:
-            f.write(report + "\n")
+        write_text(args.report, report + "\n")
     if not result.ok:
         raise ConversionError(f"{args.src}: mapping for kind '{args.kind}' is incomplete (see report above); "
                               "nothing was written")

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Print total and per-stage parameter counts of the DG-SCT backbones and compare them with the spec.
+"""Print total and per-stage parameter counts of the DG-SCT backbones and compare them with
+the reference totals counted from the official module definitions (timm 0.6 Swin-V2-L with its 22k head, HTS-AT).
 
     python count_params.py              # Swin-V2-L-192 (with its 22k head) and HTS-AT (AudioSet)
 
@@ -58,7 +59,7 @@ def build_htsat():
     return HTSAT(HTSATConfig.audioset())
 
 
-# key -> (title, builder, spec total in M, spec note, {group: spec M})
+# key -> (title, builder, reference total in M, reference note, {group: reference M})
 BACKBONES = OrderedDict([
     ("swin", ("Swin-V2-L-192 (timm swinv2_large_window12_192_22k)", build_swin, 228.8,
               "incl. the 33.6M 22k head", {"head": 33.6})),
@@ -66,19 +67,19 @@ BACKBONES = OrderedDict([
 ])
 
 
-def report(title, net, spec_total, spec_note, spec_groups):
+def report(title, net, ref_total, ref_note, ref_groups):
     groups, buffers = count(net)
     total = sum(groups.values())
     print(f"\n{title}")
     print(f"  {'group':28s} {'params':>14s} {'M':>9s}")
     for key, n in groups.items():
-        note = f"   (spec {spec_groups[key]}M)" if key in spec_groups else ""
+        note = f"   (reference {ref_groups[key]}M)" if key in ref_groups else ""
         print(f"  {key:28s} {n:14,d} {n / 1e6:9.3f}{note}")
-    print(f"  {'TOTAL (PyTorch-comparable)':28s} {total:14,d} {total / 1e6:9.3f}   spec {spec_total}M {spec_note}")
+    print(f"  {'TOTAL (PyTorch-comparable)':28s} {total:14,d} {total / 1e6:9.3f}   reference {ref_total}M {ref_note}")
     if buffers:
         print(f"  BatchNorm moving statistics (buffers in torch, not counted above): {buffers:,d}")
-    match = abs(total / 1e6 - spec_total) < 0.05          # the spec gives 0.1M precision
-    print(f"  matches spec: {'YES' if match else 'NO'} (difference {total / 1e6 - spec_total:+.3f}M)")
+    match = abs(total / 1e6 - ref_total) < 0.05          # the reference has 0.1M precision
+    print(f"  matches the reference: {'YES' if match else 'NO'} (difference {total / 1e6 - ref_total:+.3f}M)")
     return match
 
 
@@ -87,7 +88,7 @@ def main():
     parser.add_argument("--only", choices=list(BACKBONES), default=None)
     args = parser.parse_args()
     ok = True
-    for key, (title, builder, spec_total, note, spec_groups) in BACKBONES.items():
+    for key, (title, builder, ref_total, note, ref_groups) in BACKBONES.items():
         if args.only and key != args.only:
             continue
         try:
@@ -95,7 +96,7 @@ def main():
         except ImportError as err:
             print(f"\n{title}: not available in this checkout ({err}); skipped")
             continue
-        ok &= report(title, net, spec_total, note, spec_groups)
+        ok &= report(title, net, ref_total, note, ref_groups)
         del net
     return 0 if ok else 1
 

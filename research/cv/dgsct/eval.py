@@ -20,18 +20,20 @@ python eval.py --config_path=configs/ave.yaml --eval.ckpt=CKPT [--metrics_file=m
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import mindspore as ms
 
+from src.atomic_file import write_text
 from src.config import load_config
+from src.config_help import config_help
 from src.dgsct.model import build_network, load_network_checkpoint
 from src.tasks import TASKS, get_task
 from src.trainer import evaluate
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="DG-SCT evaluation", allow_abbrev=False)
+    parser = argparse.ArgumentParser(description="DG-SCT evaluation", allow_abbrev=False, epilog=config_help(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", required=True)
     parser.add_argument("--metrics_file", default="")
     parser.add_argument("--plot", default="", help="folder for the task's figures (AVE timelines, AVS masks)")
@@ -54,8 +56,7 @@ def main(argv=None):
     print(json.dumps(result, indent=1))
     metrics_file = args.metrics_file or cfg.eval.metrics_file
     if metrics_file:
-        Path(metrics_file).parent.mkdir(parents=True, exist_ok=True)
-        Path(metrics_file).write_text(json.dumps(result, indent=1))
+        write_text(metrics_file, json.dumps(result, indent=1))
     if plot_dir:
         paths = task.plot(source, records, plot_dir, args.plot_max or task.plot_max_videos)
         print(f"{len(paths)} figures written to {plot_dir}")

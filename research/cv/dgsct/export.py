@@ -27,11 +27,13 @@ import sys
 import mindspore as ms
 
 from src.config import load_config, save_config
+from src.config_help import config_help
 from src.dgsct.model import build_network, load_network_checkpoint
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="DG-SCT MindIR export", allow_abbrev=False)
+    parser = argparse.ArgumentParser(description="DG-SCT MindIR export", allow_abbrev=False, epilog=config_help(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", required=True)
     args, overrides = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     cfg = load_config(args.config_path, overrides)

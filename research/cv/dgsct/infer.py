@@ -29,6 +29,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
+from src.atomic_file import write_text
 from src.config import load_config
 from src.tasks import bind_task
 from src.trainer import evaluate
@@ -91,8 +92,7 @@ def main(argv=None):
     result.update(task=cfg.task, split=cfg.data.eval_split, mindir=prefix + ".mindir", batch_size=batch)
     print(json.dumps(result, indent=1))
     if args.metrics_file:
-        Path(args.metrics_file).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.metrics_file).write_text(json.dumps(result, indent=1))
+        write_text(args.metrics_file, json.dumps(result, indent=1))
     return result
 
 

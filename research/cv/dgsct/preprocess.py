@@ -22,7 +22,7 @@ include the H.264 and AAC decoders of the AVE mp4 files: no PyAV, OpenCV or ffmp
 audio in the decoder's own sample format (e.g. int16 for PCM), converted to float here. MindSpore 2.10 returns packed
 (interleaved) multi-channel PCM scrambled; such a video is refused with an error saying so (planar audio, as AAC
 decodes to, is read correctly; tests/test_preprocess.py checks both on hand-written AVI files).
-The repository does not say at which rate the official frames.zip was extracted (spec 4.1.1); the default here
+The repository does not say at which rate the official frames.zip was extracted; the default here
 is 1 frame per second, taken at the middle of each second (frames 00000001..00000010 for a 10-s clip), which the
 loader's int(linspace(1, n, 10)) maps one-to-one onto the 10 segments. `--num_frames N` takes N frames evenly
 over the clip instead (middles of N equal intervals).
@@ -37,7 +37,6 @@ with --skip_errors it is logged and skipped, and the failures are counted at the
 import argparse
 import math
 import os
-import shutil
 import sys
 from multiprocessing import Pool
 
@@ -46,6 +45,7 @@ from PIL import Image
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
+from src.atomic_file import atomic_output
 from src.data.ave import parse_annotation_file
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
@@ -139,20 +139,16 @@ def fit_length(wave, length):
 
 
 def save_wave(path, wave):
-    tmp = f"{path}.tmp{os.getpid()}.npy"
-    np.save(tmp, wave.astype(np.float32))
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        np.save(tmp, wave.astype(np.float32))
 
 
 def save_frames(folder, frames, quality):
     """Write frames as %08d.jpg into `folder` through a temporary folder renamed at the end."""
-    tmp = f"{folder}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    for number, frame in enumerate(frames, 1):
-        Image.fromarray(np.ascontiguousarray(frame)).save(os.path.join(tmp, f"{number:08d}.jpg"), quality=quality)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    with atomic_output(folder) as tmp:
+        os.makedirs(tmp)
+        for number, frame in enumerate(frames, 1):
+            Image.fromarray(np.ascontiguousarray(frame)).save(os.path.join(tmp, f"{number:08d}.jpg"), quality=quality)
 
 
 def process_video(path, output_dir, args):

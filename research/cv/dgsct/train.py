@@ -34,6 +34,7 @@ from mindspore import nn, ops
 
 from src.checkpoint import TrainProgress, restore_training_checkpoint
 from src.config import ConfigError, load_config, save_config
+from src.config_help import config_help
 from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones
 from src.dgsct.model import build_network
 from src.tasks import bind_task
@@ -41,7 +42,8 @@ from src.trainer import GradNet, LossNet, Trainer
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description="DG-SCT training", allow_abbrev=False)
+    parser = argparse.ArgumentParser(description="DG-SCT training", allow_abbrev=False, epilog=config_help(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", required=True)
     parser.add_argument("--resume", default="", help="checkpoint to continue from (with optimizer state)")
     parser.add_argument("--dry_run", action="store_true", help="check config, data and checkpoint paths, then exit")

@@ -48,9 +48,11 @@ import numpy as np
 from mindspore import Tensor
 
 from src.config import load_config, overrides_to_dict
+from src.context import set_context
 from src.data.dataset import build_data
-from src.evaluation import default_index_path, load_trained_model, resolve_checkpoint, set_context, split_inputs
+from src.evaluation import split_inputs
 from src.index import SparseCodeIndex
+from src.run_files import default_index_path, load_trained_model, resolve_checkpoint
 
 TOP_K = 50
 OPTIONS = {"sparcode_dir": None, "two_tower_dirs": None, "sizes": "10000,100000,1000000", "densities": "0.05,0.02",

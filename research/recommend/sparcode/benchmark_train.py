@@ -161,7 +161,8 @@ def run_worker(model_name, config_path, overrides, threads):
     """One epoch of `model_name` as train.py runs it; returns the measurements (dict)."""
     import mindspore as ms
     from src.data.dataset import build_data, create_train_dataset
-    from src.evaluation import make_validation_fn, model_meta, set_context
+    from src.context import set_context
+    from src.evaluation import make_validation_fn
     from src.logging_utils import StepLogger, get_logger
     from src.model.factory import build_model
     from src.trainer import Trainer, epoch_seed
@@ -172,7 +173,7 @@ def run_worker(model_name, config_path, overrides, threads):
     ms.device_context.cpu.op_tuning.threads_num(threads)
     ms.set_seed(int(cfg.seed))
     data, data_wall, _ = timed(lambda: build_data(cfg))
-    model = build_model(cfg, model_meta(data))
+    model = build_model(cfg, data.model_meta())
     logger = get_logger()
     trainer = Trainer(cfg, data, model, evaluate_fn=make_validation_fn(cfg, data), logger=logger)
     out = {"model": model_name, "config": os.path.relpath(config_path, MODEL_DIR), "dataset": data.name,

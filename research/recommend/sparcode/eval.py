@@ -27,10 +27,12 @@ import time
 
 import numpy as np
 
+from src.context import set_context
 from src.data.dataset import build_data
-from src.evaluation import (brute_force_rank, check_topk, index_rank, load_or_build_index, load_run_config,
-                            load_trained_model, metrics_for, query_code_ids, report, resolve_checkpoint, set_context,
-                            split_inputs)
+from src.evaluation import brute_force_rank, check_topk, index_rank, metrics_for, query_code_ids, split_inputs
+from src.index_build import load_or_build_index
+from src.report import report
+from src.run_files import load_run_config, load_trained_model, resolve_checkpoint
 
 
 def evaluate(cfg, ckpt_path):
@@ -41,7 +43,7 @@ def evaluate(cfg, ckpt_path):
     result = {"model": cfg.model, "dataset": data.name, "split": cfg.eval_split, "checkpoint": ckpt_path,
               "n_queries": int(len(feats)), "n_items": int(data.n_items), "topk": list(cfg.topk)}
     start = time.time()
-    if cfg.model == "sparcode":
+    if model.serves_from_index:
         index, index_path, rebuilt = load_or_build_index(model, data, cfg)
         index.attach_model(model)                      # codes unseen at build time are computed on the fly
         n_codes_before = len(index.codes)

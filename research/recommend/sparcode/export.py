@@ -39,9 +39,12 @@ from mindspore import nn, ops, Tensor
 
 from src.atomic_file import atomic_copy, atomic_output_path, file_sha256
 from src.checkpoint import parameter_digest
+from src.context import set_context
 from src.data.dataset import build_data
-from src.evaluation import (export_paths, load_or_build_index, load_run_config, load_trained_model,
-                            resolve_checkpoint, set_context, write_json)
+from src.index_build import load_or_build_index
+from src.model.factory import MODELS
+from src.report import write_json
+from src.run_files import export_paths, load_run_config, load_trained_model, resolve_checkpoint
 
 
 class QueryCodeNet(nn.Cell):
@@ -98,8 +101,8 @@ def export_mindir(net, inputs, path):
 def export_model(cfg, ckpt_path, prefix):
     if cfg.file_format != "MINDIR":
         raise ValueError(f"config key file_format: only MINDIR can be exported on {cfg.device_target}")
-    if cfg.model == "all_to_all":
-        raise ValueError("the all-to-all model has no index and no separable query side; nothing to serve")
+    if not MODELS[cfg.model].exportable:
+        raise ValueError(f"the {cfg.model} model has no index and no separable query side; nothing to serve")
     data = build_data(cfg)
     model = load_trained_model(cfg, data, ckpt_path)
     paths = export_paths(prefix)
@@ -113,14 +116,14 @@ def export_model(cfg, ckpt_path, prefix):
     # digest and index first: wrapping the model in the export cells below prefixes its parameter names
     digest = parameter_digest(model)
     files = {"query": paths["query"], "item": paths["item"]}
-    if cfg.model == "sparcode":
+    if model.serves_from_index:
         _, index_path, _ = load_or_build_index(model, data, cfg)     # the index of exactly these weights
         atomic_copy(index_path, paths["index"])
         files.update(g=paths["g"], index=paths["index"])
-    query_net = QueryCodeNet(model) if cfg.model == "sparcode" else QueryVectorNet(model)
+    query_net = QueryCodeNet(model) if model.serves_from_index else QueryVectorNet(model)
     export_mindir(query_net, (user_feats, hist), paths["query"])
     export_mindir(ItemTokenNet(model), (item_ids, item_values), paths["item"])
-    if cfg.model == "sparcode":
+    if model.serves_from_index:
         zhat = Tensor(shape=[None, int(cfg.token_dim)], dtype=ms.float32)
         tokens = Tensor(shape=[None, int(cfg.num_item_tokens), int(cfg.token_dim)], dtype=ms.float32)
         export_mindir(IndexWeightNet(model), (zhat, tokens), paths["g"])
@@ -138,7 +141,7 @@ def export_model(cfg, ckpt_path, prefix):
 
 
 def main(argv=None):
-    cfg = load_run_config(sys.argv[1:] if argv is None else argv)
+    cfg = load_run_config(sys.argv[1:] if argv is None else argv, prog="export.py")
     set_context(cfg)
     ckpt_path = resolve_checkpoint(cfg)
     prefix = cfg.file_name

@@ -34,10 +34,13 @@ import mindspore as ms
 from mindspore import nn, Tensor
 
 from src.atomic_file import file_sha256
-from src.config import load_config, overrides_to_dict
+from src.config import exit_if_help, load_config, overrides_to_dict
+from src.context import set_context
 from src.data.dataset import build_data
-from src.evaluation import (check_topk, export_paths, index_rank, metrics_for, query_code_ids, report, set_context,
-                            split_inputs)
+from src.evaluation import check_topk, index_rank, metrics_for, query_code_ids, split_inputs
+from src.model.factory import MODELS
+from src.report import report
+from src.run_files import export_paths
 from src.scoring import topk_excluding
 
 ITEM_BATCH = 4096
@@ -127,7 +130,7 @@ def serve(cfg, prefix, index=None):
     result = {"model": cfg.model, "dataset": data.name, "split": cfg.eval_split, "n_queries": int(len(feats)),
               "n_items": int(data.n_items), "topk": list(cfg.topk), "served_from": os.path.abspath(prefix)}
     t0 = time.time()
-    if cfg.model == "sparcode":
+    if MODELS[cfg.model].serves_from_index:
         index = index if index is not None else SparseCodeIndex.load(paths["index"])
         tokens = item_tokens(item_net, data)[index.items]
         # rows for codes missing from the index come from the exported interaction graph g
@@ -137,7 +140,7 @@ def serve(cfg, prefix, index=None):
         ranked = index_rank(index, codes, split.seen_indptr, split.seen_items, k)
         result.update(retrieval="sparse code index (MindIR query side)", index=index.stats(),
                       codes_added_on_the_fly=int(len(index.codes) - n_codes_before))
-    elif cfg.model == "two_tower":
+    elif MODELS[cfg.model].exportable:               # query vectors (two-tower)
         item_vectors = item_tokens(item_net, data)[:, 0]
         ranked = []
         for start in range(0, len(feats), int(cfg.eval_batch_size)):
@@ -148,20 +151,23 @@ def serve(cfg, prefix, index=None):
         ranked = np.concatenate(ranked)
         result.update(retrieval="brute force MIPS over MindIR item vectors")
     else:
-        raise ValueError(f"infer.py serves sparcode and two_tower exports, not {cfg.model!r}")
+        raise ValueError(f"infer.py serves the exports of {sorted(m for m in MODELS if MODELS[m].exportable)}, "
+                         f"not {cfg.model!r}")
     result["seconds"] = time.time() - t0
     result["metrics"] = metrics_for(ranked, split, cfg.topk)
     return result, ranked
 
 
 def main(argv=None):
-    raw = overrides_to_dict(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    exit_if_help(argv, "infer.py --file_name=EXPORT_PREFIX")
+    raw = overrides_to_dict(argv)
     prefix = raw.pop("file_name", None)
     if not prefix:
         raise ValueError("pass --file_name=<prefix> given to export.py")
     manifest = read_manifest(prefix)
     index = None
-    if manifest.get("model") == "sparcode":
+    if manifest.get("model") in MODELS and MODELS[manifest["model"]].serves_from_index:
         from src.index import SparseCodeIndex
         index = SparseCodeIndex.load(export_paths(prefix)["index"])
     check_export(prefix, manifest, index)

@@ -75,7 +75,7 @@ def describe_synthetic(data, ks):
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        cfg = parse_cli(argv)
+        cfg = parse_cli(argv, prog="preprocess.py")
         if not cfg.processed_path:
             raise ConfigError("command line: key 'processed_path' must be set (output folder)")
         start = time.time()

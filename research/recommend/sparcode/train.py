@@ -31,8 +31,10 @@ import mindspore as ms
 
 from src.checkpoint import parameter_digest
 from src.config import parse_cli
+from src.context import set_context
 from src.data.dataset import build_data
-from src.evaluation import build_and_save_index, make_validation_fn, model_meta, set_context
+from src.evaluation import make_validation_fn
+from src.index_build import build_and_save_index
 from src.logging_utils import format_seconds, get_logger
 from src.model.factory import build_model
 from src.trainer import Trainer, init_distributed
@@ -51,7 +53,7 @@ def main(argv=None):
     logger = get_logger(rank_id=rank_id)
     start = time.time()
     data = build_data(cfg)
-    model = build_model(cfg, model_meta(data))
+    model = build_model(cfg, data.model_meta())
     if rank_id == 0:
         os.makedirs(cfg.ckpt_dir, exist_ok=True)
         cfg.save(os.path.join(cfg.ckpt_dir, "config.yaml"))
@@ -67,7 +69,7 @@ def main(argv=None):
         best = trainer.load_best()
         logger.info("best epoch %d (valid recall@50 %.4f), weights from %s", state["best_epoch"],
                     state["best_metric"], best)
-        if cfg.model == "sparcode":
+        if model.serves_from_index:
             build_and_save_index(model, data, cfg, logger)
         logger.info("total wall time %s", format_seconds(time.time() - start))
     return state

@@ -13,12 +13,12 @@
 # limitations under the License.
 # ============================================================================
 """Atomic training checkpoints (network + optimizer state + epoch/step) with the config saved beside them."""
-import os
 from pathlib import Path
 from typing import NamedTuple
 
 import mindspore as ms
 
+from .atomic_file import atomic_output
 from .config import save_config
 
 
@@ -41,19 +41,13 @@ def _entries(net, optimizer):
 
 
 def save_training_checkpoint(path, net, optimizer, cfg, progress):
-    """Write `path` (.ckpt) atomically (temp file + os.replace) and `path` with .yaml holding the config.
+    """Write `path` (.ckpt) atomically (src/atomic_file.py) and `path` with .yaml holding the config.
     progress: TrainProgress (epoch, step, best, stale_epochs) stored beside the parameters."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp_{path.name}")
     meta = {"epoch": int(progress.epoch), "step": int(progress.step), "best": float(progress.best),
             "stale_epochs": int(progress.stale_epochs)}
-    try:
-        ms.save_checkpoint(_entries(net, optimizer), str(tmp), append_dict=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)         # a failed write (disk full, permissions) leaves no temp file behind
-        raise
+    with atomic_output(path) as tmp:
+        ms.save_checkpoint(_entries(net, optimizer), tmp, append_dict=meta)
     save_config(cfg, path.with_suffix(".yaml"))
     return path
 

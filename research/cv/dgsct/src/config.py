@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from .atomic_file import write_text
 from .dgsct.prompt import PromptConfig
 
 
@@ -43,7 +44,7 @@ class ModelConfig:
     htsat_ckpt: str = ""
     backbone_train_mode: bool = True    # official: frozen backbones still run in train mode (drop path, bn0, SpecAugment)
     train_swin_norm: bool = False       # --is_vit_ln
-    train_htsat: bool = False           # true: fine-tune all of HTS-AT (the official AVS S4 script does; spec 2.3)
+    train_htsat: bool = False           # true: fine-tune all of HTS-AT (as the official AVS S4 train.py does)
 
 
 @dataclass
@@ -70,11 +71,10 @@ class TrainConfig:
     seed: int = 43
     log_every: int = 10
     max_steps: int = 0                  # stop after this many batches (0 = all epochs); for demos and tests
-    output_dir: str = "outputs/ave"
-    keep_checkpoints: int = 2
+    output_dir: str = ""                # "" = outputs/<task>
     eval_every_epochs: int = 1
     early_stop_epochs: int = 0          # stop after this many evaluations without a better select metric (0 = never)
-    mode: str = "graph"                 # graph | pynative
+    mode: str = "graph"                 # graph | pynative (GRAPH / PYNATIVE as in SparCode are accepted too)
 
 
 @dataclass
@@ -103,14 +103,14 @@ class EvalConfig:
 @dataclass
 class ExportConfig:
     ckpt: str = ""
-    file_name: str = "dgsct_ave"
+    file_name: str = ""                 # "" = dgsct_<task>
     file_format: str = "MINDIR"
     batch_size: int = 1
 
 
 @dataclass
 class Config:
-    task: str = "ave"
+    task: str = ""                      # required: a task of the registry in src/tasks.py
     device_target: str = "CPU"
     prompt: PromptConfig = field(default_factory=PromptConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -200,20 +200,36 @@ def _merge(base, extra):
     return base
 
 
-def load_config(path, argv=()):
-    """Load yaml `path`, apply command-line overrides `argv`, validate against the schemas; returns Config."""
-    from .tasks import get_task     # the registry imports heads; import lazily to keep config importable alone
-    path = Path(path)
+def _read_with_base(path, chain=()):
+    """The yaml mapping of `path`; with `base: <file relative to it>` the base file's mapping (sections merged key by
+    key) under this file's keys, so a tiny config states only what differs from its full config."""
+    if path.resolve() in chain:
+        raise ConfigError(f"{path}: key 'base' makes a cycle ({' -> '.join(str(p) for p in chain + (path,))})")
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(f"config file not found: {path}" + (f" (key 'base' of {chain[-1]})" if chain else ""))
     with open(path, encoding="utf-8") as handle:
         raw = yaml.safe_load(handle) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: key 'base' must be the path of another config file, got {base!r}")
+    return _merge(_read_with_base(path.parent / base, chain + (path.resolve(),)), raw)
+
+
+def load_config(path, argv=()):
+    """Load yaml `path`, apply command-line overrides `argv`, validate against the schemas; returns Config."""
+    from .tasks import TASKS, get_task     # the registry imports heads; import lazily to keep config importable alone
+    path = Path(path)
+    raw = _read_with_base(path)
     overrides = parse_overrides(list(argv))
     raw = _merge(raw, overrides)
     source = f"{path}" + (" + command line" if overrides else "")
-    task = get_task(raw.get("task", "ave"), source)
+    if not raw.get("task"):
+        raise ConfigError(f"{source}: key 'task' is required (one of {sorted(TASKS)})")
+    task = get_task(raw["task"], source)
     head = raw.pop("head", None) or {}
     data = raw.get("data")
     options = data.pop("options", None) if isinstance(data, dict) else None
@@ -223,6 +239,9 @@ def load_config(path, argv=()):
     cfg.head = build_dataclass(task.head_schema, head, source, "head.")
     cfg.data.options = build_dataclass(task.data_schema, options, source, "data.options.")
     cfg.prompt.validate(f"{source}: prompt")
+    cfg.train.mode = cfg.train.mode.lower()
+    cfg.train.output_dir = cfg.train.output_dir or f"outputs/{cfg.task}"     # task-neutral defaults
+    cfg.export.file_name = cfg.export.file_name or f"dgsct_{cfg.task}"
     _check_values(cfg, source, task)
     return cfg
 
@@ -267,6 +286,8 @@ TRAINER_COMPAT = ("official_accum_drop",)     # honoured by the generic trainer,
 
 def _check_values(cfg, source, task):
     """Values a type check cannot catch, named by key."""
+    if cfg.train.mode not in ("graph", "pynative"):
+        raise ConfigError(f"{source}: key 'train.mode' must be graph or pynative (either case), got {cfg.train.mode!r}")
     if cfg.train.early_stop_epochs < 0:
         raise ConfigError(f"{source}: key 'train.early_stop_epochs' must be >= 0 (0 = never), "
                           f"got {cfg.train.early_stop_epochs}")
@@ -316,13 +337,5 @@ def config_to_dict(cfg):
 
 def save_config(cfg, path):
     """Write the resolved config as yaml (atomically) beside a checkpoint or export."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(config_to_dict(cfg), handle, sort_keys=False)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    return Path(path)

@@ -14,7 +14,6 @@
 # ============================================================================
 """Generic trainer: the epoch loop (`Trainer.fit`: train, evaluate, select the best checkpoint, early stop, save
 atomically), the gradient step compiled once (GRAPH_MODE), gradient accumulation, StepLR per epoch, logging."""
-import math
 import re
 import time
 from pathlib import Path
@@ -235,10 +234,6 @@ def evaluate(net, dataset, task, max_batches=0):
                                   dict(zip(columns, arrays)))
         records.append((predicted, tuple(arrays[num_inputs:])))
     return metric.result(), records
-
-
-def ceil_div(a, b):
-    return int(math.ceil(a / b))
 
 
 

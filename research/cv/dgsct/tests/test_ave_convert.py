@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Official AVE checkpoint key layout (spec 9) -> our network through src/convert/dgsct_table.py."""
+"""Official AVE checkpoint key layout (MMIL_Net.state_dict()) -> our network through src/convert/dgsct_table.py."""
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,8 @@ TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "ave.yaml"
 
 
 def _official_name(name):
-    """Our parameter name -> the official PyTorch key (written from spec section 9, independent of the table)."""
+    """Our parameter name -> the official PyTorch key (written from the official module names, independent of the
+    table)."""
     torch_leaf = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_variance": "running_var"}
     parts = name.split(".")
     if parts[0] == "encoder":

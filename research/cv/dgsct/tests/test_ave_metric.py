@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVE segment accuracy on hand-made cases (spec 4.1.7)."""
+"""AVE segment accuracy on hand-made cases (the official main_trans.py accuracy)."""
 import numpy as np
 import pytest
 

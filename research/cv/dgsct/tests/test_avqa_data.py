@@ -20,7 +20,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import shared_data_dir
+from conftest import shared_dataset_dir
 from src.data.avqa import (AVQADataError, AVQAGroundingSource, AVQASource, AVQAVocabulary, negative_positions,
                            question_words, read_avqa_json)
 from src.data.avqa_synthetic import make_synthetic_avqa
@@ -29,10 +29,7 @@ from src.metrics.avqa import TYPE_PAIRS
 
 @pytest.fixture
 def avqa_json_dir():
-    root = shared_data_dir()
-    path = root / "av" / "MUSIC-AVQA" / "json" if root else None
-    if path is None or not (path / "avqa-val.json").is_file():
-        pytest.skip("real MUSIC-AVQA json files not found (set SHARED_DATA_DIR)")
+    path = shared_dataset_dir("av/MUSIC-AVQA/json", "avqa-val.json", "MUSIC-AVQA json files")
     return path
 
 

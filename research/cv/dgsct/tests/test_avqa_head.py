@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVST head (spec 4.4.2), AVQA losses (4.4.3) and the grounding pre-training head on random encoder outputs."""
+"""AVST head (official net_avst.py), AVQA losses (main_avst.py) and the grounding pre-training head on random encoder
+outputs."""
 import math
 
 import numpy as np

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""MUSIC-AVQA per-type accuracy (spec 4.4.4) on a hand-made case."""
+"""MUSIC-AVQA per-type accuracy (as the official main_avst.py test reports it) on a hand-made case."""
 import math
 
 import numpy as np

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVS head (spec 4.3.3): bicubic resize, TPAVI, decoder in-place-ReLU flag, losses, shapes on random encoder outputs."""
+"""AVS head (official PVT_AVSModel.py / TPAVI.py): bicubic resize, TPAVI, decoder in-place-ReLU flag, losses, shapes on
+random encoder outputs."""
 import numpy as np
 import pytest
 import mindspore as ms
@@ -35,7 +36,7 @@ def _encoder_outputs(videos=2, seed=0):
 
 
 def _tpavi_numpy(params, x, audio, train):
-    """Spec 4.3.3 step 5 with an explicit (N x N) affinity, in numpy."""
+    """TPAVI (dot mode) with an explicit (N x N) affinity, in numpy."""
     lin = lambda name, t: t @ params[name + ".weight"].T + params[name + ".bias"]  # noqa: E731
     b, n, c = x.shape
     t = audio.shape[1]
@@ -228,10 +229,10 @@ def test_loss_variant_is_checked():
 
 
 # ------------------------------------------------------------------------------------------------
-# wiring of the temporal block and torch parity of the rest (spec 9, level 2)
+# wiring of the temporal block and torch parity of the rest
 # ------------------------------------------------------------------------------------------------
 def test_temporal_attention_wiring(pynative):
-    """Recompute step 4 of spec 4.3.3 from the block's own sub-layers, stream by stream."""
+    """Recompute the four-stream temporal attention from the block's own sub-layers, stream by stream."""
     head = AVSHead(DIMS, GRIDS, **dict(TINY, gamma=0.3))
     head.set_train(False)
     ta = head.temporal_attn
@@ -255,7 +256,8 @@ def test_temporal_attention_wiring(pynative):
 
 
 def _torch_head_without_temporal(torch, p, maps, a_seg, grids, sizes, official):
-    """Spec 4.3.3 steps 2, 3, 5, 6 in torch (functional, the official layouts: Conv3d 1x1, BN3d, NCHW decoder)."""
+    """Audio projection, stage projections + resize, TPAVI and decoder in torch (functional, the official layouts:
+    Conv3d 1x1, BN3d, NCHW decoder)."""
     F = torch.nn.functional
     t = {k: torch.tensor(v) for k, v in p.items()}
     lin = lambda name, x: F.linear(x, t[name + ".weight"], t[name + ".bias"])           # noqa: E731

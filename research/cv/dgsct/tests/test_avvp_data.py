@@ -19,7 +19,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import shared_data_dir
+from conftest import shared_dataset_dir
 from src.data.avvp import AVVP_CLASSES, AVVPDataError, AVVPSource, read_dense_labels, read_weak_labels
 from src.data.transforms import build_generator_dataset
 from src.data.avvp_synthetic import make_synthetic_llp
@@ -27,11 +27,7 @@ from src.data.avvp_synthetic import make_synthetic_llp
 
 @pytest.fixture
 def llp_dir():
-    root = shared_data_dir()
-    path = root / "av" / "AVVP" if root else None
-    if path is None or not (path / "AVVP_train.csv").is_file():
-        pytest.skip("real AVVP annotation files not found (set SHARED_DATA_DIR)")
-    return str(path)
+    return str(shared_dataset_dir("av/AVVP", "AVVP_train.csv", "AVVP annotation files"))
 
 
 @pytest.fixture(scope="module")

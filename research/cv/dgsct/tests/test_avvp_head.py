@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""MGN head (spec 4.2.2) and AVVP losses (4.2.3) on random encoder outputs: assignment variants, init, loss values,
+"""MGN head (official nets/mgn.py) and AVVP losses (main.py) on random encoder outputs: assignment variants, init, loss
+values,
 a few training steps in GRAPH_MODE, MindIR export -> load -> same outputs."""
 import math
 

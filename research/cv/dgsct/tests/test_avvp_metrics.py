@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVVP segment-/event-level F1 (spec 4.2.4) on hand-made cases worked out by hand, plus a loop reference."""
+"""AVVP segment-/event-level F1 (official utils/eval_metrics.py) on hand-made cases worked out by hand, plus a loop
+reference."""
 import numpy as np
 import pytest
 
@@ -115,7 +116,7 @@ def test_frame_predictions_gate_on_video_level():
 
 
 def _reference_scores(so_a, so_v, gt_a, gt_v):
-    """Straightforward loops over videos, classes and runs, written from the spec text."""
+    """Straightforward loops over videos, classes and runs, written from the metric's definition."""
     def runs(x):
         out, start = [], None
         for t, v in enumerate(list(x) + [0]):

@@ -30,7 +30,7 @@ from src.convert.mapping import (ConversionError, LoadError, Rule, concat, conve
 
 def timm_swinv2_state(embed=24, depths=(2, 2, 2, 2), heads=(1, 2, 4, 8), grid=16, window=4, num_classes=0,
                       official_buffers=False, seed=0):
-    """A timm 0.6 Swin-V2 state dict layout written from timm's key list (spec section 9), random values."""
+    """A timm 0.6 Swin-V2 state dict layout written from timm 0.6's key list, random values."""
     rng = np.random.default_rng(seed)
 
     def arr(*shape):

@@ -95,7 +95,7 @@ def test_zero_gates_leave_the_frozen_encoders_unchanged(pynative):
         np.testing.assert_allclose(ours, ref.asnumpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(maps[-1], ref_v.asnumpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(a_last.asnumpy(), ref_a.asnumpy(), rtol=1e-5, atol=1e-5)
-    # pooling of spec 3.4: P of the last p2 module @ final tokens (Swin normed, HTS-AT not)
+    # pooling as in MMIL_Net.forward: P of the last p2 module @ final tokens (Swin normed, HTS-AT not)
     np.testing.assert_allclose(v_seg, np.matmul(pool_v.asnumpy(), ref_v.asnumpy())[:, 0], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(a_seg, np.matmul(pool_a.asnumpy(), ref_a.asnumpy())[:, 0], rtol=1e-5, atol=1e-5)
     # the same check must fail once a gate opens

@@ -33,13 +33,6 @@ SMALL = dict(sample_rate=8000, clip_samples=16000, n_fft=256, hop_size=64, mel_b
 NO_AUGMENT = dict(time_drop_width=0, freq_drop_width=0)
 
 
-@pytest.fixture(autouse=True)
-def pynative():
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-    yield
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-
-
 def sweep_noise(batch, samples, sample_rate, seed=0):
     """Log sine sweeps plus noise and silence-free: a realistic-looking test signal."""
     rng = np.random.RandomState(seed)

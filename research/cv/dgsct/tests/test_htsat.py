@@ -29,13 +29,6 @@ from src.convert.mapping import ConversionError, convert, load_checked
 ms.set_device("CPU")
 
 
-@pytest.fixture(autouse=True)
-def pynative_default():
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-    yield
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-
-
 @pytest.fixture(scope="module")
 def audioset_net():
     net = HTSAT(HTSATConfig.audioset())
@@ -84,7 +77,7 @@ def test_audioset_layout_and_parameter_count(audioset_net):
     np.testing.assert_allclose(drop, np.linspace(0, 0.1, 12))
     params = {p.name: p.size for p in net.get_parameters()}
     tables = params["frontend.stft_real"] + params["frontend.stft_imag"] + params["frontend.melW"]
-    assert tables == 2 * 513 * 1024 + 513 * 64                    # the "1.1M STFT/mel" of spec 3.7
+    assert tables == 2 * 513 * 1024 + 513 * 64                    # the 1.1M STFT/mel parameters in HTS-AT's count
     torch_count = sum(params.values()) - 2 * 64                   # bn0 running stats are buffers in torch
     assert abs(torch_count - 31.3e6) / 31.3e6 < 0.005, torch_count
     assert net.tscam_conv.weight.shape == (527, 768, 2, 3)

@@ -54,11 +54,6 @@ def torch_frontend():
     return spectrogram.eval(), logmel.eval()
 
 
-@pytest.fixture(autouse=True)
-def pynative():
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-
-
 def test_tables_equal_torchlibrosa_parameters(torch_frontend):
     spectrogram, logmel = torch_frontend
     fe = AudioFrontend()

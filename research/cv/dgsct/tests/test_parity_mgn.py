@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""MGN grouping block (spec 4.2.2) against a PyTorch reference written here from the spec text (needs torch from
+"""MGN grouping block (official `nets/grouping.py`) against a PyTorch reference written here from its description
+(needs torch from
 requirements-parity.txt; skipped cleanly without it). The reference uses the same sub-module names, so weights copy
 over by name (LayerNorm gamma/beta -> weight/bias). Checked in eval mode: soft assignment, hard (argmax) assignment,
 and the cross-modal HAN shape (10 segment tokens -> 10 outputs)."""

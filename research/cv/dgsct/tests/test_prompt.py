@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Tests of the cross-modal prompt module (spec 3.2/3.3): initial values, variants, zero output at init, torch parity."""
+"""Tests of the cross-modal prompt module (official `VisualAdapter` and its task variants): initial values, variants,
+zero output at init, torch parity."""
 import math
 
 import numpy as np
@@ -23,7 +24,7 @@ from mindspore import nn
 from src.dgsct.prompt import CrossModalPrompt, PromptConfig
 from conftest import torch_or_skip, params_numpy
 
-# spec 9 level 1 sizes: C=16, D=24, N=16 (4x4), M=9 (3x3), r=4, G=2, T=3
+# tiny sizes that keep every branch non-trivial: C=16, D=24, N=16 (4x4), M=9 (3x3), r=4, G=2, T=3
 C, D, N, M = 16, 24, 16, 9
 AVE = dict(reduction=4, num_tokens=3)
 S4 = dict(reduction=4, num_tokens=3, tokens_init="zeros", alignment="resize", apply_ln_before=False,
@@ -79,7 +80,7 @@ def test_ungated_s4_audio_side_perturbs_from_step0(pynative):
 
 
 @pytest.mark.parametrize("bad,msg", [(dict(tokens_init="normal"), "tokens_init"), (dict(alignment="x"), "alignment"),
-                                     (dict(multimodal=False), "multimodal"), (dict(adapter_p1=False), "adapter_p1")])
+                                     (dict(reduction=0), "reduction")])
 def test_bad_config_raises_naming_key(bad, msg):
     with pytest.raises(ValueError, match=msg):
         CrossModalPrompt(C, N, D, M, PromptConfig(**bad))
@@ -91,7 +92,7 @@ def test_resize_alignment_needs_square_grids():
 
 
 def _torch_reference(torch, params, x, y, cfg, use_gate, train):
-    """Spec 3.2 written directly in torch (functional), with the MindSpore module's weights."""
+    """VisualAdapter.forward written directly in torch (functional), with the MindSpore module's weights."""
     F = torch.nn.functional
     p = {k: torch.tensor(v) for k, v in params.items()}
     if cfg.alignment == "resize":
@@ -141,7 +142,7 @@ def _torch_reference(torch, params, x, y, cfg, use_gate, train):
 @pytest.mark.parametrize("variant", [AVE, S4, dict(AVE, gate_before_ln_post=True)])
 @pytest.mark.parametrize("train", [True, False])
 def test_parity_with_torch_reference(pynative, variant, train):
-    """Spec 9 level 1: non-zero gates, train (BN batch stats) and eval mode, output + map + input gradient."""
+    """Non-zero gates, train (BN batch stats) and eval mode, output + map + input gradient."""
     torch = torch_or_skip()
     cfg = PromptConfig(**variant)
     module = CrossModalPrompt(C, N, D, M, cfg, use_gate=True)

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Temporal attention, CMBS head and AVE loss: torch parity of LSTM/MHA layouts (spec 9 level 2), loss flags."""
+"""Temporal attention, CMBS head and AVE loss: torch parity of LSTM/MHA layouts, loss flags."""
 import numpy as np
 import pytest
 import mindspore as ms
@@ -25,7 +25,8 @@ SMALL = TemporalConfig(audio_proj=8, video_proj=16, d_model=16, dim_ff=32, nhead
 
 
 def _torch_temporal(torch, params, v_seg, a_seg, cfg):
-    """Spec 4.1.3 from torch building blocks (nn.LSTM, nn.TransformerEncoderLayer-equivalent maths), eval mode."""
+    """The official AVE TemporalAttention from torch building blocks (nn.LSTM, nn.TransformerEncoderLayer-equivalent
+    maths), eval mode."""
     F = torch.nn.functional
     p = {k: torch.tensor(v) for k, v in params.items()}
     lin = lambda name, x: F.linear(x, p[name + ".weight"], p[name + ".bias"])  # noqa: E731

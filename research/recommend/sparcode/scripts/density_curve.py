@@ -50,8 +50,9 @@ def raw_scores(model, codes, items):
 def density_curve(cfg, densities, split_name):
     """[{target_density, score_bias, density, nnz, recall@50, ndcg@50, ...}] for a trained SparCode run."""
     from src.data.dataset import build_data
-    from src.evaluation import (index_rank, load_trained_model, metrics_for, query_code_ids, resolve_checkpoint,
-                                split_inputs, used_codes)
+    from src.evaluation import index_rank, metrics_for, query_code_ids, split_inputs
+    from src.index_build import used_codes
+    from src.run_files import load_trained_model, resolve_checkpoint
     from src.index import SparseCodeIndex
     from src.model.sparcode import bias_for_density
     if cfg.model != "sparcode":
@@ -166,7 +167,8 @@ def main(argv=None):
         parser.error(f"--densities: expected comma-separated numbers, got {args.densities!r}")
     if not densities or any(not 0.0 < d <= 1.0 for d in densities):
         parser.error(f"--densities: every density must be in (0, 1], got {args.densities!r}")
-    from src.evaluation import load_run_config, set_context
+    from src.context import set_context
+    from src.run_files import load_run_config
     cfg = load_run_config([f"--ckpt_dir={args.ckpt_dir}", f"--eval_split={args.eval_split}"])
     set_context(cfg)
     rows = density_curve(cfg, densities, args.eval_split)

@@ -98,7 +98,8 @@ def worker(spec_path):
     os.chdir(MODEL_DIR)
     import train  # pylint: disable=import-outside-toplevel
     import eval as evaluate_script  # pylint: disable=import-outside-toplevel
-    from src.evaluation import load_run_config, resolve_checkpoint, set_context  # pylint: disable=import-outside-toplevel
+    from src.context import set_context  # pylint: disable=import-outside-toplevel
+    from src.run_files import load_run_config, resolve_checkpoint  # pylint: disable=import-outside-toplevel
     argv = [f"--config_path={spec['config']}", f"--ckpt_dir={spec['ckpt_dir']}", f"--data_path={spec['data_path']}",
             f"--seed={spec['seed']}", "--split_seed=0"] + [f"--{k}={v}" for k, v in spec["overrides"].items()]
     load_before = os.getloadavg()
@@ -140,21 +141,18 @@ def popularity_rows(config, data_path, protocol):
     from src.config import load_config  # pylint: disable=import-outside-toplevel
     from src.data.dataset import build_data  # pylint: disable=import-outside-toplevel
     from src.metrics import evaluate_topk  # pylint: disable=import-outside-toplevel
+    from src.scoring import topk_excluding  # pylint: disable=import-outside-toplevel
     cfg = load_config(os.path.join(MODEL_DIR, config), {"data_path": data_path, "split_protocol": protocol,
                                                         "split_seed": 0})
     data = build_data(cfg)
     counts = np.bincount(data.user_pos_items, minlength=data.n_items + 1).astype(np.float64)
-    counts[0] = -np.inf
     row = {"run": f"popularity_{'pu' if protocol == 'per_user_time' else 'users'}", "seed": 0, "config": config,
            "overrides": json.dumps({"split_protocol": protocol})}
     k = max(cfg.topk)
     for split_name in ("valid", "test"):
         split = data.split(split_name)
-        ranked = np.zeros((len(split), k), dtype=np.int32)
-        for r in range(len(split)):
-            scores = counts.copy()
-            scores[split.seen(r)] = -np.inf
-            ranked[r] = np.argsort(-scores, kind="stable")[:k]
+        scores = np.broadcast_to(counts, (len(split), len(counts)))     # the same counts for every user
+        ranked, _ = topk_excluding(scores, k, split.seen_indptr, split.seen_items, dtype=np.float64)
         metrics = evaluate_topk(ranked, split.target_indptr, split.target_items, ks=tuple(cfg.topk))
         for key in METRICS:
             row[f"{split_name}_{key}"] = round(float(metrics[key]), 4)

@@ -17,9 +17,9 @@
 # build SparCode's inverted index, evaluate SparCode THROUGH the index and two-tower by brute force, and print the
 # metrics side by side.
 #   bash scripts/run_demo.sh [OUTPUT_DIR](optional, default ./demo) [CONFIG_PATH](optional, configs/synthetic_demo.yaml)
+#                            [TWO_TOWER_CONFIG_PATH](optional, configs/synthetic_demo_two_tower.yaml)
 #                            [--key=value ...](optional, passed to both trainings)
-# The baseline is the two-tower model of tests/test_quality.py: same data, loss, batch size and epochs, query vector of
-# dimension d = 4 (below the rank of the synthetic utility, spec 12.1), mean-pool + profile tower, its own best lr.
+# The baseline is configs/synthetic_demo_two_tower.yaml (also used by tests/test_quality.py).
 # `python` must be the interpreter of the MindSpore environment (an activated venv), or set PYTHON=/path/to/python.
 
 BASE_PATH=$(cd "$(dirname "$0")/.." || exit; pwd)
@@ -27,10 +27,12 @@ BASE_PATH=$(cd "$(dirname "$0")/.." || exit; pwd)
 source "$BASE_PATH/scripts/common.sh"
 OUTPUT_DIR=$(get_real_path "${1:-demo}")
 CONFIG_PATH=$(get_real_path "${2:-$BASE_PATH/configs/synthetic_demo.yaml}")
-if [ $# -ge 2 ]; then shift 2; else shift $#; fi
+TWO_TOWER_CONFIG_PATH="$BASE_PATH/configs/synthetic_demo_two_tower.yaml"
+if [ $# -ge 3 ] && [ "${3#--}" = "$3" ]; then TWO_TOWER_CONFIG_PATH=$(get_real_path "$3"); shift 3
+elif [ $# -ge 2 ]; then shift 2; else shift $#; fi
 TRAIN_ARGS=("$@")
-TWO_TOWER_ARGS=("--token_dim=4" "--query_encoder=mean_pool" "--embedding_init_std=0.05" "--lr=0.005")
 require_file CONFIG_PATH "$CONFIG_PATH"
+require_file TWO_TOWER_CONFIG_PATH "$TWO_TOWER_CONFIG_PATH"
 rm -rf "$OUTPUT_DIR"
 mkdir -p "$OUTPUT_DIR"
 START=$(date +%s)
@@ -48,8 +50,8 @@ run() {  # run a step quietly, keep its log, stop the demo if it fails
 
 run train_sparcode "$BASE_PATH/train.py" --config_path="$CONFIG_PATH" --model=sparcode \
     --ckpt_dir="$OUTPUT_DIR/sparcode" "${TRAIN_ARGS[@]}"
-run train_two_tower "$BASE_PATH/train.py" --config_path="$CONFIG_PATH" --model=two_tower \
-    --ckpt_dir="$OUTPUT_DIR/two_tower" "${TWO_TOWER_ARGS[@]}" "${TRAIN_ARGS[@]}"
+run train_two_tower "$BASE_PATH/train.py" --config_path="$TWO_TOWER_CONFIG_PATH" \
+    --ckpt_dir="$OUTPUT_DIR/two_tower" "${TRAIN_ARGS[@]}"
 run eval_sparcode "$BASE_PATH/eval.py" --ckpt_dir="$OUTPUT_DIR/sparcode" --metrics_file="$OUTPUT_DIR/sparcode.json"
 run eval_two_tower "$BASE_PATH/eval.py" --ckpt_dir="$OUTPUT_DIR/two_tower" --metrics_file="$OUTPUT_DIR/two_tower.json"
 

@@ -15,11 +15,14 @@
 """Typed, validated flat configuration for SparCode.
 
 `default_config.yaml` defines every key. Its default value fixes the key's type (int keys stay int, float keys
-accept `1e-3` written in any way, lists keep their element type). Keys in NULLABLE may also be null. A yaml file
-given with `--config_path` and `--key=value` command-line overrides may only set keys that exist; anything else
-raises ConfigError naming the source (file or "command line"), the key and the problem.
+accept `1e-3` written in any way, lists keep their element type) and its comment is the key's meaning (`--help`).
+Keys in NULLABLE may also be null. A yaml file given with `--config_path` and `--key=value` command-line overrides
+may only set keys that exist; anything else raises ConfigError naming the source (file or "command line"), the key
+and the problem. A yaml file may start from another one with `base: <path relative to this file>` (a tiny config
+from its full one, a baseline from the demo); its own keys then override the base's.
 """
 import os
+import re
 import sys
 
 import yaml
@@ -215,6 +218,23 @@ def _read_yaml(path):
     return data
 
 
+def _config_chain(path, seen=()):
+    """[(file, keys)] of `path` and its `base:` files, base first; a missing base or a cycle is a ConfigError."""
+    path = os.path.abspath(path)
+    if path in seen:
+        raise ConfigError(f"{path}: key 'base' makes a cycle ({' -> '.join(seen + (path,))})")
+    data = _read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return [(path, data)]
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: key 'base' must be the path of another config file, got {base!r}")
+    base_path = os.path.join(os.path.dirname(path), base)
+    if not os.path.isfile(base_path):
+        raise ConfigError(f"{path}: key 'base': config file not found: {base_path}")
+    return _config_chain(base_path, seen + (path,)) + [(path, data)]
+
+
 def _apply(values, types, updates, source, explicit):
     for key, value in updates.items():
         if key not in types:
@@ -246,7 +266,7 @@ def overrides_to_dict(argv):
 
 
 def _fill_preset(values, explicit):
-    """Synthetic data: keys left null take the preset's values (spec section 12 table)."""
+    """Synthetic data: keys left null take the preset's values (SAFI_PRESETS in src/data/synthetic.py)."""
     if values["dataset"] != "synthetic" or values["preset"] is None:
         return
     from src.data.synthetic import SAFI_PRESETS  # local import: synthetic.py does not import config
@@ -324,10 +344,9 @@ def load_config(config_path=None, overrides=None):
     explicit = set()
     source_of = {}
     if config_path is not None and os.path.abspath(config_path) != DEFAULT_CONFIG_PATH:
-        updates = _read_yaml(config_path)
-        before = set(explicit)
-        _apply(values, types, updates, config_path, explicit)
-        source_of.update({key: config_path for key in explicit - before})
+        for path, updates in _config_chain(config_path):
+            _apply(values, types, updates, path, explicit)
+            source_of.update({key: path for key in updates})
     if overrides:
         if not isinstance(overrides, dict):
             overrides = overrides_to_dict(overrides)
@@ -335,6 +354,7 @@ def load_config(config_path=None, overrides=None):
         overrides.pop("config_path", None)
         _apply(values, types, overrides, COMMAND_LINE, explicit)
         source_of.update({key: COMMAND_LINE for key in overrides})
+    values["mode"] = values["mode"].upper()      # `graph` as in DG-SCT's train.mode is accepted too
     if values["preset"] is not None and values["preset"] not in CHOICES["preset"]:
         raise ConfigError(f"{source_of.get('preset', DEFAULT_CONFIG_PATH)}: key 'preset' must be one of "
                           f"{list(CHOICES['preset'])}, got {values['preset']!r}")
@@ -343,9 +363,51 @@ def load_config(config_path=None, overrides=None):
     return Config(values, types)
 
 
-def parse_cli(argv=None):
-    """`--config_path=...` plus any `--key=value` overrides (no argparse: every config key is a flag)."""
+def _key_meanings():
+    """key -> its comment in default_config.yaml (a comment-only line under a key continues that key's comment)."""
+    meanings, last = {}, None
+    with open(DEFAULT_CONFIG_PATH, encoding="utf-8") as f:
+        for line in f:
+            key_line = re.match(r"^(\w+):[^#]*(?:#\s?(.*))?$", line.rstrip())
+            continuation = re.match(r"^\s+#\s?(.*)$", line.rstrip())
+            if key_line:
+                last = key_line.group(1)
+                meanings[last] = (key_line.group(2) or "").strip()
+            elif continuation and last:
+                meanings[last] += " " + continuation.group(1).strip()
+            else:
+                last = None
+    return meanings
+
+
+def config_help(prog):
+    """Usage text listing every key of default_config.yaml with its type, default, choices and meaning."""
+    defaults = _read_yaml(DEFAULT_CONFIG_PATH)
+    meanings = _key_meanings()
+    lines = [f"usage: python {prog} [--config_path=FILE] [--key=value ...]", "",
+             "Every key below is a flag (--key=value) and a yaml key (--config_path; `base: FILE` in a yaml starts",
+             "from another config). Defaults are those of default_config.yaml.", ""]
+    for key, value in defaults.items():
+        kind = _type_name(_key_type(key, value)) + (" or null" if key in NULLABLE else "")
+        choices = f", one of {'|'.join(CHOICES[key])}" if key in CHOICES else ""
+        shown = "null" if value is None else str(value).lower() if isinstance(value, bool) else value
+        lines.append(f"  --{key:<24} {kind}, default {shown}{choices}")
+        lines.append(f"      {meanings.get(key, '')}")
+    return "\n".join(lines)
+
+
+def exit_if_help(argv, prog):
+    """`--help` / `-h` anywhere in argv: print config_help and exit 0 (before anything else is parsed)."""
+    if any(arg in ("--help", "-h") for arg in argv):
+        print(config_help(prog))
+        raise SystemExit(0)
+
+
+def parse_cli(argv=None, prog="train.py"):
+    """`--config_path=...` plus any `--key=value` overrides (no argparse: every config key is a flag; --help lists
+    them)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    exit_if_help(argv, prog)
     raw = overrides_to_dict(argv)
     config_path = raw.pop("config_path", None)
     return load_config(config_path, raw)

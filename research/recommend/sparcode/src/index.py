@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""SparCode's inverted index: code -> posting list of (item id, weight) (spec section 4).
+"""SparCode's inverted index: code -> posting list of (item id, weight) (the serving figure of the draft
+repository: code -> list of (item, score)).
 
 Build (offline). For every indexed code kappa (the distinct codes of the indexed users, or all K_c^M codes when
 `index_keys: all`) and every indexed item i, compute w = ReLU(g([zhat(kappa); v_i]) + b) with the trained model in
@@ -44,7 +45,7 @@ File format (one .npz, written atomically: temporary file in the same folder, th
     codebooks   float32 [M, K_c, d_t/M]   the quantizer the codes refer to
     meta_json   uint8 [*]        UTF-8 JSON: format, num_codebooks, codebook_size, n_items (max item id),
                                  n_indexed_items, score_bias, interaction, build_seconds, created (UTC), config (dict)
-                                 and, when built by src/evaluation.build_and_save_index, model_digest: the sha256
+                                 and, when built by src/index_build.build_and_save_index, model_digest: the sha256
                                  of the weights it was built from (eval.py, export.py and infer.py check it)
 """
 import json
@@ -361,9 +362,9 @@ class _RowBuilder:
         self.model = model
         self.items = items
         self.bias = float(model.get_score_bias())
-        self.mlp = hasattr(model.interaction, "first")
+        self.factorised = model.interaction.factorised_first_layer   # capability of the network (interaction.py)
         self.item_batch = max(1, min(int(item_batch), len(items)))
-        if self.mlp:
+        if self.factorised:
             interaction = model.interaction
 
             @ms.jit
@@ -377,14 +378,14 @@ class _RowBuilder:
             self.item_tokens = item_tokens
 
     def _code_block(self, codes):
-        if self.mlp:
+        if self.factorised:
             return self.model.code_first_layer(Tensor(codes.astype(np.int32))).asnumpy()  # [c, h1]
         quantizer = self.model.quantizer
         return quantizer.lookup(self.model.decode_code_ids(Tensor(codes.astype(np.int32)))).asnumpy()
 
     def _raw_scores(self, code_block, i0, i1):
         """g before bias for every (code in block, item i0:i1) -> [c, i1 - i0]."""
-        if self.mlp:
+        if self.factorised:
             h = code_block[:, None, :] + self.item_part[None, i0:i1]
             return self.tail(Tensor(h)).asnumpy()
         v = Tensor(self.item_tokens[None, i0:i1])
@@ -392,7 +393,7 @@ class _RowBuilder:
 
     def rows(self, codes, progress):
         n = len(self.items)
-        pair_block = PAIR_BLOCK if self.mlp else SA_PAIR_BLOCK
+        pair_block = PAIR_BLOCK if self.factorised else SA_PAIR_BLOCK
         code_chunk = max(1, pair_block // self.item_batch)
         lengths = np.zeros(len(codes), np.int64)
         item_parts, score_parts = [], []

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Top-K retrieval metrics (spec 6.4), vectorised over users.
+"""Top-K retrieval metrics (the definitions of `metrics.py` in the authors' MindSpore release), vectorised over users.
 
 For a user with ranked list r (item ids, best first) and ground-truth set GT:
     HitRate@K   = 1[any of the top K is in GT]

@@ -48,12 +48,12 @@ def mask_excluded(scores, exclude_indptr=None, exclude_items=None, row_offset=0,
 
 
 def topk_excluding(scores, k, exclude_indptr=None, exclude_items=None, row_offset=0, invalid_columns=None,
-                   copy=True):
+                   copy=True, dtype=np.float32):
     """Exact top-k of each row of scores [b, n_cols] (column = item id) after exclusion.
 
-    Returns (ids int32 [b, k], scores float32 [b, k]), score descending, ties by smaller id. copy=False lets a
-    float32 scores array be masked in place."""
-    scores = mask_excluded(np.array(scores, dtype=np.float32, copy=copy), exclude_indptr, exclude_items,
+    Returns (ids int32 [b, k], scores `dtype` [b, k]), score descending, ties by smaller id. copy=False lets a
+    scores array of `dtype` be masked in place; float64 keeps exact reference utilities (oracle, popularity)."""
+    scores = mask_excluded(np.array(scores, dtype=dtype, copy=copy), exclude_indptr, exclude_items,
                            row_offset, invalid_columns)
     k = int(min(k, scores.shape[1] - 1))
     if k <= 0:
@@ -103,7 +103,7 @@ def model_scores(model, user_feats, hist, n_items, item_tokens=None):
     if hasattr(model, "query_vectors"):                         # two-tower: numpy MIPS
         q = model.query_vectors(Tensor(user_feats), Tensor(hist)).asnumpy()
         return q @ item_tokens[:, 0].T
-    hidden = _cross_width(model)
+    hidden = int(model.interaction.activation_width)          # the network states its widest per-pair activation
     k_u = model.num_query_tokens
     user_batch = max(1, min(len(hist), 64))
     item_chunk = max(1, ACTIVATION_BUDGET // (user_batch * k_u * hidden))
@@ -114,14 +114,6 @@ def model_scores(model, user_feats, hist, n_items, item_tokens=None):
             v = Tensor(item_tokens[None, i0:i0 + item_chunk])
             out[u0:u0 + user_batch, i0:i0 + item_chunk] = model.score_tokens(q, v).asnumpy()
     return out
-
-
-def _cross_width(model):
-    """Width of the widest per-pair activation of g (to size the scoring blocks)."""
-    inter = model.interaction
-    if hasattr(inter, "first"):
-        return int(inter.first.weight.shape[0])
-    return 4 * int(inter.token_dim) * (1 + int(inter.num_item_tokens))
 
 
 def brute_force_topk(model, user_feats, hist, n_items, k, exclude_indptr=None, exclude_items=None,

@@ -14,7 +14,8 @@
 # ============================================================================
 """Training loop: functional GRAPH_MODE train step, EMA codebooks, score-bias schedule, early stopping, resume.
 
-One step (spec 6.1/6.2), ONE compiled graph and one host read of the losses per step:
+One step (loss of the authors' MindSpore release: sampled softmax + l2 + VQ commitment; Adam), ONE compiled graph
+and one host read of the losses per step:
     (total, softmax, l2, commit, z), grads = value_and_grad(model.loss_and_tokens)(batch)   # STE inside the model
     grads = DistributedGradReducer(grads)                                       # data parallel only
     Adam(grads)
@@ -39,7 +40,7 @@ from src.atomic_file import atomic_write, remove_orphaned_temp_files
 from src.checkpoint import (BEST_NAME, CheckpointError, atomic_copy, atomic_save_checkpoint, data_signature_mismatch,
                             epoch_checkpoint_path, latest_checkpoint, load_checkpoint_into, prune_checkpoints,
                             read_checkpoint_state, repair_best_checkpoint)
-from src.data.dataset import create_train_dataset
+from src.data.dataset import create_train_dataset, jsonable
 from src.logging_utils import StepLogger, format_seconds, get_logger
 from src.model.quantizer import codebook_perplexity
 
@@ -307,7 +308,7 @@ class Trainer:
             else:  # no validation: the last epoch counts as the best
                 self.state["best_epoch"] = epoch
             record["seconds"] = time.time() - t0
-            self.state["history"].append(_jsonable(record))
+            self.state["history"].append(jsonable(record))
             self.state["epoch"] = epoch + 1
             self.save_checkpoint(epoch)
             self.logger.info("epoch %d done in %s: %s", epoch, format_seconds(record["seconds"]),
@@ -339,12 +340,3 @@ def _epoch_summary(record):
         parts.append(f"valid {EARLY_STOP_METRIC}={record['valid'][EARLY_STOP_METRIC]:.4f}")
     return " ".join(parts)
 
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj

@@ -23,6 +23,47 @@ if MODEL_DIR not in sys.path:
     sys.path.insert(0, MODEL_DIR)
 
 
+# ---------------------------------------------------------------------------------------------- markers
+# `bash run_tests.sh` (CI) runs every test. While developing:   python -m pytest tests -m "not slow"
+# (in the CI check of 2026-12-06 on 2 cores its 197 tests took 35 s of the whole suite's 154 s).
+# `slow`: measured at 4 s or more in a CI run on 2 cores (training runs, benchmarks, msrun workers).
+MARKERS = {
+    "slow": "takes 4 s or more (a training run, a benchmark command, msrun workers); deselect with -m 'not slow'",
+    "parity": "compares against a reference implementation in another framework (needs requirements-parity.txt)",
+    "distributed": "starts msrun worker processes",
+}
+# file (every test in it) or file::test -> its markers
+MARKED = {
+    "test_quality.py": ("slow",),
+    "test_benchmark_train.py": ("slow",),
+    "test_distributed.py": ("slow", "distributed"),
+    "test_resume.py::test_resumed_run_equals_uninterrupted_run": ("slow",),
+    "test_faults.py::test_kill_before_best_copy_is_repaired_by_resume_and_by_eval": ("slow",),
+    "test_benchmark.py::test_quick_benchmark_command": ("slow",),
+    "test_train.py::test_eval_goes_through_the_index_and_matches_brute_force": ("slow",),
+    "test_fast_paths.py::test_fused_train_step_equals_loss_then_ema_update": ("slow",),
+}
+
+
+def pytest_configure(config):
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Apply MARKED; a MARKED test that no longer exists in a collected file is an error, not a silent no-op."""
+    modules = {}
+    for item in items:
+        modules[item.path.name] = item.module
+        for key in (item.path.name, f"{item.path.name}::{item.originalname}"):
+            for name in MARKED.get(key, ()):
+                item.add_marker(getattr(pytest.mark, name))
+    stale = [key for key in MARKED if "::" in key and key.split("::")[0] in modules
+             and not hasattr(modules[key.split("::")[0]], key.split("::")[1])]
+    if stale:
+        raise pytest.UsageError(f"tests/conftest.py MARKED names tests that do not exist: {stale}")
+
+
 def find_shared_data_dir():
     """$SHARED_DATA_DIR, else the first `shared/data` found beside a parent folder of this file (repo sibling)."""
     env = os.environ.get("SHARED_DATA_DIR")

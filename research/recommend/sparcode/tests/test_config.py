@@ -201,3 +201,49 @@ def test_split_protocol_and_split_seed_keys(tmp_path):
         load_config(None, ["--split_protocol=per_user_time", "--split_ratio=[0.9,0.1,0.0]"])
     with pytest.raises(ConfigError, match="key 'split_seed' must be >= 0"):
         load_config(write_yaml(tmp_path, "split_seed: -1\n"))
+
+
+def test_base_key_inherits_and_overrides_and_names_its_errors(tmp_path):
+    write_yaml(tmp_path, "epochs: 3\nlr: 0.01\nbatch_size: 32\n", "full.yaml")
+    child = write_yaml(tmp_path, "base: full.yaml\nepochs: 1\n", "tiny.yaml")
+    cfg = load_config(child, ["--lr=0.02"])
+    assert (cfg.epochs, cfg.batch_size, cfg.lr) == (1, 32, 0.02)          # child > base, command line > child
+    bad = write_yaml(tmp_path, "base: full.yaml\nepochz: 1\n", "bad.yaml")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: unknown config key 'epochz'"):
+        load_config(bad)
+    write_yaml(tmp_path, "base: loop_b.yaml\n", "loop_a.yaml")
+    write_yaml(tmp_path, "base: loop_a.yaml\n", "loop_b.yaml")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(str(tmp_path / "loop_a.yaml"))
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(write_yaml(tmp_path, "base: missing.yaml\n", "orphan.yaml"))
+
+
+def test_demo_two_tower_config_is_the_demo_plus_the_baseline_settings():
+    demo = load_config(os.path.join(MODEL_ROOT, "configs", "synthetic_demo.yaml"))
+    two_tower = load_config(os.path.join(MODEL_ROOT, "configs", "synthetic_demo_two_tower.yaml"))
+    differ = {key for key in demo.to_dict() if demo[key] != two_tower[key]}
+    assert differ == {"model", "token_dim", "query_encoder", "embedding_init_std", "lr"}
+    assert (two_tower.model, two_tower.token_dim, two_tower.lr) == ("two_tower", 4, 0.005)
+
+
+def test_mode_accepts_either_case():
+    assert load_config(None, ["--mode=graph"]).mode == "GRAPH"
+    assert load_config(None, ["--mode=Pynative"]).mode == "PYNATIVE"
+    with pytest.raises(ConfigError, match="mode"):
+        load_config(None, ["--mode=eager"])
+
+
+@pytest.mark.parametrize("script", ["train.py", "eval.py", "export.py", "infer.py", "preprocess.py"])
+def test_help_lists_every_key_with_type_default_and_meaning(script):
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+    out = subprocess.run([sys.executable, script, "--help"], cwd=MODEL_ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    defaults = yaml.safe_load(open(DEFAULT_CONFIG_PATH, encoding="utf-8"))
+    for key in defaults:
+        assert f"--{key} " in out.stdout, key
+    assert "--lr                       float, default 0.001\n      Adam learning rate" in out.stdout
+    assert "--mode                     str, default GRAPH, one of GRAPH|PYNATIVE" in out.stdout
+    assert "--embedding_init_std" in out.stdout and "SparCode much faster on SAFI" in out.stdout   # continued comment

@@ -12,12 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""SAFI generator: determinism, shapes, density, no leakage, oracle recall vs the spec calibration."""
+"""SAFI generator: determinism, shapes, density, no leakage, oracle recall vs an independent calibration."""
 import numpy as np
 import pytest
 
 from src.config import load_config
-from src.data.synthetic import (SAFI_PRESETS, SPEC_ORACLE_RECALL50, generate_safi, lowrank_topk, make_extra_items,
+from src.data.synthetic import (SAFI_PRESETS, REFERENCE_ORACLE_RECALL50, generate_safi, lowrank_topk, make_extra_items,
                                 oracle_topk, rank_certificate, safi_impacts, safi_utility)
 from src.metrics import evaluate_topk
 
@@ -122,7 +122,7 @@ def test_positives_follow_utility(tiny):
 def test_oracle_recall_matches_spec_calibration():
     data = generate_safi(load_config(None, {"preset": "S2", "history_len": 30}))
     m = evaluate_topk(oracle_topk(data, "test", 50), data.test.target_indptr, data.test.target_items, ks=(50,))
-    assert m["recall@50"] == pytest.approx(SPEC_ORACLE_RECALL50["S2"], abs=0.05)
+    assert m["recall@50"] == pytest.approx(REFERENCE_ORACLE_RECALL50["S2"], abs=0.05)
     # the best rank-8 approximation is far worse (two-tower misspecification), rank-128 >= rank(R) is exact
     low8 = evaluate_topk(lowrank_topk(data, 8, "test", 50), data.test.target_indptr, data.test.target_items, (50,))
     assert low8["recall@50"] < m["recall@50"] - 0.2

@@ -25,7 +25,8 @@ import export as export_entry
 import infer as infer_entry
 from src.config import ConfigError, load_config
 from src.data.dataset import build_data
-from src.evaluation import load_trained_model, split_inputs
+from src.evaluation import split_inputs
+from src.run_files import load_trained_model
 
 
 def _graph(path):

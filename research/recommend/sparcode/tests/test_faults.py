@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import mindspore as ms
@@ -216,7 +215,8 @@ def _copy_export(prefix, folder):
 
 
 def test_infer_refuses_an_index_of_another_model(tiny_sparcode_run, exported, tmp_path):
-    from src.evaluation import build_and_save_index, load_trained_model
+    from src.index_build import build_and_save_index
+    from src.run_files import load_trained_model
     from src.logging_utils import get_logger
     prefix = _copy_export(exported, tmp_path / "export")
     cfg = load_config(f"{prefix}_config.yaml", {"index_path": str(tmp_path / "foreign.npz")})
@@ -249,7 +249,7 @@ def test_infer_refuses_a_swapped_or_truncated_mindir(exported, tmp_path):
 def test_export_json_and_index_carry_the_checkpoint_digest(tiny_sparcode_run, exported):
     import json
     from src.checkpoint import parameter_digest
-    from src.evaluation import load_trained_model
+    from src.run_files import load_trained_model
     from src.index import SparseCodeIndex
     cfg = load_config(f"{exported}_config.yaml")
     model = load_trained_model(cfg, build_data(cfg), os.path.join(tiny_sparcode_run["ckpt_dir"], "best.ckpt"))

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Metrics against values computed by hand (spec 6.4 definitions)."""
+"""Metrics against values computed by hand (definitions of the authors' release, `metrics.py`)."""
 import math
 
 import numpy as np

@@ -249,7 +249,7 @@ def test_dead_tokens_still_get_gradient_but_scores_stay_exact():
 
 
 def test_field_query_encoder_makes_one_token_per_user_field():
-    """query_encoder 'fields' (spec 12.2 (c)): token f depends on user field f only, not on the history."""
+    """query_encoder 'fields': token f depends on user field f only, not on the history."""
     model = build(tiny_config(query_encoder="fields", num_query_tokens=2))
     user_feats, hist, _, _ = tiny_batch(batch=6)
     z = model.query_tokens(*tensors(user_feats, hist)).asnumpy()

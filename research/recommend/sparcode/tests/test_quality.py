@@ -12,51 +12,49 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""SparCode vs two-tower on synthetic data with sparse field interactions (spec section 12).
+"""SparCode vs two-tower on synthetic data with sparse field interactions (src/data/synthetic.py).
 
+Configs: configs/synthetic_demo.yaml and configs/synthetic_demo_two_tower.yaml (the Quick Start demo's two runs).
 Data: the SAFI generator with F = G = 2 fields of V = 16 values, 600 users, 300 items: rank(R) <= F * V = 32,
-so a two-tower model of dimension d = 4 is provably misspecified (d + 3 < rank(R); Eckart-Young, spec 12.1),
-while SparCode with the field tokenizer (spec 12.2 (c): K_u = F tokens, one per user field) and
+so a two-tower model of dimension d = 4 is provably misspecified (d + 3 < rank(R); Eckart-Young),
+while SparCode with the field tokenizer (K_u = F tokens, one per user field) and
 K_c^M = 256 >= V codes can represent the utility. Both models use the same data, seed, item tokenizer, sampled
 softmax loss (10 uniform negatives), batch size and number of epochs (8); each uses the learning rate that
 trained it best (SparCode 0.003: 0.01 makes the sum-of-ReLU logits blow up and collapse to all-zero scores;
 two-tower 0.005). Two-tower keeps embedding_init_std 0.05: with 1.0 it trained worse (0.525 vs 0.560 test Recall@50
-after 6 vs 4 epochs in a brute-force side run). SparCode is evaluated through its built index (b annealed to -0.5,
+after 6 vs 4 epochs in a separate brute-force run). SparCode is evaluated through its built index (b annealed to -0.5,
 index density 0.14). The module runs in ~2 minutes (121 s measured on the loaded 2-core machine).
 
 Calibration (2-core CPU shared with other jobs, seed 0, test split, Recall@50; runs are deterministic):
-    oracle (true utility) 0.708; best rank-4 approximation of R 0.501; popularity (train counts) 0.351
+    oracle (true utility) 0.710; best rank-4 approximation of R 0.501; popularity (train counts) 0.351
     SparCode via index, fields tokenizer, embedding_init_std 1.0, lr 0.003, 8 epochs : 0.622 (valid 0.635)
     two-tower d=4, mean-pool + profile tower, lr 0.005, 8 epochs                    : 0.540 (valid 0.593)
-    (before the fix: SparCode mean-pool tokenizer, init std 0.05, lr 0.01, 8 epochs : 0.487)
+    (ablation: SparCode mean-pool tokenizer, init std 0.05, lr 0.01, 8 epochs : 0.487)
 QUALITY_MARGIN is about half of the measured gap, so the check fails if SparCode's advantage mostly vanishes.
 """
+import os
+
 import numpy as np
 import pytest
 
 import eval as eval_entry
 import train
-from conftest import TINY_CONFIG
+from conftest import MODEL_DIR
 from src.config import load_config
 from src.data.dataset import build_data
 from src.metrics import evaluate_topk
 from src.scoring import topk_excluding
 
-DATA = ["--n_users=600", "--n_items=300", "--n_valid_users=100", "--field_vocab=16", "--n_fields_user=2",
-        "--n_fields_item=2", "--n_pos_train=12", "--n_pos_test=4", "--history_len=12"]
-COMMON = ["--batch_size=128", "--log_every=50", "--early_stop_patience=0", "--mlp_hidden=[32,32]",
-          "--embedding_size=16"]
-SPARCODE = ["--model=sparcode", "--epochs=8", "--lr=0.003", "--token_dim=16", "--num_query_tokens=2",
-            "--num_item_tokens=2", "--num_codebooks=2", "--codebook_size=16", "--score_bias=-0.5",
-            "--bias_anneal_epochs=2", "--index_keys=all", "--query_encoder=fields", "--embedding_init_std=1.0"]
-TWO_TOWER = ["--model=two_tower", "--epochs=8", "--lr=0.005", "--token_dim=4"]
+# the Quick Start demo's two configurations (scripts/run_demo.sh trains exactly these)
+SPARCODE = os.path.join(MODEL_DIR, "configs", "synthetic_demo.yaml")
+TWO_TOWER = os.path.join(MODEL_DIR, "configs", "synthetic_demo_two_tower.yaml")
 MIN_SPARCODE_RECALL50 = 0.55       # measured 0.622 (test)
 MIN_GAIN_OVER_POPULARITY = 0.15    # measured 0.622 vs 0.351
 QUALITY_MARGIN = 0.04              # measured gap 0.082 (see module doc)
 
 
-def _train_and_eval(ckpt_dir, model_args):
-    train.main([f"--config_path={TINY_CONFIG}", f"--ckpt_dir={ckpt_dir}", *DATA, *COMMON, *model_args])
+def _train_and_eval(ckpt_dir, config_path):
+    train.main([f"--config_path={config_path}", f"--ckpt_dir={ckpt_dir}"])
     return eval_entry.main([f"--ckpt_dir={ckpt_dir}"])
 
 

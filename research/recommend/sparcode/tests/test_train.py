@@ -27,7 +27,8 @@ from src.checkpoint import (CheckpointError, atomic_save_checkpoint, latest_chec
                             read_train_state)
 from src.config import ConfigError, load_config
 from src.data.dataset import build_data
-from src.evaluation import brute_force_rank, load_trained_model, metrics_for, split_inputs
+from src.evaluation import brute_force_rank, metrics_for, split_inputs
+from src.run_files import load_trained_model
 from src.logging_utils import StepLogger, format_seconds, get_logger
 from src.trainer import init_distributed
 

@@ -14,7 +14,7 @@
 # ============================================================================
 """HTS-AT audio front end: waveform -> log-mel -> bn0 -> SpecAugment/mixup -> 1 x S x S image.
 
-Numerics follow torchlibrosa 0.1.0 as configured by HTS-AT (spec 2.2, steps 1-6):
+Numerics follow torchlibrosa 0.1.0 as configured by HTS-AT (`HTSAT_Swin_Transformer.forward` up to the patch embedding):
 centre-padded (reflect) STFT with a periodic Hann window, power spectrogram, Slaney mel filterbank,
 10*log10(max(x, amin)) with ref 1.0 and no top-dB clip, BatchNorm over mel bins, SpecAugment in train
 mode, optional log-mel mixup, bicubic (align_corners=True, a=-0.75) time resize and the chunk fold.

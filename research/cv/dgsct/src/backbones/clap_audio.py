@@ -15,7 +15,8 @@
 """LAION-CLAP audio encoder (Wu et al., ICASSP 2023) as the DG-SCT few/zero-shot network uses it.
 
 The CLAP checkpoint ``630k-audioset-fusion-best.pt`` holds an HTS-AT "tiny" audio branch (embed 96, depths
-2-2-6-2, heads 4-8-16-32, window 8, spec 256; the same layout as ``src.backbones.htsat.HTSAT``) plus feature-fusion
+2-2-6-2, heads 4-8-16-32, window 8, spectrogram image 256; the same layout as ``src.backbones.htsat.HTSAT``) plus
+feature-fusion
 sub-modules for long clips, which DG-SCT drops, an audio projection 768 -> 512 -> ReLU -> 512 and the audio
 temperature ``logit_scale_a``. What CLAP adds to HTS-AT is only the pooling and the projection::
 

@@ -50,7 +50,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import Parameter, nn, ops
 
-from .layers import as_constant, layer_norm
+from .layers import as_constant, l2_normalize, layer_norm
 
 QUICK_GELU_SCALE = 1.702
 INIT_LOGIT_SCALE = math.log(1.0 / 0.07)   # CLIP's initial temperature
@@ -300,7 +300,6 @@ class CLIP(nn.Cell):
     def construct(self, images, ids):
         image = self.encode_image(images)
         text = self.encode_text(ids)
-        image = image / ops.norm(image, dim=-1, keepdim=True)
-        text = text / ops.norm(text, dim=-1, keepdim=True)
+        image, text = l2_normalize(image), l2_normalize(text)
         logits = ops.exp(self.logit_scale) * ops.matmul(image, text.T)
         return logits, logits.T

@@ -14,13 +14,14 @@
 # ============================================================================
 """HTS-AT (Chen et al., ICASSP 2022) as used by DG-SCT: audio front end + Swin-V1 pre-norm transformer.
 
-Layout and numerics follow spec section 2.2: patch embed Conv2d(1->96, k4, s4) + LayerNorm, 4 stages
+Layout and numerics follow `HTSAT_Swin_Transformer` of the official repository (`DG-SCT/AVE/nets/htsat.py`, configured
+by `nets/esc_config.py`): patch embed Conv2d(1->96, k4, s4) + LayerNorm, 4 stages
 (96/192/384/768, depths 2-2-6-2, heads 4-8-16-32), window 8, shift 4 on odd blocks while the grid is larger
 than the window, learned relative-position-bias table, scaled dot-product attention, patch merging
 (gather -> LayerNorm(4C) -> Linear(4C->2C, no bias)), drop path 0.1 linear over all blocks.
 
-Block-level access for DG-SCT (see DGSCT_API.md): `frontend`, `embed`, `stages[s].blocks[i]` (with
-`attn_residual` / `mlp_residual`), `stages[s].downsample`, `norm`, `forward_features`.
+Block-level access for DG-SCT (the `SteppableBackbone` protocol of src/backbones/block_api.py): `frontend`, `embed`,
+`stages[s].blocks[i]` (with `attn_residual` / `mlp_residual`), `stages[s].downsample`, `norm`, `forward_features`.
 Parameter names mirror the PyTorch ones except `layers` -> `stages` and the front-end tables (see
 src/convert/htsat_table.py). `tscam_conv` and `head` exist so a full AudioSet checkpoint maps 100%;
 DG-SCT uses the stage-4 tokens and never calls them.
@@ -64,7 +65,7 @@ class HTSATConfig:
 
     @classmethod
     def audioset(cls, **overrides):
-        """The configuration of HTSAT_AudioSet_Saved_1.ckpt (spec 2.2)."""
+        """The configuration of HTSAT_AudioSet_Saved_1.ckpt (`--backbone_type audioset` of every official train.sh)."""
         return cls(**overrides)
 
     @classmethod

@@ -18,7 +18,8 @@ Everything here follows the PyTorch/timm semantics the official DG-SCT code reli
 
 * ``DropPath``: stochastic depth with a per-sample keep mask divided by the keep probability; identity in eval.
 * ``Mlp``: Linear -> exact (erf) GELU -> Linear, cells named ``fc1`` / ``fc2`` like timm.
-* ``layer_norm``: LayerNorm with eps 1e-5 (MindSpore's default is 1e-7).
+* ``layer_norm``: LayerNorm with eps 1e-5 (MindSpore's default is 1e-7); the one LayerNorm factory of the model.
+* ``l2_normalize``: x / max(||x||, 1e-12) over one axis (torch ``F.normalize``).
 * ``window_partition`` / ``window_reverse``: [B, H, W, C] <-> [B * nW, wh, ww, C].
 * ``cyclic_shift``: ``np.roll`` over the two grid axes, built from slices + concat (``ops.roll`` has no CPU kernel).
 * ``windows_from_tokens`` / ``tokens_from_windows``: [B, H*W, C] token map <-> shifted windows [B * nW, N, C]
@@ -67,6 +68,12 @@ def trunc_normal(rng: np.random.Generator, shape, std: float, bound: float = 2.0
 def layer_norm(dim: int) -> nn.LayerNorm:
     """LayerNorm over the last axis with PyTorch's eps (1e-5); parameters are ``gamma`` / ``beta``."""
     return nn.LayerNorm((dim,), epsilon=LAYER_NORM_EPS)
+
+
+def l2_normalize(x, axis: int = -1, eps: float = 1e-12):
+    """x / max(||x||_2, eps) along `axis` (torch.nn.functional.normalize; equal to CLIP's x / x.norm() for x != 0)."""
+    norm = ops.sqrt((x * x).sum(axis=axis, keepdims=True))
+    return x / ops.maximum(norm, eps)
 
 
 def as_constant(array: np.ndarray) -> ms.Tensor:

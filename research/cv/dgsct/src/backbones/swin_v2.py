@@ -14,8 +14,9 @@
 # ============================================================================
 """Swin Transformer V2 with block-level access, numerically equal to timm 0.6.x ``swin_transformer_v2.py``.
 
-DG-SCT (spec section 2.1) runs the frozen Swin-V2-L step by step and inserts its cross-modal modules between the
-steps, so besides the usual forward this model exposes every step (see DGSCT_API.md)::
+DG-SCT (`MMIL_Net.forward` in the official `DG-SCT/AVE/nets/net_trans.py`) runs the frozen Swin-V2-L step by step and
+inserts its cross-modal modules between the steps, so besides the usual forward this model exposes every step (the
+`SteppableBackbone` protocol of src/backbones/block_api.py)::
 
     x = swin.embed(images)                           # [B, 3, H, W] -> [B, N1, C1]
     for stage in swin.stages:

@@ -14,7 +14,8 @@
 # ============================================================================
 """Conversion table: a whole official DG-SCT AVE checkpoint (`best_82.18.pt`, `MMIL_Net`) -> src.dgsct.model.DGSCTNet.
 
-Key layout of spec section 9 (keys may carry DataParallel's `module.` prefix). Backbones reuse the Swin-V2 and
+Key layout of the official AVE checkpoint `best_82.18.pt` (`MMIL_Net.state_dict()`; keys may carry DataParallel's
+`module.` prefix). Backbones reuse the Swin-V2 and
 HTS-AT tables under `swin.` / `htsat.`; the 48 modules, the temporal block and the CMBS head are mapped here.
 Dropped on purpose (they never influence an output and are not built in this port): `gate_tk`,
 `adapter_token_downsampler`, the Swin 22k head, the unused template encoder/decoder layers and the decoder's

@@ -14,7 +14,8 @@
 # ============================================================================
 """Conversion table: HTS-AT PyTorch state dict -> src.backbones.htsat.HTSAT.
 
-`MODULE_RULES` maps the keys of the bare `HTSAT_Swin_Transformer` module (spec section 9); `RULES` (used by
+`MODULE_RULES` maps the keys of the bare `HTSAT_Swin_Transformer` module (as `torch.save` of HTS-AT's `state_dict`);
+`RULES` (used by
 `convert_weights.py map --kind htsat`) accepts the Lightning checkpoint `HTSAT_AudioSet_Saved_1.ckpt` as exported
 (`sed_model.` prefix) as well as bare keys (export with `--strip-prefix sed_model.`); a file mixing both fails
 ("already produced"). Composite tables (the DG-SCT task checkpoints, `htsat.` keys) reuse `MODULE_RULES` through

@@ -40,7 +40,7 @@ Writing a table (a module ``src/convert/<name>_table.py``)::
 Patterns: ``{name}`` matches one dot-separated key segment, ``{name+}`` one or more segments; the values fill the
 same placeholders in the target template(s). The first rule whose source pattern matches a key wins. Transforms
 take/return numpy arrays (a tuple for several targets). Helpers: ``transpose``, ``reshape``, ``split``, ``concat``,
-``squeeze``, ``chain``; rule helpers ``linear``, ``conv``, ``layer_norm``, ``batch_norm``, ``prefixed``.
+``squeeze``; rule helpers ``linear``, ``conv``, ``layer_norm``, ``batch_norm``, ``prefixed``.
 
 Using it::
 
@@ -55,13 +55,14 @@ matches. ``ignore`` and ``buffers`` are fnmatch patterns over source keys; ignor
 import fnmatch
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 import mindspore as ms
+
+from ..atomic_file import atomic_output
 
 # Source buffers that the MindSpore models rebuild at construction (index tables, coordinate tables, shift masks).
 DEFAULT_BUFFERS = ("*relative_position_index", "*relative_coords_table", "*attn_mask")
@@ -106,15 +107,6 @@ def split(parts: int, axis: int = 0):
 def concat(axis: int = 0):
     """Array transform for an n -> 1 rule: concatenate the sources along an axis."""
     return lambda *arrays: np.concatenate(arrays, axis=axis)
-
-
-def chain(*fns):
-    """Compose single-array transforms left to right."""
-    def _chain(a):
-        for fn in fns:
-            a = fn(a)
-        return a
-    return _chain
 
 
 # ----------------------------------------------------------------------------------------------------- rules
@@ -327,35 +319,19 @@ def load_npz(path: str) -> Dict[str, np.ndarray]:
 
 
 def save_npz_atomic(arrays: Dict[str, np.ndarray], path: str):
-    """Write key -> array plus the ordered key list to ``path`` via a temporary file + os.replace."""
+    """Write key -> array plus the ordered key list to ``path`` atomically (src/atomic_file.py)."""
     if NPZ_KEY_LIST in arrays:
         raise ValueError(f"'{NPZ_KEY_LIST}' is reserved in exported .npz files")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays, **{NPZ_KEY_LIST: np.array(list(arrays), dtype=str)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays, **{NPZ_KEY_LIST: np.array(list(arrays), dtype=str)})
 
 
 def save_checkpoint_atomic(params: Dict[str, np.ndarray], path: str):
-    """Save name -> array as a MindSpore .ckpt through a temporary file in the same directory + os.replace."""
+    """Save name -> array as a MindSpore .ckpt atomically (src/atomic_file.py)."""
     if not path.endswith(".ckpt"):
         raise ValueError(f"checkpoint path must end with .ckpt: {path}")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".tmp.ckpt", dir=directory)   # save_checkpoint wants a .ckpt suffix
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         ms.save_checkpoint([{"name": name, "data": ms.Tensor(array)} for name, array in params.items()], tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_checked(net, checkpoint, prefix: str = "", allow_missing: Sequence[str] = (),

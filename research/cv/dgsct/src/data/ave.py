@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVE data pipeline in the downloaded format (spec 4.1.1): Annotations.txt, *Set.txt, frames/<id>/*.jpg, wave/<id>.npy.
+"""AVE data pipeline in the downloaded format (official `DG-SCT/AVE/dataloader.py`): Annotations.txt, *Set.txt,
+frames/<id>/*.jpg, wave/<id>.npy.
 
     <root>/Annotations.txt      header `Category&VideoID&Quality&StartTime&EndTime`, one row per annotated event
     <root>/trainSet.txt ...     the same rows (no header) of each split: train 3339 / val 402 / test 402

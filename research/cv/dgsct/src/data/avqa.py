@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""MUSIC-AVQA data in the release layout (spec 4.4.1).
+"""MUSIC-AVQA data in the release layout (official `DG-SCT/AVQA/net_grd_avst/dataloader_avst.py`).
 
     <ann>/avqa-{train,val,test}.json         list of {video_id, question_id, type (json string '["Audio",
                                              "Counting"]'), question_content (template with <Object>, <LR>, ...
@@ -38,6 +38,7 @@ from typing import List, Sequence
 
 import numpy as np
 
+from ..atomic_file import write_text
 from ..metrics.avqa import TYPE_PAIR_INDEX
 from .transforms import (DataError, MixupOptions, build_task_dataset, load_frame, load_wave_segments, mixup_weights,
                          sampled_frame_paths, task_options)
@@ -47,7 +48,7 @@ NUM_SEGMENTS = 10
 SAMPLE_RATE = 32000
 PAD = "<pad>"
 REQUIRED_KEYS = ("video_id", "question_id", "type", "question_content", "templ_values", "anser")
-OFFICIAL_NEGATIVE_DIVISOR = 60     # the bug of spec 7.2 item 8
+OFFICIAL_NEGATIVE_DIVISOR = 60     # official dataloader_avst.py: neg_id // 60 (should be // 10)
 
 
 AVQADataError = DataError   # the error type shared by all readers (src/data/transforms.py)
@@ -126,13 +127,6 @@ def read_avqa_json(path) -> List[dict]:
     return records
 
 
-def _atomic_write_json(path, obj):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
-
-
 class AVQAVocabulary:
     """Question-word vocabulary ('<pad>' = 0) and answer list, built from the training records."""
 
@@ -167,7 +161,8 @@ class AVQAVocabulary:
         return np.int32(self.answer_index[record["answer"]])
 
     def save(self, path):
-        _atomic_write_json(path, {"question_words": self.words, "answers": self.answers, "max_len": self.max_len})
+        write_text(path, json.dumps({"question_words": self.words, "answers": self.answers, "max_len": self.max_len},
+                                    indent=1))
 
     @classmethod
     def load(cls, path):

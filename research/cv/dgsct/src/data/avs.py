@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVSBench (S4 single-source, MS3 multi-source) in the layout of the AVSBench release and DG-SCT (spec 4.3.2).
+"""AVSBench (S4 single-source, MS3 multi-source) in the layout of the AVSBench release and DG-SCT (official
+`avs_scripts/avs_s4/dataloader.py`, `config.py`).
 
     <root>/s4_meta_data.csv                header with at least `name,category,split` (release: name, a start
                                            time column, category, split; extra columns are ignored)
@@ -216,10 +217,6 @@ class AVSBenchSource:
                         kind = "frame" if "visual_frames" in path else "mask"
                         raise AVSDataError(f"{path}: missing {kind} of video {record.name!r} (csv line "
                                            f"{record.row})")
-
-    @property
-    def masks_per_video(self):
-        return 1 if (self.variant == "s4" and self.split == "train") else NUM_FRAMES
 
     def __len__(self):
         return len(self.records)

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""LLP / AVVP data in the release layout (spec 4.2.1).
+"""LLP / AVVP data in the release layout (official `DG-SCT/AVVP/dataloader.py`).
 
     <ann>/AVVP_train.csv, AVVP_val_pd.csv, AVVP_test_pd.csv     tab-separated `filename<TAB>event_labels` (weak,
                                                                  comma-separated class names), header line

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Shared media helpers of the four DG-SCT data pipelines (AVE, AVVP, AVS, AVQA; spec 4.1.1, 4.2.1, 4.3.2, 4.4.1).
+"""Shared media helpers of the four DG-SCT data pipelines (AVE, AVVP, AVS, AVQA; the official
+`dataloader.py` of each task and `dataloader_avst.py` of AVQA).
 
 Frames: image file -> uint8 RGB -> /255 -> bicubic resize exactly as the torchvision 0.14 tensor `Resize` the official
 loaders use (torch bicubic, a = -0.75, align_corners False, NO antialias, aspect ratio not kept; two precomputed

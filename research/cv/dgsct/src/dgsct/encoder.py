@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""The audio-visual encoder of spec 3.1: both frozen backbones walked block pair by block pair with the prompt modules.
+"""The audio-visual encoder (`MMIL_Net.forward` in the official `DG-SCT/AVE/nets/net_trans.py`): both frozen backbones
+(each a `SteppableBackbone`, src/backbones/block_api.py) walked block pair by block pair with the prompt modules.
 
 Pairing rule (derived from the depths, per stage s with Swin depth Ds and HTS-AT depth Hs):
   * Ds == Hs: Swin block i is paired with HTS-AT block i (stages 1, 2, 4 of the large layout);
@@ -22,7 +23,7 @@ Pairing rule (derived from the depths, per stage s with Swin depth Ds and HTS-AT
 For every pair k (both streams read the pair's inputs): p1 modules from the block inputs, Swin attention sub-block + A2V
 p1 output, the WHOLE HTS-AT block + V2A p1 output, p2 modules from the updated streams, Swin MLP sub-block + A2V p2 output,
 audio + V2A p2 output. After the last stage the Swin tokens get swin.norm (HTS-AT tokens stay un-normalised), and each
-stream is pooled with the softmax spatial map of its own last p2 module (spec 3.4).
+stream is pooled with the softmax spatial map of its own last p2 module (as `MMIL_Net.forward` does).
 """
 from mindspore import nn, ops
 

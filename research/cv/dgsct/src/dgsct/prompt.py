@@ -12,10 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""The DG-SCT cross-modal prompt module (spec 3.2): one class for both directions (audio->video and video->audio).
+"""The DG-SCT cross-modal prompt module (`VisualAdapter` in the official
+`DG-SCT/AVE/nets/net_trans.py`; paper Sec. 3): one class for both directions (audio->video and video->audio).
 
 Token-major layout: the module's own stream X is [B', N, C], the guiding stream Y is [B', M, D].
-Every task variant of spec 3.3 is a field of PromptConfig, never a copy of the class.
+Every task variant (the five official copies of `VisualAdapter` differ in alignment, token init, alpha/beta, LN
+and gate order, BN and audio gate) is a field of PromptConfig, never a copy of the class.
 """
 import math
 from dataclasses import dataclass
@@ -24,12 +26,15 @@ import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
 from .resize import BicubicResize
-from .torch_init import torch_default_init, layer_norm, batch_norm2d
+from ..backbones.layers import layer_norm
+from .torch_init import batch_norm2d, torch_default_init
 
 
 @dataclass
 class PromptConfig:
-    """Module options. Defaults = the official AVE train.sh values (spec 3.6); other tasks override them in yaml."""
+    """Module options. Defaults = the official AVE train.sh values (flags of `DG-SCT/AVE/base_options.py`); other tasks
+    override them in yaml. The official flags `--is_multimodal`, `--is_audio_adapter_p1/_p2` are 1 in every train.sh
+    and the DG-SCT forward needs all three, so they are not options here."""
     reduction: int = 8                 # --Adapter_downsample: bottleneck d = C / r
     groups: int = 2                    # --num_conv_group: groups of the 1x1 down/up convs
     num_tokens: int = 32               # --num_tokens: latent tokens T
@@ -43,9 +48,6 @@ class PromptConfig:
     gate_before_ln_post: bool = False  # output order: AVS applies the gate before ln_post
     use_bn: bool = True                # --is_bn: BatchNorm after the down/up convs
     audio_gate: bool = True            # --is_gate: scalar gate on the video->audio modules (audio->video always gated)
-    multimodal: bool = True            # --is_multimodal: only the DG-SCT branch (1) is implemented
-    adapter_p1: bool = True            # --is_audio_adapter_p1 (the forward always uses p1; must be 1)
-    adapter_p2: bool = True            # --is_audio_adapter_p2 (must be 1)
 
     def validate(self, where="prompt"):
         """Reject values the official forward cannot run with, naming the key."""
@@ -53,11 +55,6 @@ class PromptConfig:
             raise ValueError(f"{where}.tokens_init must be 'rand' or 'zeros', got {self.tokens_init!r}")
         if self.alignment not in ("conv", "resize"):
             raise ValueError(f"{where}.alignment must be 'conv' or 'resize', got {self.alignment!r}")
-        if not self.multimodal:
-            raise ValueError(f"{where}.multimodal=false (is_multimodal=0, the LAVisH plain adapter) is not supported: "
-                             "the DG-SCT module is the multimodal branch")
-        if not (self.adapter_p1 and self.adapter_p2):
-            raise ValueError(f"{where}.adapter_p1/adapter_p2 must be true: the official forward uses both module lists")
         for key in ("reduction", "groups", "num_tokens"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{where}.{key} must be >= 1, got {getattr(self, key)}")

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Task-level temporal attention (spec 3.5, 4.1.3) and its reusable sequence-first building blocks.
+"""Task-level temporal attention (`TemporalAttention` in the official `DG-SCT/AVE/nets/net_trans.py`; it runs once
+after the backbones, as the authors confirm in the official issue #7) and its reusable sequence-first building blocks.
 
 All tensors are sequence-first [T, B, C] like the original CMRAN/CMBS layers. MindSpore's nn.MultiheadAttention
 (packed in_proj, seq-first) and bidirectional nn.LSTM (torch gate order i, f, g, o; two bias vectors) have the
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 
 from mindspore import nn, ops
 
-from .torch_init import torch_default_init, layer_norm
+from ..backbones.layers import layer_norm
+from .torch_init import torch_default_init
 
 
 class _PostNormLayer(nn.Cell):
@@ -102,7 +104,7 @@ class CrossModalRelationAttModule(nn.Cell):
 
 @dataclass
 class TemporalConfig:
-    """AVE TemporalAttention sizes (spec 4.1.3)."""
+    """Sizes of the AVE `TemporalAttention` (official DG-SCT/AVE/nets/net_trans.py)."""
     audio_proj: int = 128       # a_fc: audio feature -> 128 (no activation)
     video_proj: int = 512       # v_fc: visual feature -> 512, ReLU, Dropout(video_dropout)
     video_dropout: float = 0.2

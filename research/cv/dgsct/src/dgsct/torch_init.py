@@ -53,11 +53,6 @@ def torch_default_init(cell, rng=None):
     return cell
 
 
-def layer_norm(dim):
-    """LayerNorm with PyTorch's eps (MindSpore defaults to 1e-7)."""
-    return nn.LayerNorm((dim,), epsilon=1e-5)
-
-
 def batch_norm2d(channels):
     """BatchNorm2d with PyTorch semantics: torch momentum 0.1 == MindSpore momentum 0.9, eps 1e-5."""
     return nn.BatchNorm2d(channels, momentum=0.9, eps=1e-5)

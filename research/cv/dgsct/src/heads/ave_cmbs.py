@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVE head (CMBS, spec 4.1.4) and the AVE losses (spec 4.1.5)."""
+"""AVE head (`CMBS` in the official `DG-SCT/AVE/nets/net_trans.py`) and the AVE losses (`DG-SCT/AVE/main_trans.py`)."""
 from dataclasses import dataclass, field
 
 from mindspore import nn, ops

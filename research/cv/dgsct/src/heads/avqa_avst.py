@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVQA head: the AVST answer network of spec 4.4.2 (official `AVQA_Fusion_Net` after the backbones), its losses
+"""AVQA head: the AVST answer network (official `AVQA_Fusion_Net` in `DG-SCT/AVQA/net_grd_avst/net_avst.py`, after
+the backbones), its losses
 (4.4.3), and the grounding pre-training head (`grounding_gen`).
 
 Inputs: a_seg [B, T, Ca] (audio pooled by the last prompt module's spatial map), the final normalised Swin tokens of
@@ -27,7 +28,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
-from ..backbones.layers import layer_norm
+from ..backbones.layers import l2_normalize, layer_norm
 from ..dgsct.torch_init import torch_default_init
 
 
@@ -44,12 +45,6 @@ class AVSTConfig:
     match_hidden: list = field(default_factory=lambda: [512, 256, 128])
     match_weight: float = 0.5       # loss: CE_qa + 0.5 CE_match
     grounding_ckpt: str = ""        # grounding pre-training checkpoint that initialises the grounding head
-
-
-def l2_normalize(x, axis=-1, eps=1e-12):
-    """x / max(||x||, eps) (torch.nn.functional.normalize)."""
-    norm = ops.sqrt((x * x).sum(axis=axis, keepdims=True))
-    return x / ops.clamp(norm, min=eps)
 
 
 class QuestionEncoder(nn.Cell):
@@ -161,7 +156,8 @@ class AVSTHead(nn.Cell):
 
 
 class AVQALoss(nn.Cell):
-    """Spec 4.4.3: CE(answer logits, answer) + 0.5 * CE(match logits, 1 for positive / 0 for negative frames).
+    """Loss of the official main_avst.py: CE(answer logits, answer) + 0.5 * CE(match logits, 1 for positive / 0 for
+    negative frames).
     The official batch interleaves positive and negative rows; the mean over all rows is the same."""
 
     def __init__(self, match_weight=0.5):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""DG-SCT audio-visual segmentation head (AVSBench S4 / MS3), spec 4.3.3 and 4.3.4.
+"""DG-SCT audio-visual segmentation head (AVSBench S4 / MS3): `Pred_endecoder` of the official
+`avs_scripts/avs_s4/model/PVT_AVSModel.py` (with `model/TPAVI.py`) and the losses of `loss.py`.
 
 Input: the four Swin stage maps taken BEFORE patch merging (stage 4 after swin.norm) and the pooled audio
 segment features a_seg of the DG-SCT encoder, for B videos x T=5 frames (BF = B*T rows, video-major).
@@ -23,7 +24,8 @@ segment features a_seg of the DG-SCT encoder, for B videos x T=5 frames (BF = B*
 
 Layout: TPAVI works channel-last on [B, T*H*W, C] (Dense over channels == Conv3d 1x1; BatchNorm1d over the
 B*T*H*W rows == BatchNorm3d), the decoder channel-first ([BF, C, H, W]) like the official code.
-Quirk (spec 7.2.5): the official decoder uses in-place ReLUs, so every residual identity is relu(x) and the
+Quirk: the official decoder (`FeatureFusionBlock` / `ResidualConvUnit`) uses in-place ReLUs, so every residual identity
+is relu(x) and the
 returned stage maps are relu(z_i); `official_inplace_relu=True` reproduces that, the default is the plain maths.
 """
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from typing import Sequence, Tuple
 
 from mindspore import nn, ops
 
-from src.backbones.layers import layer_norm
+from src.backbones.layers import l2_normalize, layer_norm
 from src.dgsct.resize import BicubicResize
 from src.dgsct.temporal import InternalTemporalRelationModule
 from src.dgsct.torch_init import torch_default_init
@@ -45,7 +47,7 @@ AUDIO_CHANNELS = 128
 class AVSHeadConfig:
     """The `head:` yaml section of the AVS tasks (official values; channel sizes are hard-coded there)."""
     gamma: float = 0.05                 # temporal gate strength: S4 0.05 (hard-coded), MS3 --gamma 0.1
-    eval_gamma: float = -1.0            # < 0: same as gamma; 0.05 reproduces the MS3 test.sh (spec 7.2.4)
+    eval_gamma: float = -1.0            # < 0: same as gamma; 0.05 reproduces the MS3 test.sh (train.sh uses 0.1)
     kl_weight: float = 0.5              # MS3 masked audio-visual KL weight (S4 has no KL term)
     explicit_affinity: bool = False     # materialise the N x N TPAVI affinity (same result, far more memory)
     channels: int = DECODER_CHANNELS
@@ -160,7 +162,7 @@ class OutputHead(nn.Cell):
 
 
 # ------------------------------------------------------------------------------------------------
-# Four-stream temporal attention (spec 4.3.3 step 4)
+# Four-stream temporal attention (the `TemporalAttention` of the official PVT_AVSModel.py, one stream per stage)
 # ------------------------------------------------------------------------------------------------
 class AVSTemporalAttention(nn.Cell):
     """One gated BiLSTM + ITRM stream per decoder stage; audio gates scale the visual maps, the mean of the
@@ -178,7 +180,7 @@ class AVSTemporalAttention(nn.Cell):
                  eval_gamma=None):
         super().__init__()
         self.gamma = gamma
-        self.eval_gamma = gamma if eval_gamma is None else eval_gamma   # MS3 test.sh used 0.05 (spec 7.2.4)
+        self.eval_gamma = gamma if eval_gamma is None else eval_gamma   # MS3 test.sh used 0.05
         self.num_frames = num_frames
         self.num_stages = num_stages
         stages = range(num_stages)
@@ -238,7 +240,7 @@ class AVSHead(nn.Cell):
             there); smaller values only for tiny test configs.
         gamma / eval_gamma: temporal gate strength in training / evaluation (S4 0.05; MS3 0.1, its test.sh 0.05);
             eval_gamma None = gamma.
-        official_inplace_relu: reproduce the official decoder's in-place ReLU (spec 7.2.5).
+        official_inplace_relu: reproduce the official decoder's in-place ReLU.
         explicit_affinity: materialise the N x N TPAVI affinity like the official code (same result).
     Returns (logits [BF,1,H,W], feature_maps 4 x [BF,256,s,s], audio_feats 4 x [BF,256]).
     """
@@ -304,18 +306,12 @@ class AVSHead(nn.Cell):
 
 
 # ------------------------------------------------------------------------------------------------
-# Losses (spec 4.3.4)
+# Losses (official avs_s4/loss.py and avs_ms3/loss.py)
 # ------------------------------------------------------------------------------------------------
 def _avg_pool_to(x, out_h, out_w):
     """Adaptive average pooling [N, C, H, W] -> [N, C, out_h, out_w] when H, W are multiples of the output."""
     n, c, h, w = x.shape
     return x.reshape(n, c, out_h, h // out_h, out_w, w // out_w).mean(axis=(3, 5))
-
-
-def _l2_normalize(x, eps=1e-12):
-    """torch.nn.functional.normalize(x, dim=-1)."""
-    norm = ops.sqrt((x * x).sum(axis=-1, keepdims=True))
-    return x / ops.maximum(norm, eps)
 
 
 class AVSLoss(nn.Cell):
@@ -356,8 +352,8 @@ class AVSLoss(nn.Cell):
             for i in self.kl_stages:
                 fmap = feats[i]
                 mask = ops.sigmoid(_avg_pool_to(logits, fmap.shape[2], fmap.shape[3]))
-                visual = _l2_normalize((fmap * mask).mean(axis=(2, 3)))
-                audio = _l2_normalize(audio_feats[i])
+                visual = l2_normalize((fmap * mask).mean(axis=(2, 3)))
+                audio = l2_normalize(audio_feats[i])
                 p_audio = ops.softmax(audio, axis=-1)
                 kl = kl + (p_audio * (ops.log(p_audio) - ops.log(ops.softmax(visual, axis=-1)))).sum()
             kl = kl / len(self.kl_stages)

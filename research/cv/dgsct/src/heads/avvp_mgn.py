@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVVP head: the MGN modality-grouping network of spec 4.2.2 on the DG-SCT segment features, and its losses (4.2.3).
+"""AVVP head: the MGN modality-grouping network (`MGN_Net` in the official `DG-SCT/AVVP/nets/mgn.py`,
+blocks in `nets/grouping.py`) on the DG-SCT segment features, and its losses (`DG-SCT/AVVP/main.py`).
 
 Inputs are the pooled encoder outputs a_seg [B, T, Ca], v_seg [B, T, Cv] and the R(2+1)D features [B, T, 512].
 Outputs (official order): aud_cls [K, K], vis_cls [K, K] (class-token logits), global_prob [B, K], a_prob [B, K],
@@ -260,7 +261,8 @@ class ModalityTrans(nn.Cell):
 
 
 class AVVPTemporalAttention(nn.Cell):
-    """AVVP version of the temporal block (spec 4.2.2) from the shared ITRM layers (src/dgsct/temporal.py).
+    """AVVP version of the temporal block (`TemporalAttention` in `DG-SCT/AVVP/nets/mgn.py`) from the shared ITRM
+    layers (src/dgsct/temporal.py).
 
     BiLSTM(dim -> d per direction) on both streams, ITRM(2d -> d) on both, ga = sigmoid(Linear(d, 1)(Ka)),
     gv likewise; video <- video * (1 + 0.05 ga), audio <- audio * (1 + 0.05 gv). Inputs/outputs [B, T, dim].
@@ -302,7 +304,7 @@ def init_trunc_normal(cell, sigma=0.02):
 
 
 class MGNHead(nn.Cell):
-    """The MGN_Net head of spec 4.2.2 (everything after the backbones and the 48 DG-SCT modules)."""
+    """The official MGN_Net head (everything after the backbones and the 48 DG-SCT modules)."""
 
     def __init__(self, cfg=None):
         super().__init__()
@@ -354,7 +356,7 @@ def _bce(prob, target):
 
 
 class AVVPLoss(nn.Cell):
-    """Spec 4.2.3: probabilities clamped to [1e-7, 1 - 1e-7];
+    """The losses of the official DG-SCT/AVVP/main.py: probabilities clamped to [1e-7, 1 - 1e-7];
     L = BCE(global, y) + BCE(a_prob, y) + BCE(v_prob, 0.9 y + 0.05) + CE(aud_cls, arange) + CE(vis_cls, arange).
 
     construct(aud_cls, vis_cls, global_prob, a_prob, v_prob, a_frame, v_frame, label [B, K], *dense labels)

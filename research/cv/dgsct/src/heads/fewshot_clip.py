@@ -37,6 +37,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import Parameter, nn, ops
 
+from ..backbones.layers import l2_normalize
 from ..text.clip_bpe import CLIPTokenizer
 
 ADAPTER_RATIO = 0.2
@@ -45,10 +46,6 @@ META_NET_REDUCTION = 16
 CONTEXT_INIT = "a photo of a"
 CONTEXT_STD = 0.02
 PLACEHOLDER = "X"
-
-
-def l2_normalize(x):
-    return x / ops.norm(x, dim=-1, keepdim=True)
 
 
 class ClipAdapter(nn.Cell):

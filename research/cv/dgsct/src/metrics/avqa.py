@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""MUSIC-AVQA accuracy, spec 4.4.4: per question subtype, per type (Audio / Visual / Audio-Visual) and overall.
+"""MUSIC-AVQA accuracy as the test of the official `DG-SCT/AVQA/net_grd_avst/main_avst.py` reports it: per question
+subtype, per type (Audio / Visual / Audio-Visual) and overall.
 
 As in the official test script, the type accuracy pools the questions of its subtypes (correct / count over all of
 them, not a mean of the subtype accuracies), and the overall accuracy is correct / all questions.
@@ -64,8 +65,6 @@ def avqa_accuracy(pred, target, type_index):
 
 class AVQAMetric:
     """Accumulates answer logits over an evaluation run. update(logits [B, A], target [B], type_index [B])."""
-
-    main_key = "overall"
 
     def __init__(self):
         self.clear()

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVSBench metrics (spec 4.3.5): mIoU (M_J) and F-score (M_F, beta^2 = 0.3, 255 thresholds).
+"""AVSBench metrics (official `avs_scripts/avs_s4/utils/utility.py`): mIoU (M_J) and F-score (M_F, beta^2 = 0.3, 255
+thresholds).
 
 Inputs are numpy arrays: logits [F, H, W] (before sigmoid) and ground-truth masks [F, H, W] in [0, 1].
 
@@ -32,7 +33,7 @@ BETA2 = 0.3
 NUM_THRESHOLDS = 255
 IOU_EPS = 1e-7
 PR_EPS = 1e-20
-OFFICIAL_FRAMES_PER_BATCH = 20   # official test loader: 4 videos x 5 frames per batch (spec 4.3.5)
+OFFICIAL_FRAMES_PER_BATCH = 20   # official test loader: 4 videos x 5 frames per batch (test.py)
 
 
 def sigmoid(x):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVVP (LLP) metrics, spec 4.2.4: segment-level and event-level F1 for audio, visual, audio-visual, Type@AV, Event@AV.
+"""AVVP (LLP) metrics of the official `DG-SCT/AVVP/utils/eval_metrics.py`: segment-level and event-level F1 for audio,
+visual, audio-visual, Type@AV, Event@AV.
 
 All arrays are class-major per video, [V, C, T] (V videos, C = 25 classes, T = 10 one-second segments), 0/1.
 
@@ -162,8 +163,6 @@ class AVVPMetric:
     update(global_prob [B, C], a_frame [B, T, C], v_frame [B, T, C], gt_a [B, C, T], gt_v [B, C, T]).
     Selection key of the official script: 'segment_type' (segment-level Type@AV).
     """
-
-    main_key = "segment_type"
 
     def __init__(self, threshold=0.5):
         self.threshold = threshold

@@ -14,7 +14,7 @@
 # ============================================================================
 """Processed recommendation data, its on-disk format, the MovieLens split protocol and the training pipeline.
 
-MovieLens protocol (`split_interactions`; spec 10.1 / ComiRec for the user split):
+MovieLens protocol (`split_interactions`; the ComiRec protocol for the user split):
 1. Every rating is an implicit positive; with `min_rating` set, only ratings >= min_rating are kept.
 2. Duplicate (user, item) pairs keep their earliest rating (counted).
 3. Users and items with < `min_interactions` positives are dropped, repeatedly, until a fixed point (k-core);
@@ -233,7 +233,7 @@ class RecData:
         if os.path.exists(meta_path):
             os.remove(meta_path)  # an interrupted save must not leave an old meta next to new arrays
         atomic_write(os.path.join(directory, ARRAYS_FILE), lambda f: np.savez(f, **self._arrays()), binary=True)
-        atomic_write(meta_path, lambda f: json.dump(_jsonable(header), f, indent=1), binary=False)
+        atomic_write(meta_path, lambda f: json.dump(jsonable(header), f, indent=1), binary=False)
 
     @classmethod
     def load(cls, directory):
@@ -283,17 +283,16 @@ class RecData:
         return data
 
 
-def _jsonable(obj):
+def jsonable(obj):
+    """obj with numpy scalars / arrays and tuples turned into plain Python values json.dump accepts (keys as str)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return obj.tolist()
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
     return obj
 
 
@@ -578,12 +577,12 @@ def build_data(cfg, reuse_processed=True):
     if reuse_processed and cfg.processed_path and os.path.isfile(os.path.join(cfg.processed_path, META_FILE)):
         data = RecData.load(cfg.processed_path)
         stored = data.meta.get("signature")
-        if _reusable(stored, _jsonable(signature)):
-            if stored != _jsonable(signature):
+        if _reusable(stored, jsonable(signature)):
+            if stored != jsonable(signature):
                 logger.info("raw files of %s not found under data_path=%s: using the processed data in %s as is",
                             cfg.dataset, cfg.data_path, cfg.processed_path)
             return data
-        diff = sorted(k for k in signature if stored is None or stored.get(k) != _jsonable(signature[k]))
+        diff = sorted(k for k in signature if stored is None or stored.get(k) != jsonable(signature[k]))
         logger.warning("processed data in %s was built with other settings (%s); rebuilding in memory",
                        cfg.processed_path, ", ".join(diff))
     if cfg.dataset == "synthetic":
@@ -592,7 +591,7 @@ def build_data(cfg, reuse_processed=True):
     else:
         from src.data.movielens import build_movielens
         data = build_movielens(cfg)
-    data.meta["signature"] = _jsonable(signature)
+    data.meta["signature"] = jsonable(signature)
     return data
 
 

@@ -12,7 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""SAFI: the "sparse additive field interactions" synthetic generator of spec section 12.
+"""SAFI: the "sparse additive field interactions" synthetic generator (our construction; README, Dataset).
+
+Why it separates the models: rank(R) <= F*V, so every two-tower logit matrix of width d with d + 3 < rank(R) is
+misspecified (Eckart-Young, `rank_certificate`), while SparCode with K_u >= F tokens and K_c^M >= V codes can
+represent R exactly (token f carries x^f, g = h_f, bias = -beta).
 
 Users have F categorical fields x_u (values 0..V-1), items G fields y_i. With tables W_fg ~ N(0, 1/G) [V x V]:
     h_f(v, i) = sum_g W_fg[v, y_i^g]                  (F x V x N_items impacts)
@@ -34,7 +38,7 @@ import numpy as np
 
 from src.data.dataset import EvalSplit, FieldTable, RecData, csr_from_lists, csr_sorted_unique, left_pad
 
-# Spec 12.1 presets (n_valid_users = 10% of users). "tiny" is ours: small enough for CI in a second.
+# Presets (n_valid_users = 10% of users). "tiny" is ours: small enough for CI in a second.
 _COMMON = {"n_pos_train": 30, "n_pos_test": 10, "safi_quantile": 0.92, "safi_tau": 0.3}
 SAFI_PRESETS = {
     "tiny": dict(_COMMON, n_users=300, n_items=200, n_valid_users=60, n_fields_user=2, n_fields_item=2,
@@ -48,8 +52,8 @@ SAFI_PRESETS = {
     "M": dict(_COMMON, n_users=4000, n_items=4000, n_valid_users=400, n_fields_user=4, n_fields_item=4,
               field_vocab=64),
 }
-# Spec 12.1 calibration table (numpy, seed 0): oracle Recall@50 on the test split.
-SPEC_ORACLE_RECALL50 = {"S": 0.561, "S2": 0.570, "I": 0.620, "M": 0.601}
+# Independent numpy calibration of the generator (seed 0): oracle Recall@50 on the test split.
+REFERENCE_ORACLE_RECALL50 = {"S": 0.561, "S2": 0.570, "I": 0.620, "M": 0.601}
 
 _USER_CHUNK = 1024  # users per chunk when forming N_users x N_items matrices
 
@@ -194,13 +198,11 @@ def oracle_topk(data, split_name="test", k=100):
 
 
 def _topk_excluding(scores, split, k):
-    """Item ids (1-based) of the k best scores per row, seen items set to -inf first."""
-    scores = np.array(scores, dtype=np.float64, copy=True)
-    rows = np.repeat(np.arange(len(split)), np.diff(split.seen_indptr))
-    scores[rows, split.seen_items - 1] = -np.inf
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(top, order, axis=1) + 1
+    """Item ids (1-based) of the k best scores [n, n_items] per row, seen items excluded: the models' ranking
+    (src/scoring.py, ties by smaller id) on exact float64 utilities."""
+    from src.scoring import topk_excluding   # imports MindSpore: only when a reference ranking is asked for
+    padded = np.concatenate([np.zeros((len(scores), 1)), scores], axis=1)   # column = item id, 0 = padding
+    return topk_excluding(padded, k, split.seen_indptr, split.seen_items, copy=False, dtype=np.float64)[0]
 
 
 def _user_field_onehot(user_x, vocab):
@@ -222,7 +224,7 @@ def utility_factors(data, split_name="test"):
 
 
 def rank_certificate(data, dims=(8, 16, 32, 64, 128), split_name="test"):
-    """Eckart-Young tail energy of R/tau for each two-tower width d (spec 12.1).
+    """Eckart-Young tail energy of R/tau for each two-tower width d (see the module doc).
 
     Every d-dim two-tower logit matrix S satisfies ||S - (R/tau + c 1^T)||_F^2 >= sum_{j > d+3} sigma_j(R/tau)^2.
     Returns {"rank": numerical rank, "energy": ||R/tau||_F^2, "tail": {d: bound}, "tail_frac": {d: bound / energy}}.

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""All-to-all model: SparCode without quantization (the accuracy ceiling, spec 12.2 (d)).
+"""All-to-all model: SparCode without quantization (the accuracy ceiling; the paper's "All-to-All" rows).
 
 Same tokenizers, same g, same sparsity control phi_b and the same loss, but the raw tokens z are fed to g, so the
 scores cannot be precomputed per code: it is scored by brute force only (src/scoring.py).
@@ -21,6 +21,9 @@ from .sparcode import SparCode
 
 
 class AllToAll(SparCode):
+    serves_from_index = False   # scored brute force: without quantization there are no codes to index
+    exportable = False
+
     def __init__(self, cfg, meta):
         super().__init__(cfg, meta, quantize=False)
 

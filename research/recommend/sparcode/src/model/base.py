@@ -40,6 +40,10 @@ def meta_get(meta, key, default=None, required=False):
 class RetrievalModel(nn.Cell):
     """Base class. `construct(user_feats, hist, pos, negs)` is the loss (tuple of 4 Tensors)."""
 
+    # What the entry points (train.py, eval.py, export.py, infer.py) ask a model instead of testing cfg.model:
+    serves_from_index = False   # True: retrieval goes through the SparseCodeIndex built after training
+    exportable = True           # False: no separable query side to serve (scored brute force only)
+
     def __init__(self, cfg, meta, num_query_tokens, num_item_tokens, token_dim):
         super().__init__()
         self.n_items = int(meta_get(meta, "n_items", required=True))

@@ -12,9 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""All-to-all interaction network g on [query token ; item tokens] (spec section 3.5).
+"""All-to-all interaction network g on [query token ; item tokens] (the paper's shared all-to-all
+encoder; an MLP in the authors' MindSpore release, `models/DQMatch.py`).
 
-One g is shared by every query token. Two variants:
+One g is shared by every query token. The networks are registered by name (INTERACTIONS, config key `interaction`)
+and state their capabilities as class attributes, which the rest of the code reads instead of probing attributes:
+- `factorised_first_layer`: the first layer is linear in [token ; item tokens] and exposed as `query_part`,
+  `item_part`, `codeword_parts`, `tail` and `first.bias`; the index builder (src/index.py) and the SparCode model
+  then score codes x items from precomputed first-layer parts. False: the builder calls the network on the pairs.
+- `activation_width`: the widest per-pair activation, which sizes the brute-force scoring blocks (src/scoring.py).
+Variants:
 - `MLPInteraction` (default): (1 + K_i) d_t -> hidden ... -> 1, ReLU, dropout, no output activation.
   The first layer is linear in the concatenation, so it is evaluated as
       W1 [zhat; v] + b1 = W1^(q) zhat + W1^(v) v + b1,   W1^(q) zhat = sum_m W1^(m) C^(m)_{c_m}
@@ -23,11 +30,28 @@ One g is shared by every query token. Two variants:
 - `SAInteraction`: a Transformer over the (1 + K_i)-token sequence [token, item tokens] with learned
   position/type embeddings, read out at the first position by a linear layer.
 """
+from types import SimpleNamespace
+
 import mindspore as ms
 from mindspore import nn, ops, Parameter
 from mindspore.common.initializer import initializer, Normal
 
 from .layers import MLP, Dense, TransformerEncoder
+
+INTERACTIONS = {}
+
+
+def register_interaction(name):
+    """Class decorator: the network becomes buildable as `interaction: <name>` (its `build` classmethod)."""
+    def add(cls):
+        INTERACTIONS[name] = cls
+        return cls
+    return add
+
+
+def _build_mlp_sized(cls, token_dim, num_item_tokens, opts):
+    """`build` of the networks sized by mlp_hidden and dropout."""
+    return cls(token_dim, num_item_tokens, opts.mlp_hidden, opts.dropout)
 
 
 def matmul_rows(x, w):
@@ -56,14 +80,20 @@ class PairwiseAdd(nn.Cell):
         return d_hq, d_hv.reshape(hv.shape)
 
 
+@register_interaction("mlp")
 class MLPInteraction(nn.Cell):
     """g(q, v) = MLP([q ; v_1 ; ... ; v_{K_i}]) -> scalar."""
+
+    factorised_first_layer = True
+
+    build = classmethod(_build_mlp_sized)
 
     def __init__(self, token_dim, num_item_tokens, hidden=(256, 256, 256), dropout=0.0):
         super().__init__()
         hidden = list(hidden)
         if not hidden:
-            raise ValueError("mlp_hidden must have at least one layer: g must be non-linear (spec 12.1)")
+            raise ValueError("mlp_hidden must have at least one layer: g must be non-linear (a linear g "
+                             "cannot express a sum of ReLUs such as the SAFI utility)")
         self.token_dim = token_dim
         self.num_item_tokens = num_item_tokens
         self.first = Dense((1 + num_item_tokens) * token_dim, hidden[0])
@@ -105,8 +135,15 @@ class MLPInteraction(nn.Cell):
         return self.tail(self.pair_add(hq, hv))             # first layer of every (token, item) pair
 
 
+@register_interaction("self_attention")
 class SAInteraction(nn.Cell):
     """g(q, v) = w . Transformer([q, v_1, ..., v_{K_i}] + pos)[0] + c."""
+
+    factorised_first_layer = False
+
+    @classmethod
+    def build(cls, token_dim, num_item_tokens, opts):
+        return cls(token_dim, num_item_tokens, opts.sa_layers, opts.sa_heads, opts.dropout)
 
     def __init__(self, token_dim, num_item_tokens, layers=1, heads=1, dropout=0.0):
         super().__init__()
@@ -133,14 +170,20 @@ class SAInteraction(nn.Cell):
         return self.pair_scores(q_all, v_all.reshape(-1, self.num_item_tokens, d_t)).reshape(b, k_u, c)
 
 
+@register_interaction("mlp_dot")
 class MLPDotInteraction(nn.Cell):
     """g(q, v) = <q, mean_j v_j> + MLP([q ; v_1 ; ... ; v_{K_i}]) (option `interaction: mlp_dot`).
 
     An MLP on a concatenation learns a dot product only with many units and much data (Rendle et al., 2020,
     "Neural Collaborative Filtering vs. Matrix Factorization Revisited"); the explicit dot path lets every query
     token score at least like a two-tower, the MLP adds what a dot product cannot express. The score is still one
-    scalar per (token, item), so the index is built the same way (through the generic path: there is no `first`).
+    scalar per (token, item), so the index is built the same way (through the generic path: the dot path is not
+    part of a first layer).
     """
+
+    factorised_first_layer = False
+
+    build = classmethod(_build_mlp_sized)
 
     def __init__(self, token_dim, num_item_tokens, hidden=(256, 256, 256), dropout=0.0):
         super().__init__()
@@ -160,10 +203,8 @@ class MLPDotInteraction(nn.Cell):
 
 
 def build_interaction(kind, token_dim, num_item_tokens, mlp_hidden, dropout, sa_layers, sa_heads):
-    if kind == "mlp":
-        return MLPInteraction(token_dim, num_item_tokens, mlp_hidden, dropout)
-    if kind == "mlp_dot":
-        return MLPDotInteraction(token_dim, num_item_tokens, mlp_hidden, dropout)
-    if kind == "self_attention":
-        return SAInteraction(token_dim, num_item_tokens, sa_layers, sa_heads, dropout)
-    raise ValueError(f"interaction must be 'mlp', 'mlp_dot' or 'self_attention', got {kind!r}")
+    """The registered network `kind`; opts carry the sizes each network reads (mlp_hidden, dropout, sa_*)."""
+    if kind not in INTERACTIONS:
+        raise ValueError(f"interaction must be one of {sorted(INTERACTIONS)}, got {kind!r}")
+    opts = SimpleNamespace(mlp_hidden=mlp_hidden, dropout=dropout, sa_layers=sa_layers, sa_heads=sa_heads)
+    return INTERACTIONS[kind].build(token_dim, num_item_tokens, opts)

@@ -12,11 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Product quantizer with codebooks shared by all query tokens (spec section 3.4).
+"""Product quantizer with codebooks shared by all query tokens ("Shared Codebooks" in the paper's
+overview figure; `models/vq/vq.py` of the authors' MindSpore release).
 
 - M codebooks C^(m) in R^{K_c x d_t/M}, one Parameter `codebooks` [M, K_c, d_t/M] (requires_grad=False), read
-  with ops.gather (fixes the port's read/write table mismatch, spec section 8 item 2).
-- Nearest codeword by squared L2: ||z||^2 - 2 z.C + ||C||^2 (the port used -100 instead of -2, section 8 item 3).
+  with ops.gather (the release reads a frozen `embedding_table` but writes its EMA into another
+  attribute).
+- Nearest codeword by squared L2: ||z||^2 - 2 z.C + ||C||^2 (the release used -100 instead of -2).
 - Straight-through estimator: ztilde = z + stop_gradient(zhat - z), so the retrieval loss reaches the tokenizer.
 - Commitment loss mean((z - sg(zhat))^2).
 - Codebooks are learned by EMA (gamma, eps, Laplace smoothing) with ops.assign OUTSIDE the differentiated function:
@@ -168,9 +170,6 @@ class ProductQuantizer(nn.Cell):
         self.ema_count.set_data(Tensor(counts))
         self.ema_sum.set_data(Tensor(books * counts[..., None]))
         return inertia
-
-    def codebooks_numpy(self):
-        return self.codebooks.asnumpy()
 
 
 def kmeans(x, k, iters, rng):

@@ -12,7 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""SparCode: quantized query tokens x all-to-all interaction g, with sparsity control (spec sections 3 and 6).
+"""SparCode: quantized query tokens x all-to-all interaction g, with sparsity control.
+
+Method as in the paper (SIGIR 2023) and the authors' draft repository `haoyi-duan/SparCode` (Eq. (1)-(3) and the
+overview figure: tokenizer, shared product quantizer, shared all-to-all encoder, "add bias, ReLU & sum").
 
     z = QueryTokenizer(history, profile)            [B, K_u, d_t]
     ztilde = z + sg(zhat - z)                        product quantizer, STE (zhat when serving)
@@ -20,12 +23,13 @@
     y(q, i) = sum_k ReLU(s_k + b)                    b <= 0: non-trainable Parameter `score_bias`
                                                      (training: leaky surrogate gradient, see RELU_GRAD_LEAK)
 
-Sparsity control (spec 3.6). b is set by the trainer through `set_epoch_state(epoch)` (0 during VQ warm-up, then
-a linear anneal from 0 in the first VQ epoch to `score_bias` after `bias_anneal_epochs` epochs) or, when
-`target_density` is set, by `calibrate_score_bias`, which measures the per-token raw scores of the codes of a
-sample of users against a sample of items and moves b to the value that keeps `target_density` of the
-(code, item) pairs (b_target = -quantile(s, 1 - target_density)), annealed by the same linear fraction. The index
-must be built with the b in force at the end of training (the checkpoint carries it).
+Sparsity control (the figure's "add bias, ReLU & sum"; the release has a `score_bias` flag it never uses). b is set
+by the trainer through `set_epoch_state(epoch)` (0 during VQ warm-up, then a linear anneal from 0 in the first VQ
+epoch to `score_bias` after `bias_anneal_epochs` epochs) or, when `target_density` is set, by
+`calibrate_score_bias`, which measures the per-token raw scores of the codes of a sample of users against a sample
+of items and moves b to the value that keeps `target_density` of the (code, item) pairs (b_target = -quantile(s, 1 -
+target_density)), annealed by the same linear fraction. The index must be built with the b in force at the end of
+training (the checkpoint carries it).
 """
 import numpy as np
 import mindspore as ms
@@ -66,6 +70,8 @@ def bias_for_density(raw_scores, target_density):
 
 class SparCode(RetrievalModel):
     """SparCode (quantize=True) and its non-retrievable all-to-all ceiling (quantize=False, see all_to_all.py)."""
+
+    serves_from_index = True
 
     def __init__(self, cfg, meta, quantize=True):
         super().__init__(cfg, meta, cfg.num_query_tokens, cfg.num_item_tokens, cfg.token_dim)
@@ -154,7 +160,7 @@ class SparCode(RetrievalModel):
         """Per-token index weights phi_b(g([zhat(code); v_item])) = ReLU(s + b): [C, N]."""
         return ops.relu(self.raw_token_scores_for_codes(code_ids, item_ids) + self.score_bias)
 
-    # First-layer factorisation used by the index builder (MLP interaction only).
+    # First-layer factorisation used by the index builder (interactions with factorised_first_layer).
     def code_first_layer(self, code_ids):
         """sum_m W1^(m) C^(m)_{c_m} + b1 for flat code ids [C] -> [C, h1]."""
         parts = self.interaction.codeword_parts(self.quantizer.codebooks)               # [M, K_c, h1]

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Item and query tokenizers of SparCode (spec sections 3.2 and 3.3).
+"""Item and query tokenizers of SparCode (item tokens and the query "Tokenizer" of the paper's overview figure;
+`DQMatchWithDNN` in the authors' MindSpore release).
 
 Item tokenizer: item id embedding + side-feature field embeddings (multi-slot fields such as genres are
 masked-mean-pooled) -> concatenated feature vector x_i -> K_i linear heads -> K_i tokens of size d_t. Because the
@@ -22,12 +23,12 @@ field part does not depend on the id, an item never seen in training but with kn
 Query tokenizer: history item feature vectors -> projection to D -> history encoder (`mean_pool`: masked mean;
 `self_attention`: Transformer over the history with a padding mask and learned positions, then masked mean) ->
 concatenated with the user profile fields (when the dataset has them) -> MLP -> K_u linear heads -> K_u tokens.
-`fields` is the field tokenizer of spec 3.3 / 12.2 (c): one token per user field, token_f = A_f e_f + a_f with
-e_f the field-f embedding (K_u = number of user fields; the history is not used). On the synthetic SAFI data the
-utility is a sum of per-field terms, so this tokenizer makes the model realisable (spec 12.1).
+`fields` is a field tokenizer (our addition for profile features): one token per user field, token_f = A_f e_f + a_f
+with e_f the field-f embedding (K_u = number of user fields; the history is not used). On the synthetic SAFI data the
+utility is a sum of per-field terms, so this tokenizer makes the model realisable (src/data/synthetic.py).
 
 Padding (item id 0, field value 0) is handled with explicit masks; the code never relies on row 0 of a table
-staying zero (the port's bug, spec section 8 item 8).
+staying zero (the authors' MindSpore release does: its masked mean leaves the mask out of the numerator).
 """
 import math
 

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Two-tower baseline in the same code base (spec 11 item 10).
+"""Two-tower baseline in the same code base (same tokenizers and loss, dot-product score).
 
 Same query tokenizer with a single head (one query vector of size d), same item tokenizer with a single token
 (one item vector of size d), dot-product score, the same sampled-softmax + L2 loss. d = token_dim.
