@@ -29,9 +29,9 @@ same process at the same thread count (timm 0.6 Swin-V2 / Swin-V1 blocks; tests/
 prompt module, with the official [B', C, N, 1] conv layout), so every row has its own baseline.
 
 --full additionally runs the whole AVE network (random weights) once for warm-up and once timed, with synchronised
-timers around every prompt call, Swin-V2 block step and HTS-AT block (so the parts add up to the measured forward;
-the rest = embeddings, patch merging, audio front end, temporal block and heads). It needs about 4 GB and a few
-minutes in PyNative.
+timers around every prompt call, Swin-V2 block step, HTS-AT block, patch embedding, patch merging, the audio front
+end and the task head (disjoint, so the parts and the untimed rest add up to the measured forward). It needs about
+4-5.5 GB and a few minutes in PyNative.
 """
 import argparse
 import os
@@ -77,15 +77,18 @@ def set_threads(threads):
 
 
 def timed(fn, repeats):
-    """(median wall s, median process-CPU s) of `repeats` calls after one warm-up call."""
+    """(median wall s, median process-CPU s) of `repeats` calls after one warm-up call, and (wall, CPU) of that
+    first call (it includes compiling the block's graph the first time a shape is seen)."""
+    first_wall, first_cpu = time.perf_counter(), time.process_time()
     fn()
+    first = (time.perf_counter() - first_wall, time.process_time() - first_cpu)
     walls, cpus = [], []
     for _ in range(repeats):
         wall, cpu = time.perf_counter(), time.process_time()
         fn()
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus)
+    return statistics.median(walls), statistics.median(cpus), first
 
 
 def sync(out):
@@ -200,7 +203,9 @@ def _timm_swin_v1_builder(dim, res, heads, window, shift):
 
 
 PART_CASES = OrderedDict([("prompt", prompt_cases), ("swin", swin_cases), ("htsat", htsat_cases)])
-PART_TITLES = {"prompt": "prompt modules", "swin": "Swin-V2-L blocks", "htsat": "HTS-AT blocks"}
+PART_TITLES = {"prompt": "prompt modules", "swin": "Swin-V2-L blocks", "htsat": "HTS-AT blocks",
+               "embed": "patch embeddings", "merge": "patch merging", "frontend": "audio front end (STFT, log-mel)",
+               "head": "task head (temporal block + CMBS for AVE)"}
 
 
 # ---------------------------------------------------------------------------------------------------- timing
@@ -246,6 +251,44 @@ def torch_call(module, inputs, train, trainable):
     return step
 
 
+def count_flops(fn):
+    """Floating-point operations of one call of a PyTorch closure (matmuls and convolutions, forward and backward, as
+    torch.utils.flop_counter counts them: 2 per multiply-add); the MindSpore module does the same products."""
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def matmul_peak(threads, size=2048, repeats=5):
+    """Measured fp32 matmul rate, GFLOP per CPU-second (per core) and per wall second, best of `repeats` square
+    [size x size] products in MindSpore and in PyTorch (the larger is taken as the machine's peak)."""
+    import mindspore as ms
+    from mindspore import ops
+    a = _rand((size, size))
+    flops = 2.0 * size ** 3
+    best = {}
+    ms_a = ms.Tensor(a)
+    calls = {"MindSpore": lambda: ops.matmul(ms_a, ms_a).asnumpy()}
+    try:
+        import torch
+        t_a = torch.tensor(a)
+        calls["PyTorch"] = lambda: torch.matmul(t_a, t_a)
+    except ImportError:
+        pass
+    for name, fn in calls.items():
+        fn()
+        cpu_rates, wall_rates = [], []
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            cpu_rates.append(flops / max(time.process_time() - cpu, 1e-9) / 1e9)
+            wall_rates.append(flops / (time.perf_counter() - wall) / 1e9)
+        best[name] = (max(cpu_rates), max(wall_rates))
+    return best
+
+
 def profile_parts(args, layout):
     try:
         import torch  # noqa: F401
@@ -254,42 +297,59 @@ def profile_parts(args, layout):
         have_torch = False
     rows, totals = [], OrderedDict()
     for part in args.parts:
-        totals[part] = [0.0, 0.0, 0.0, 0.0]
+        totals[part] = [0.0] * 7
         for name, count, build_ms, build_torch, inputs in PART_CASES[part](layout, args.batch):
             module = build_ms()
             trainable = part == "prompt"          # the backbones are frozen: only their input gradient is needed
-            ms_wall, ms_cpu = timed(ms_call(module, inputs, args.train, trainable), args.repeats)
-            t_wall = t_cpu = float("nan")
+            ms_wall, ms_cpu, (first_wall, first_cpu) = timed(ms_call(module, inputs, args.train, trainable),
+                                                             args.repeats)
+            t_wall = t_cpu = flops = float("nan")
             if have_torch:
-                t_wall, t_cpu = timed(torch_call(build_torch(module), inputs, args.train, trainable), args.repeats)
-            rows.append((PART_TITLES[part], name, count, ms_wall, ms_cpu, t_wall, t_cpu))
+                torch_fn = torch_call(build_torch(module), inputs, args.train, trainable)
+                t_wall, t_cpu, _ = timed(torch_fn, args.repeats)
+                flops = count_flops(torch_fn)
+            rows.append((PART_TITLES[part], name, count, ms_wall, ms_cpu, t_wall, t_cpu, first_wall, first_cpu, flops))
+            # the first call of a shape compiles its graph once for every block of that shape
             for i, value in enumerate((ms_wall, ms_cpu, t_wall, t_cpu)):
                 totals[part][i] += count * value
+            totals[part][4] += first_wall - ms_wall
+            totals[part][5] += first_cpu - ms_cpu
+            totals[part][6] += count * flops
             print(f"  measured {part} {name}: MindSpore {ms_wall * 1e3:.1f} ms, PyTorch {t_wall * 1e3:.1f} ms",
                   file=sys.stderr, flush=True)
             del module
     return rows, totals
 
 
-def print_parts(rows, totals, args):
+def print_parts(rows, totals, args, peak):
     what = "forward + backward" if args.train else "eval forward"
     print(f"\n### Per call ({what}, B' = {args.batch}, {args.threads} thread(s); median of {args.repeats})\n")
     print("| part | module, input shape | calls per clip | MindSpore wall ms | MindSpore CPU ms | PyTorch wall ms | "
-          "PyTorch CPU ms | MS / torch (CPU) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for part, name, count, ms_wall, ms_cpu, t_wall, t_cpu in rows:
+          "PyTorch CPU ms | MS / torch (CPU) | MindSpore first call (compile) wall s | GFLOP per call |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for part, name, count, ms_wall, ms_cpu, t_wall, t_cpu, first_wall, _, flops in rows:
         print(f"| {part} | {name} | {count} | {ms_wall * 1e3:.1f} | {ms_cpu * 1e3:.1f} | {t_wall * 1e3:.1f} | "
-              f"{t_cpu * 1e3:.1f} | {ms_cpu / t_cpu:.2f} |")
+              f"{t_cpu * 1e3:.1f} | {ms_cpu / t_cpu:.2f} | {first_wall:.1f} | {flops / 1e9:.2f} |")
     print(f"\n### Per part, one clip (calls per clip x per-call time)\n")
-    print("| part | MindSpore wall s | MindSpore CPU s | PyTorch wall s | PyTorch CPU s | MS / torch (CPU) |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    sums = [0.0] * 4
-    for part, values in totals.items():
-        sums = [a + b for a, b in zip(sums, values)]
-        print(f"| {PART_TITLES[part]} | {values[0]:.2f} | {values[1]:.2f} | {values[2]:.2f} | {values[3]:.2f} | "
-              f"{values[1] / values[3]:.2f} |")
-    print(f"| all measured parts | {sums[0]:.2f} | {sums[1]:.2f} | {sums[2]:.2f} | {sums[3]:.2f} | "
-          f"{sums[1] / sums[3]:.2f} |")
+    peak_cpu = max(rate[0] for rate in peak.values())
+    print("| part | MindSpore wall s | MindSpore CPU s | PyTorch wall s | PyTorch CPU s | MS / torch (CPU) | "
+          "extra wall s of the first calls (compile) | GFLOP | MindSpore GFLOP per CPU s | % of matmul peak | "
+          "PyTorch % of peak |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    sums = [0.0] * 7
+    for part, values in list(totals.items()) + [("all", None)]:
+        if values is None:
+            part, values = "all measured parts", sums
+        else:
+            sums = [a + b for a, b in zip(sums, values)]
+            part = PART_TITLES[part]
+        gflop = values[6] / 1e9
+        print(f"| {part} | {values[0]:.2f} | {values[1]:.2f} | {values[2]:.2f} | {values[3]:.2f} | "
+              f"{values[1] / values[3]:.2f} | {values[4]:.1f} | {gflop:.0f} | {gflop / values[1]:.1f} | "
+              f"{100 * gflop / values[1] / peak_cpu:.0f} % | {100 * gflop / values[3] / peak_cpu:.0f} % |")
+    rates = ", ".join(f"{name} {cpu:.1f} GFLOP per CPU s ({wall:.1f} per wall s)" for name, (cpu, wall) in peak.items())
+    print(f"\nfp32 matmul peak measured here (2048^3, {args.threads} thread(s), best of 5): {rates}; "
+          f"% of peak = GFLOP / CPU s / {peak_cpu:.1f}")
 
 
 # ---------------------------------------------------------------------------------------------------- full forward
@@ -315,8 +375,9 @@ class PartTimer:
         self.cpu.clear()
 
 
-def instrument(encoder, timer):
-    """Route every prompt call, Swin block step and HTS-AT block through the timer (instance attributes)."""
+def instrument(encoder, timer, head=None):
+    """Route every prompt call, Swin block step and HTS-AT block, and the embeddings, audio front end, patch merging
+    and task head, through the timer (instance attributes)."""
     for name in ("vis_adapter_blocks_p1", "vis_adapter_blocks_p2", "audio_adapter_blocks_p1",
                  "audio_adapter_blocks_p2"):
         for module in getattr(encoder, name):
@@ -328,6 +389,15 @@ def instrument(encoder, timer):
     for stage in encoder.htsat.stages:
         for blk in stage.blocks:
             object.__setattr__(blk, "construct", timer.wrap("htsat", blk.construct))
+    for backbone in (encoder.swin, encoder.htsat):
+        object.__setattr__(backbone, "embed", timer.wrap("embed", backbone.embed))
+        for stage in backbone.stages:
+            if stage.downsample is not None:
+                object.__setattr__(stage.downsample, "construct", timer.wrap("merge", stage.downsample.construct))
+    frontend = encoder.htsat.frontend
+    object.__setattr__(frontend, "construct", timer.wrap("frontend", frontend.construct))
+    if head is not None:
+        object.__setattr__(head, "construct", timer.wrap("head", head.construct))
 
 
 def profile_full(args):
@@ -343,17 +413,17 @@ def profile_full(args):
     set_train_mode(net, False)
     inputs, _ = example_training_batch(task, 1, np.random.default_rng(0))
     timer = PartTimer()
-    instrument(net.encoder, timer)
-    warm = time.perf_counter()
+    instrument(net.encoder, timer, getattr(net, "head", None))
+    warm, warm_cpu = time.perf_counter(), time.process_time()
     sync(net(*inputs))
-    warm = time.perf_counter() - warm
+    warm, warm_cpu = time.perf_counter() - warm, time.process_time() - warm_cpu
     timer.reset()
     wall, cpu = time.perf_counter(), time.process_time()
     sync(net(*inputs))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"\n### Whole network ({os.path.relpath(args.config, MODEL_DIR)}), one clip, eval forward, PyNative, "
           f"{args.threads} thread(s)\n")
-    print(f"build {build_s:.1f} s, first forward {warm:.1f} s\n")
+    print(f"build {build_s:.1f} s, first forward (compiles the block graphs) {warm:.1f} s wall, {warm_cpu:.1f} s CPU\n")
     print("| part | wall s | CPU s | share of the forward (CPU) |")
     print("| --- | --- | --- | --- |")
     for part in timer.wall:
@@ -361,7 +431,7 @@ def profile_full(args):
               f"{100 * timer.cpu[part] / cpu:.1f} % |")
     # the timers are disjoint (no timed call runs inside another), so the rest is what none of them covers
     rest_wall, rest_cpu = wall - sum(timer.wall.values()), cpu - sum(timer.cpu.values())
-    print(f"| rest (embeddings, merging, front end, heads) | {rest_wall:.2f} | {rest_cpu:.2f} | "
+    print(f"| rest (swin.norm, pooling, reshapes) | {rest_wall:.2f} | {rest_cpu:.2f} | "
           f"{100 * rest_cpu / cpu:.1f} % |")
     print(f"| whole forward | {wall:.2f} | {cpu:.2f} | 100 % |")
 
@@ -373,8 +443,9 @@ def main():
     load_before = os.getloadavg()
     layout = Layout()
     if args.parts:
+        peak = matmul_peak(args.threads)
         rows, totals = profile_parts(args, layout)
-        print_parts(rows, totals, args)
+        print_parts(rows, totals, args, peak)
     if args.full:
         profile_full(args)
     print(f"\n{os.cpu_count()} CPUs; load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/"

@@ -29,7 +29,7 @@ import time
 import numpy as np
 import mindspore as ms
 
-from src.checkpoint import parameter_digest
+from src.checkpoint import parameter_digest, warm_start_from
 from src.config import parse_cli
 from src.context import set_context
 from src.data.dataset import build_data
@@ -60,6 +60,10 @@ def main(argv=None):
     logger.info("%s on %s: %d users, %d items, %d train examples, %d rank(s), %d trainable parameters",
                 cfg.model, data.name, data.n_users, data.n_items, len(data.train_pos), rank_size,
                 sum(int(np.prod(p.shape)) for p in model.trainable_params()))
+    if cfg.init_ckpt and not cfg.resume:
+        loaded, skipped = warm_start_from(cfg.init_ckpt, model)
+        logger.info("warm start from %s: %d parameters loaded (%s), %d kept at their init (%s)", cfg.init_ckpt,
+                    len(loaded), ", ".join(loaded), len(skipped), ", ".join(skipped))
     trainer = Trainer(cfg, data, model, evaluate_fn=make_validation_fn(cfg, data), rank_id=rank_id,
                       rank_size=rank_size, logger=logger)
     state = trainer.fit(resume=bool(cfg.resume))

@@ -72,6 +72,32 @@ SC_GRID = {
     "a2a_mlp_dot": {"model": "all_to_all", "interaction": "mlp_dot"},
 }
 SC_BASE = {"epochs": 3, "early_stop_patience": 0, "max_examples_per_user": 20}
+# Fast ablation budget (valid split decides): the reduced budget above (20 cut points per user, 3 epochs), one
+# change per run against the shipped config; a run takes minutes on one core, so all of them fit in an hour.
+FAST_GRID = {
+    "base": {},
+    "a2a": {"model": "all_to_all"},
+    "tt_d64": {"model": "two_tower"},
+    # the two-tower with the epochs of a warm-started SparCode (3 two-tower + 3 SparCode epochs): equal total budget
+    "tt_d64_e6": {"model": "two_tower", "epochs": 6},
+    "td05": {"target_density": 0.05},
+    "td05_anneal2": {"target_density": 0.05, "bias_anneal_epochs": 2},
+    "neg50": {"num_negatives": 50},
+    "lr3e-3": {"lr": 0.003},
+    "kc256": {"codebook_size": 256},
+    "m4": {"num_codebooks": 4},
+    "ku1": {"num_query_tokens": 1},
+    "ku8": {"num_query_tokens": 8},
+    "ki1": {"num_item_tokens": 1},
+    "g128x2": {"mlp_hidden": [128, 128]},
+    "g512x2": {"mlp_hidden": [512, 512]},
+    "d128": {"token_dim": 128, "embedding_size": 128},
+    "sa_query": {"query_encoder": "self_attention"},
+    "no_fields": {"use_user_fields": False, "use_item_fields": False},
+    # warm start from the two-tower run of the same seed (its id / field embeddings and query MLP; run it first)
+    "warm_tt": {"init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    "td05_warm_tt": {"target_density": 0.05, "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+}
 PLANS = {
     "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
                                         max_examples_per_user=10, early_stop_patience=0), (0,))],
@@ -80,7 +106,35 @@ PLANS = {
     # the equal-budget comparison of the ablation plan with 3 model seeds (seed 0 is shared with the ablation)
     "equal_budget_seeds": _runs("sc_pu_", dict(PER_USER, **SC_BASE),
                                 {key: SC_GRID[key] for key in ("shipped", "tt_d64")}, seeds=SEEDS3),
+    "fast_ablation": _runs("fa_", dict(PER_USER, **SC_BASE), FAST_GRID),
+    # the reported comparison: seeds 0, 1, 2 of the two-tower and of SparCode's best recipe of fast_ablation
+    "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE),
+                        {key: FAST_GRID[key] for key in ("tt_d64", "tt_d64_e6", "td05_warm_tt", "warm_tt")},
+                        seeds=SEEDS3),
 }
+
+# ---------------------------------------------------------------------------------------------- MovieLens-1M plans
+# configs/ml1m.yaml on the full ratings.dat, or on a partial file with --ratings_file (the numbers of the README
+# were measured on users 1-2999, ratings.partial-users1-2999.dat.gz). One budget for both models (valid split
+# decides): ML1M_BASE below, the same examples per epoch, epochs and early stopping for SparCode and the two-tower.
+ML1M = "configs/ml1m.yaml"
+ML1M_BASE = {"max_examples_per_user": 40, "epochs": 4, "early_stop_patience": 0}
+ML1M_TT = dict(ML1M_BASE, model="two_tower")
+ML1M_TT_GRID = {
+    "d32": {"token_dim": 32, "embedding_size": 32, "lr": 0.003},
+    "d64": {"token_dim": 64, "embedding_size": 64, "lr": 0.003},
+    "d128": {"token_dim": 128, "embedding_size": 128, "lr": 0.003},
+    "d64_lr1e-3": {"token_dim": 64, "embedding_size": 64, "lr": 0.001},
+    "d64_neg50": {"token_dim": 64, "embedding_size": 64, "lr": 0.003, "num_negatives": 50},
+}
+PLANS.update({
+    "ml1m_two_tower_grid": _runs("ml1m_tt_", dict(PER_USER, **ML1M_TT), ML1M_TT_GRID, config=ML1M),
+    "ml1m_sparcode": _runs("ml1m_sc_", dict(PER_USER, **ML1M_BASE), {"shipped": {}}, seeds=SEEDS3, config=ML1M)
+    + _runs("ml1m_sc_", dict(PER_USER, **ML1M_BASE), {"td05": {"target_density": 0.05}}, config=ML1M),
+    # the two-tower of the grid that is best on valid (d = 128, lr 3e-3) with 3 model seeds
+    "ml1m_two_tower_seeds": _runs("ml1m_tt_", dict(PER_USER, **ML1M_TT), {"d128": ML1M_TT_GRID["d128"]},
+                                  seeds=SEEDS3, config=ML1M),
+})
 
 
 def list_plans():
@@ -96,6 +150,9 @@ def worker(spec_path):
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
     os.chdir(MODEL_DIR)
+    if spec.get("threads"):
+        import mindspore as ms  # pylint: disable=import-outside-toplevel
+        ms.device_context.cpu.op_tuning.threads_num(int(spec["threads"]))
     import train  # pylint: disable=import-outside-toplevel
     import eval as evaluate_script  # pylint: disable=import-outside-toplevel
     from src.context import set_context  # pylint: disable=import-outside-toplevel
@@ -119,6 +176,7 @@ def worker(spec_path):
            "epochs_run": len(state["history"]), "train_wall_s": round(train_wall, 1)}
     history = state["history"]
     row["train_s_per_epoch"] = round(float(np.mean([h["train_seconds"] for h in history])), 1)
+    row.update(loss_columns(history, state["best_epoch"]))
     for split in ("valid", "test"):
         cfg = load_run_config([f"--ckpt_dir={spec['ckpt_dir']}", f"--eval_split={split}"])
         set_context(cfg)
@@ -128,26 +186,41 @@ def worker(spec_path):
         row[f"{split}_users"] = result["n_queries"]
         if "index" in result:
             row["index_density"] = round(float(result["index"]["density"]), 4)
+            row["index_codes"] = int(result["index"]["codes"])
             row["score_bias"] = result["index"]["score_bias"]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     row.update(wall_s=round(time.time() - start, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
+               peak_rss_mb=round(usage.ru_maxrss / 1024.0),  # Linux reports KiB
                load_avg_start=round(load_before[0], 2), load_avg_end=round(os.getloadavg()[0], 2))
     atomic_write(spec["result"], lambda f: json.dump(row, f, indent=1), binary=False)
 
 
+def loss_columns(history, best_epoch):
+    """Training losses of the best epoch (epoch means of the sampled softmax and the commitment loss) and its codebook
+    perplexities (SparCode), from the trainer's per-epoch history."""
+    record = next((h for h in history if h["epoch"] == best_epoch), history[-1])
+    out = {"softmax_loss": round(float(record["softmax_loss"]), 4),
+           "commit_loss": round(float(record["commit_loss"]), 5)}
+    if record.get("codebook_perplexity"):
+        out["codebook_perplexity"] = "/".join(f"{p:.1f}" for p in record["codebook_perplexity"])
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- popularity
-def popularity_rows(config, data_path, protocol):
+def popularity_rows(config, data_path, protocol, ratings_file=None):
     """Popularity ranking (known train positives counted per item, seen items excluded) on valid and test."""
     from src.config import load_config  # pylint: disable=import-outside-toplevel
     from src.data.dataset import build_data  # pylint: disable=import-outside-toplevel
     from src.metrics import evaluate_topk  # pylint: disable=import-outside-toplevel
     from src.scoring import topk_excluding  # pylint: disable=import-outside-toplevel
-    cfg = load_config(os.path.join(MODEL_DIR, config), {"data_path": data_path, "split_protocol": protocol,
-                                                        "split_seed": 0})
+    values = {"data_path": data_path, "split_protocol": protocol, "split_seed": 0}
+    if ratings_file:
+        values["ratings_file"] = ratings_file
+    cfg = load_config(os.path.join(MODEL_DIR, config), values)
     data = build_data(cfg)
     counts = np.bincount(data.user_pos_items, minlength=data.n_items + 1).astype(np.float64)
     row = {"run": f"popularity_{'pu' if protocol == 'per_user_time' else 'users'}", "seed": 0, "config": config,
-           "overrides": json.dumps({"split_protocol": protocol})}
+           "overrides": json.dumps({key: values[key] for key in ("split_protocol", "ratings_file") if key in values})}
     k = max(cfg.topk)
     for split_name in ("valid", "test"):
         split = data.split(split_name)
@@ -163,7 +236,8 @@ def popularity_rows(config, data_path, protocol):
 # ---------------------------------------------------------------------------------------------- tables
 COLUMNS = ("run", "seed", "config", "overrides", "best_epoch", "epochs_run", "valid_users", "valid_recall@20",
            "valid_recall@50", "valid_ndcg@50", "test_users", "test_recall@20", "test_recall@50", "test_ndcg@50",
-           "index_density", "score_bias", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "load_avg_start",
+           "index_density", "index_codes", "score_bias", "softmax_loss", "commit_loss", "codebook_perplexity",
+           "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "peak_rss_mb", "load_avg_start",
            "load_avg_end")
 
 
@@ -207,7 +281,15 @@ def load_rows(out):
     return rows
 
 
-def run_plan(plan, data_path, out, only=None, seeds=None):
+def run_overrides(overrides, out, seed):
+    """The overrides of one (run, seed): "{out}" and "{seed}" in string values name files of other runs of the plan
+    (e.g. the warm-start checkpoint of the same-seed two-tower)."""
+    return {key: value.format(out=out, seed=seed) if isinstance(value, str) else value
+            for key, value in overrides.items()}
+
+
+def run_plan(plan, data_path, out, only=None, seeds=None, threads=0, ratings_file=None):
+    """Runs the plan's missing (run, seed) results; ratings_file (if given) is a data override of every run."""
     runs_dir = os.path.join(out, "runs")
     os.makedirs(runs_dir, exist_ok=True)
     protocols = set()
@@ -215,12 +297,16 @@ def run_plan(plan, data_path, out, only=None, seeds=None):
         protocols.add((config, overrides.get("split_protocol", "users")))
         if only and run not in only:
             continue
+        if ratings_file:
+            overrides = dict(overrides, ratings_file=ratings_file)
         for seed in run_seeds:
             result = os.path.join(runs_dir, f"{run}-seed{seed}.json")
             if os.path.isfile(result) or (seeds and seed not in seeds):
                 continue
-            spec = {"run": run, "seed": seed, "config": config, "overrides": overrides, "data_path": data_path,
-                    "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result}
+            spec = {"run": run, "seed": seed, "config": config, "overrides": run_overrides(overrides, out, seed),
+                    "data_path": data_path,
+                    "ckpt_dir": os.path.join(out, "ckpt", f"{run}-seed{seed}"), "result": result,
+                    "threads": threads}
             spec_path = os.path.join(runs_dir, f".{run}-seed{seed}.spec.json")
             with open(spec_path, "w", encoding="utf-8") as f:
                 json.dump(spec, f)
@@ -237,7 +323,7 @@ def run_plan(plan, data_path, out, only=None, seeds=None):
         path = os.path.join(runs_dir, name)
         if not os.path.isfile(path):
             with open(path, "w", encoding="utf-8") as f:
-                json.dump(popularity_rows(config, data_path, protocol), f, indent=1)
+                json.dump(popularity_rows(config, data_path, protocol, ratings_file), f, indent=1)
     rows = load_rows(out)
     write_tables(out, rows)
     return rows
@@ -251,6 +337,10 @@ def main(argv=None):
     parser.add_argument("--only", default="", help="comma-separated run names of the plan to run (default all)")
     parser.add_argument("--seeds", default="", help="comma-separated seeds to run (default: the plan's seeds); lets "
                         "two processes share a plan")
+    parser.add_argument("--threads", type=int, default=0, help="kernel threads per run (0 = MindSpore's default); 1 "
+                        "lets two plans share a 2-core machine")
+    parser.add_argument("--ratings_file", default="", help="ratings file name inside --data_path for every run and "
+                        "popularity (e.g. ratings.partial-users1-2999.dat.gz); default: the config's")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -271,7 +361,12 @@ def main(argv=None):
         seeds = {int(seed) for seed in args.seeds.split(",") if seed.strip()}
     except ValueError:
         parser.error(f"--seeds: expected comma-separated integers, got {args.seeds!r}")
-    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only, seeds)
+    if args.threads < 0:
+        parser.error(f"--threads: must be >= 0, got {args.threads}")
+    if args.ratings_file and not os.path.isfile(os.path.join(args.data_path, args.ratings_file)):
+        parser.error(f"--ratings_file: {os.path.join(args.data_path, args.ratings_file)!r} not found")
+    rows = run_plan(args.plan, os.path.abspath(args.data_path), os.path.abspath(args.out), only, seeds, args.threads,
+                    args.ratings_file or None)
     with open(os.path.join(os.path.abspath(args.out), "results.md"), encoding="utf-8") as f:
         print(f.read())
     return 0 if rows else 1

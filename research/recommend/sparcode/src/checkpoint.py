@@ -133,6 +133,28 @@ def load_checkpoint_into(path, model, optimizer=None, strict=True):
     return read_train_state(param_dict, path)
 
 
+def warm_start_from(path, model):
+    """Initialise `model` from the parameters of `path` that have the same name and shape (e.g. SparCode from a
+    trained two-tower: id / field embeddings and the query MLP match, the token heads and g do not).
+    Returns (loaded names, skipped names); refuses a file that matches nothing or holds non-finite values."""
+    param_dict = _read(path)
+    loaded, skipped = [], []
+    for name, param in _unique_parameters(model):
+        saved = param_dict.get(name)
+        if saved is None or tuple(saved.shape) != tuple(param.shape) or not param.requires_grad:
+            skipped.append(name)
+            continue
+        value = saved.asnumpy()
+        if not np.all(np.isfinite(value)):
+            raise CheckpointError(f"init_ckpt {path}: parameter '{name}' has non-finite values")
+        param.set_data(ms.Tensor(value, dtype=param.dtype))
+        loaded.append(name)
+    if not loaded:
+        raise CheckpointError(f"init_ckpt {path}: no parameter has the name and shape of one of this model's "
+                              f"(first of the model: {skipped[:5]})")
+    return loaded, skipped
+
+
 def read_checkpoint_state(path):
     """The train_state dict saved in a checkpoint file (empty if it has none)."""
     return read_train_state(_read(path), path)

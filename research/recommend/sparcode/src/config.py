@@ -38,7 +38,7 @@ NULLABLE = {
     "n_users": int, "n_items": int, "n_valid_users": int, "n_fields_user": int, "n_fields_item": int,
     "field_vocab": int, "n_pos_train": int, "n_pos_test": int, "safi_quantile": float, "safi_tau": float,
     "min_rating": float, "target_density": float, "split_seed": int,
-    "index_path": str, "metrics_file": str, "ckpt_file": str,
+    "index_path": str, "metrics_file": str, "ckpt_file": str, "init_ckpt": str,
 }
 
 CHOICES = {

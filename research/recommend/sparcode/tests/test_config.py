@@ -247,3 +247,13 @@ def test_help_lists_every_key_with_type_default_and_meaning(script):
     assert "--lr                       float, default 0.001\n      Adam learning rate" in out.stdout
     assert "--mode                     str, default GRAPH, one of GRAPH|PYNATIVE" in out.stdout
     assert "--embedding_init_std" in out.stdout and "SparCode much faster on SAFI" in out.stdout   # continued comment
+
+
+@pytest.mark.parametrize("name", ["ml100k.yaml", "ml1m.yaml", "ml10m.yaml", "ml_latest_small.yaml"])
+def test_movielens_configs_say_whether_they_were_measured(name):
+    """Every MovieLens config's header either reports what was measured with it or says UNTESTED and why."""
+    with open(os.path.join(MODEL_ROOT, "configs", name), encoding="utf-8") as f:
+        header = "".join(line for line in f if line.startswith("#"))
+    assert "Measured" in header or "UNTESTED" in header, name
+    if "UNTESTED" in header:
+        assert "no model was trained" in header or "not present" in header, name  # the reason is stated

@@ -31,14 +31,15 @@ import movielens_experiments as experiments  # noqa: E402  pylint: disable=wrong
 
 
 def test_smoke_plan_on_real_ml100k(shared_data_dir, tmp_path):
-    """The command of the README's experiment section, with the smoke plan (1 short two-tower epoch, < 1 min)."""
+    """The command of the README's experiment section (with --threads=1), with the smoke plan (1 short two-tower
+    epoch, < 1 min)."""
     data_path = os.path.join(shared_data_dir, "movielens", "ml-100k")
     if not os.path.isdir(data_path):
         pytest.skip(f"{data_path} not present")
     out = tmp_path / "smoke"
     proc = subprocess.run([sys.executable, "scripts/movielens_experiments.py", "--plan=smoke",
-                           f"--data_path={data_path}", f"--out={out}"], cwd=MODEL_DIR, capture_output=True,
-                          text=True, timeout=300, check=False)
+                           f"--data_path={data_path}", f"--out={out}", "--threads=1"], cwd=MODEL_DIR,
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(out / "results.csv", encoding="utf-8") as f:
         rows = {row["run"]: row for row in csv.DictReader(f)}
@@ -87,3 +88,89 @@ def test_density_curve_on_tiny_run(tiny_sparcode_run, tmp_path):
     with Image.open(out + ".png") as img:
         assert img.size == (760, 480)
     assert "| 0.05 |" in open(out + ".md", encoding="utf-8").read()
+
+
+def write_partial_ml1m(folder, n_users=40, n_items=110, per_user=40):
+    """An ML-1M folder in the original `::` formats whose ratings file has a non-default name (no ratings.dat)."""
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    (folder / "users.dat").write_text("".join(f"{u}::{'FM'[u % 2]}::25::{u % 21}::00000\n"
+                                              for u in range(1, n_users + 1)))
+    (folder / "movies.dat").write_text("".join(f"{i}::Movie {i} ({1980 + i})::Drama|Comedy\n"
+                                               for i in range(1, n_items + 1)), encoding="latin-1")
+    lines = [f"{u}::{i}::4::{978300000 + 60 * k}\n" for u in range(1, n_users + 1)
+             for k, i in enumerate(rng.choice(np.arange(1, n_items + 1), size=per_user, replace=False))]
+    (folder / "ratings.part.dat").write_text("".join(lines))
+    return str(folder)
+
+
+def test_ratings_file_reaches_popularity_and_cli(tmp_path):
+    """--ratings_file is a data override of every run and of popularity (which otherwise reads the config's
+    ratings.dat: the partial ML-1M file of ../shared/data could not be used by an ML-1M plan)."""
+    from src.data.dataset import DataError
+    folder = write_partial_ml1m(tmp_path / "ml-1m")
+    row = experiments.popularity_rows(experiments.ML1M, folder, "per_user_time", "ratings.part.dat")
+    assert row["test_users"] == row["valid_users"] == 40 and 0.0 < row["test_recall@50"] <= 1.0
+    assert json.loads(row["overrides"]) == {"split_protocol": "per_user_time", "ratings_file": "ratings.part.dat"}
+    with pytest.raises(DataError, match="ratings.dat"):
+        experiments.popularity_rows(experiments.ML1M, folder, "per_user_time")
+    with pytest.raises(SystemExit):
+        experiments.main(["--plan=ml1m_sparcode", f"--data_path={folder}", "--ratings_file=missing.dat"])
+
+
+def test_ml1m_plans_share_one_budget():
+    """SparCode and every two-tower of the ML-1M plans get the same examples per user, epochs and early stopping."""
+    runs = experiments.PLANS["ml1m_two_tower_grid"] + experiments.PLANS["ml1m_sparcode"]
+    budget_keys = ("max_examples_per_user", "epochs", "early_stop_patience", "split_protocol")
+    budgets = {tuple(overrides[key] for key in budget_keys) for _, _, overrides, _ in runs}
+    assert len(budgets) == 1 and all(config == experiments.ML1M for _, config, _, _ in runs)
+    assert {overrides.get("model", "sparcode") for _, _, overrides, _ in runs} == {"sparcode", "two_tower"}
+
+
+def test_density_curve_from_saved_index_equals_a_rebuild(tiny_sparcode_run):
+    """--from_index (lower densities derived from the saved index, no g evaluation) keeps exactly the target
+    fraction of the index's (code, item) pairs and equals an index rebuilt by scoring g at that bias."""
+    from src.context import set_context
+    from src.data.dataset import build_data
+    from src.index import SparseCodeIndex
+    from src.index_build import load_or_build_index
+    from src.run_files import load_run_config, load_trained_model, resolve_checkpoint
+    cfg = load_run_config([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", "--eval_split=test"])
+    set_context(cfg)
+    data = build_data(cfg)
+    model = load_trained_model(cfg, data, resolve_checkpoint(cfg))
+    saved, _, _ = load_or_build_index(model, data, cfg)
+    derived, bias = density_curve.lower_density_index(saved, 0.05)
+    assert bias < 0 and abs(derived.stats()["density"] - 0.05) < 1e-3
+    model.set_score_bias(bias)
+    rebuilt = SparseCodeIndex.build(model, cfg, saved.items, saved.codes, progress=False)
+    assert abs(rebuilt.stats()["nnz"] - derived.stats()["nnz"]) <= 2
+    codes = saved.codes[:20].reshape(-1, 2) if len(saved.codes) >= 20 else saved.codes[:, None]
+    ids_a, scores_a = derived.search(codes, 5)
+    ids_b, scores_b = rebuilt.search(codes, 5)
+    np.testing.assert_allclose(scores_a, scores_b, atol=1e-4)
+    with pytest.raises(ValueError, match="not below"):
+        density_curve.lower_density_index(saved, 1.0)
+
+
+def test_plans_use_existing_keys_and_placeholders():
+    """Every override of every plan is a config key with a valid value (a typo would fail only after an hour)."""
+    from src.config import load_config
+    for plan, runs in experiments.PLANS.items():
+        for run, config, overrides, _ in runs:
+            values = experiments.run_overrides(overrides, "/tmp/out", 2)
+            assert not any("{" in str(v) for v in values.values()), (plan, run)
+            load_config(os.path.join(MODEL_DIR, config), values)
+    warm = dict(experiments.PLANS["fast_ablation"][0][2], **experiments.FAST_GRID["warm_tt"])
+    assert experiments.run_overrides(warm, "/o", 1)["init_ckpt"] == "/o/ckpt/fa_tt_d64-seed1/best.ckpt"
+    with pytest.raises(SystemExit):
+        experiments.main(["--plan=smoke", "--data_path=.", "--threads=-1"])
+
+
+def test_loss_columns_of_best_epoch():
+    history = [{"epoch": 0, "softmax_loss": 2.0, "commit_loss": 0.01, "codebook_perplexity": [3.0, 4.5]},
+               {"epoch": 1, "softmax_loss": 1.5, "commit_loss": 0.02, "codebook_perplexity": [5.0, 6.25]}]
+    assert experiments.loss_columns(history, 0) == {"softmax_loss": 2.0, "commit_loss": 0.01,
+                                                    "codebook_perplexity": "3.0/4.5"}
+    assert experiments.loss_columns([{"epoch": 0, "softmax_loss": 1.0, "commit_loss": 0.0}], 0) == {
+        "softmax_loss": 1.0, "commit_loss": 0.0}

@@ -34,9 +34,9 @@ import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
 from .audio_frontend import AudioFrontend
-from .layers import (DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, effective_window, layer_norm,
-                     patch_merge_gather, relative_position_index, shift_attn_mask, tokens_from_windows, trunc_normal,
-                     windows_from_tokens)
+from .layers import (DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
+                     effective_window, layer_norm, layer_norm_fn, patch_merge_gather, relative_position_index,
+                     shift_attn_mask, step_weights, tokens_from_windows, trunc_normal, windows_from_tokens)
 
 
 @dataclass
@@ -99,27 +99,47 @@ class WindowAttention(nn.Cell):
         self.relative_position_bias_table = Parameter(Tensor(np.zeros((table_size, num_heads), np.float32)),
                                                       name="relative_position_bias_table")   # set by HTSAT init
         self.relative_position_index = as_constant(relative_position_index(window).reshape(-1))
-        self.qk_matmul = ops.BatchMatMul(transpose_b=True)
 
-    def position_bias(self):
-        """[heads, N, N] bias gathered from the table."""
-        bias = ops.gather(self.relative_position_bias_table, self.relative_position_index, 0)
-        return bias.reshape(self.tokens, self.tokens, self.num_heads).transpose(2, 0, 1)
+    def weights(self):
+        """The tensors ``scaled_window_attention`` takes after x (weights via ``step_weights``, then constants)."""
+        return step_weights(self.qkv.weight, self.qkv.bias, self.proj.weight, self.proj.bias,
+                            self.relative_position_bias_table) + (self.relative_position_index,)
 
     def construct(self, x, mask=None):
         """x [B*nW, N, C]; mask [nW, N, N] additive (0 / -100) or None."""
-        # MindSpore's CPU elementwise kernels are several times slower on strided or broadcast operands: the scale
-        # multiplies the contiguous logits (a scalar), and position bias + mask are tiled to the logits' shape.
-        batch_windows, n, c = x.shape
-        qkv = self.qkv(x).reshape(batch_windows, n, 3, self.num_heads, self.head_dim).transpose(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        bias = self.position_bias().expand_dims(0)                           # [1, heads, N, N]
-        if mask is not None:
-            bias = bias + mask.expand_dims(1)                                # [nW, heads, N, N]
-        attn = self.qk_matmul(q, k) * self.scale + ops.tile(bias, (batch_windows // bias.shape[0], 1, 1, 1))
-        attn = ops.softmax(attn, -1)
-        x = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(batch_windows, n, c)
-        return self.proj(x)
+        return scaled_window_attention(x, *self.weights(), mask, self.num_heads)
+
+
+def scaled_window_attention(x, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, mask, num_heads):
+    """Swin-V1 window attention on window tokens x [B*nW, N, C] with a learned relative-position bias; mask
+    [nW, N, N] additive (0 / -100) or None."""
+    # MindSpore's CPU elementwise kernels are several times slower on strided or broadcast operands: the scale
+    # multiplies the contiguous logits (a scalar), and position bias + mask are tiled to the logits' shape.
+    batch_windows, n, c = x.shape
+    head_dim = c // num_heads
+    qkv = dense(x, qkv_w, qkv_b).reshape(batch_windows, n, 3, num_heads, head_dim).transpose(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    bias = ops.gather(bias_table, position_index, 0).reshape(n, n, num_heads).transpose(2, 0, 1).expand_dims(0)
+    if mask is not None:
+        bias = bias + mask.expand_dims(1)                                # [nW, heads, N, N]
+    attn = _QK_MATMUL(q, k) * head_dim ** -0.5 + ops.tile(bias, (batch_windows // bias.shape[0], 1, 1, 1))
+    attn = ops.softmax(attn, -1)
+    x = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(batch_windows, n, c)
+    return dense(x, proj_w, proj_b)
+
+
+def htsat_attn_branch(x, norm_g, norm_b, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, mask,
+                      resolution, window, shift, num_heads):
+    """Un-dropped attention residual branch of an HTS-AT (Swin-V1) block: window_attn(norm1(x)), x [B, H*W, C]."""
+    windows = windows_from_tokens(layer_norm_fn(x, norm_g, norm_b), resolution, window, shift)
+    windows = scaled_window_attention(windows, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, mask,
+                                      num_heads)
+    return tokens_from_windows(windows, resolution, window, shift)
+
+
+# one compiled graph per distinct block shape, shared by all blocks (see layers.compiled_step)
+compiled_htsat_attn_branch = compiled_step(htsat_attn_branch)
+_QK_MATMUL = ops.BatchMatMul(transpose_b=True)
 
 
 class HTSATBlock(nn.Cell):
@@ -144,10 +164,15 @@ class HTSATBlock(nn.Cell):
         return tokens_from_windows(self.attn(windows, self.attn_mask), self.resolution, self.window, self.shift)
 
     def attn_residual(self, x):
-        return self.drop_path(self.window_attn(self.norm1(x)))
+        """drop_path(window_attn(norm1(x))); all but the drop path is one compiled graph per block shape."""
+        branch = compiled_htsat_attn_branch(x, *step_weights(self.norm1.gamma, self.norm1.beta), *self.attn.weights(),
+                                            self.attn_mask, self.resolution, self.window, self.shift,
+                                            self.attn.num_heads)
+        return self.drop_path(branch)
 
     def mlp_residual(self, x):
-        return self.drop_path(self.mlp(self.norm2(x)))
+        """drop_path(mlp(norm2(x))) (compiled per shape, as attn_residual)."""
+        return self.drop_path(self.mlp.branch(x, self.norm2, post_norm=False))
 
     def construct(self, x):
         x = x + self.attn_residual(x)

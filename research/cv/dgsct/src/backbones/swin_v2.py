@@ -44,9 +44,9 @@ import numpy as np
 import mindspore as ms
 from mindspore import Parameter, nn, ops
 
-from .layers import (DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, effective_window, layer_norm,
-                     patch_merge_gather, relative_position_index, shift_attn_mask, to_pair, tokens_from_windows,
-                     trunc_normal, windows_from_tokens)
+from .layers import (DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
+                     effective_window, layer_norm, layer_norm_fn, patch_merge_gather, relative_position_index,
+                     shift_attn_mask, step_weights, to_pair, tokens_from_windows, trunc_normal, windows_from_tokens)
 
 # mindcv 0.3.0's SwinTransformerV2 is not reused: it splits qkv into q/k/v Dense layers (not timm's qkv + q_bias/v_bias
 # layout), hard-codes LayerNorm eps 1e-6, and only offers whole-block calls (no attention/MLP residual steps).
@@ -143,7 +143,6 @@ class WindowAttentionV2(nn.Cell):
         self.num_tokens = window[0] * window[1]
 
         self.logit_scale = Parameter(ms.Tensor(np.full((num_heads, 1, 1), math.log(10.0), np.float32)))
-        self.max_logit_scale = ms.Tensor(MAX_LOGIT_SCALE, ms.float32)
         self.cpb_mlp = nn.SequentialCell([nn.Dense(2, CPB_HIDDEN), nn.ReLU(),
                                           nn.Dense(CPB_HIDDEN, num_heads, has_bias=False)])
         self.coords_table = as_constant(log_spaced_coords_table(window, to_pair(pretrained_window)))
@@ -156,48 +155,76 @@ class WindowAttentionV2(nn.Cell):
             self.q_bias = Parameter(ms.Tensor(np.zeros(dim, np.float32)))
             self.v_bias = Parameter(ms.Tensor(np.zeros(dim, np.float32)))
             self.k_bias = as_constant(np.zeros(dim, np.float32))
-        self.attn_drop = nn.Dropout(p=attn_drop) if attn_drop > 0 else nn.Identity()
+        self.attn_drop = nn.Dropout(p=attn_drop) if attn_drop > 0 else None
         self.proj = nn.Dense(dim, dim)
-        self.proj_drop = nn.Dropout(p=proj_drop) if proj_drop > 0 else nn.Identity()
+        self.proj_drop = nn.Dropout(p=proj_drop) if proj_drop > 0 else None
+        self.compilable = attn_drop == 0 and proj_drop == 0     # no random op: the block step can be compiled
 
         self.has_mask = attn_mask is not None
         if self.has_mask:
             self.num_windows = attn_mask.shape[0]
             self.attn_mask = as_constant(attn_mask[:, None])               # [nW, 1, N, N]
-        self.l2_normalize = ops.L2Normalize(axis=-1, epsilon=L2_EPS ** 2)  # x / max(||x||, 1e-12)
-        self.qk_matmul = ops.BatchMatMul(transpose_b=True)
 
-    def position_bias(self):
-        """[1, heads, N, N] = 16 * sigmoid(cpb_mlp(coords)[relative index])."""
-        table = self.cpb_mlp(self.coords_table).reshape(-1, self.num_heads)
-        bias = ops.gather(table, self.position_index, 0)
-        bias = bias.reshape(self.num_tokens, self.num_tokens, self.num_heads).transpose(2, 0, 1)
-        return (16.0 * ops.sigmoid(bias)).expand_dims(0)
+    def weights(self):
+        """The tensors ``cosine_window_attention`` takes after x (weights via ``step_weights``, then constants)."""
+        qkv_bias = ops.concat((self.q_bias, self.k_bias, self.v_bias)) if self.qkv_bias else None
+        return step_weights(self.qkv.weight, qkv_bias, self.logit_scale, self.cpb_mlp[0].weight,
+                            self.cpb_mlp[0].bias, self.cpb_mlp[2].weight, self.proj.weight, self.proj.bias) + (
+                                self.coords_table, self.position_index, self.attn_mask if self.has_mask else None)
 
     def construct(self, x):
-        # MindSpore's CPU elementwise kernels are several times slower on broadcast operands than on equal shapes,
-        # and matmul(q, k.swapaxes) is ~10x slower than BatchMatMul(transpose_b): the small operands are tiled to the
-        # full shape (per-head temperature, position bias + shift mask) and the bias goes through BiasAdd.
-        b, n, c = x.shape
-        qkv = self.qkv(x).reshape(b * n, 3 * c)
-        if self.qkv_bias:
-            qkv = ops.bias_add(qkv, ops.concat((self.q_bias, self.k_bias, self.v_bias)))
-        qkv = qkv.reshape(b, n, 3, self.num_heads, self.head_dim).transpose(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
+        return cosine_window_attention(x, *self.weights(), self.num_heads, self.attn_drop, self.proj_drop)
 
-        # cosine attention: the clamped temperature multiplies the normalised queries (same product as scaling
-        # the [B, heads, N, N] logits, on a tensor N / head_dim times smaller)
-        scale = ops.exp(ops.minimum(self.logit_scale, self.max_logit_scale)).reshape(1, self.num_heads, 1, 1)
-        q = self.l2_normalize(q) * ops.tile(scale, (b, 1, n, self.head_dim))
-        attn = self.qk_matmul(q, self.l2_normalize(k))
-        bias = self.position_bias()                                          # [1, heads, N, N]
-        if self.has_mask:
-            bias = bias + self.attn_mask                                     # [nW, heads, N, N]
-        attn = attn + ops.tile(bias, (b // bias.shape[0], 1, 1, 1))
-        attn = self.attn_drop(ops.softmax(attn, axis=-1))
 
-        x = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(b, n, c)
-        return self.proj_drop(self.proj(x))
+def _swin_v2_position_bias(cpb_w1, cpb_b1, cpb_w2, coords_table, position_index, num_heads, num_tokens):
+    """[1, heads, N, N] = 16 * sigmoid(cpb_mlp(coords)[relative index])."""
+    table = dense(ops.relu(dense(coords_table, cpb_w1, cpb_b1)), cpb_w2).reshape(-1, num_heads)
+    bias = ops.gather(table, position_index, 0)
+    bias = bias.reshape(num_tokens, num_tokens, num_heads).transpose(2, 0, 1)
+    return (16.0 * ops.sigmoid(bias)).expand_dims(0)
+
+
+def cosine_window_attention(x, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb_w2, proj_w, proj_b, coords_table,
+                            position_index, attn_mask, num_heads, attn_drop=None, proj_drop=None):
+    """Swin-V2 window attention on window tokens x [B * nW, N, C]; attn_mask [nW, 1, N, N] or None. The dropout
+    cells are only passed by a WindowAttentionV2 with non-zero dropout (never inside a compiled step)."""
+    # MindSpore's CPU elementwise kernels are several times slower on broadcast operands than on equal shapes,
+    # and matmul(q, k.swapaxes) is ~10x slower than BatchMatMul(transpose_b): the small operands are tiled to the
+    # full shape (per-head temperature, position bias + shift mask) and the bias goes through BiasAdd.
+    b, n, c = x.shape
+    head_dim = c // num_heads
+    qkv = dense(x, qkv_w, qkv_bias)
+    qkv = qkv.reshape(b, n, 3, num_heads, head_dim).transpose(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+
+    # cosine attention: the clamped temperature multiplies the normalised queries (same product as scaling
+    # the [B, heads, N, N] logits, on a tensor N / head_dim times smaller)
+    scale = ops.exp(ops.minimum(logit_scale, MAX_LOGIT_SCALE)).reshape(1, num_heads, 1, 1)
+    q = _L2_NORMALIZE(q) * ops.tile(scale, (b, 1, n, head_dim))
+    attn = _QK_MATMUL(q, _L2_NORMALIZE(k))
+    bias = _swin_v2_position_bias(cpb_w1, cpb_b1, cpb_w2, coords_table, position_index, num_heads, n)
+    if attn_mask is not None:
+        bias = bias + attn_mask                                              # [nW, heads, N, N]
+    attn = ops.softmax(attn + ops.tile(bias, (b // bias.shape[0], 1, 1, 1)), axis=-1)
+    if attn_drop is not None:
+        attn = attn_drop(attn)
+    x = dense(ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(b, n, c), proj_w, proj_b)
+    return x if proj_drop is None else proj_drop(x)
+
+
+def swin_v2_attn_branch(x, norm_g, norm_b, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb_w2, proj_w, proj_b,
+                        coords_table, position_index, attn_mask, resolution, window, shift, num_heads):
+    """Un-dropped attention residual branch of a Swin-V2 block: norm1(shifted-window attention(x)), x [B, H*W, C]."""
+    windows = windows_from_tokens(x, resolution, window, shift)
+    windows = cosine_window_attention(windows, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb_w2, proj_w, proj_b,
+                                      coords_table, position_index, attn_mask, num_heads)
+    return layer_norm_fn(tokens_from_windows(windows, resolution, window, shift), norm_g, norm_b)
+
+
+# one compiled graph per distinct block shape, shared by all blocks (see layers.compiled_step)
+compiled_swin_v2_attn_branch = compiled_step(swin_v2_attn_branch)
+_L2_NORMALIZE = ops.L2Normalize(axis=-1, epsilon=L2_EPS ** 2)  # x / max(||x||, 1e-12)
+_QK_MATMUL = ops.BatchMatMul(transpose_b=True)
 
 
 class SwinV2Block(nn.Cell):
@@ -226,12 +253,17 @@ class SwinV2Block(nn.Cell):
         return tokens_from_windows(self.attn(windows), self.resolution, self.window, self.shift)
 
     def attn_residual(self, x):
-        """Attention branch to add to x: drop_path1(norm1(window_attn(x)))."""
-        return self.drop_path1(self.norm1(self.window_attn(x)))
+        """Attention branch to add to x: drop_path1(norm1(window_attn(x))); everything but the drop path is one
+        compiled graph per block shape (drop path draws random numbers, so it stays outside)."""
+        if not self.attn.compilable:
+            return self.drop_path1(self.norm1(self.window_attn(x)))
+        branch = compiled_swin_v2_attn_branch(x, *step_weights(self.norm1.gamma, self.norm1.beta), *self.attn.weights(),
+                                              self.resolution, self.window, self.shift, self.attn.num_heads)
+        return self.drop_path1(branch)
 
     def mlp_residual(self, x):
-        """MLP branch to add to x: drop_path2(norm2(mlp(x)))."""
-        return self.drop_path2(self.norm2(self.mlp(x)))
+        """MLP branch to add to x: drop_path2(norm2(mlp(x))) (compiled per shape, as attn_residual)."""
+        return self.drop_path2(self.mlp.branch(x, self.norm2, post_norm=True))
 
     def construct(self, x):
         x = x + self.attn_residual(x)

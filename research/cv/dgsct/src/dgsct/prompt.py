@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
+from ..backbones.layers import compiled_step, dense, layer_norm, layer_norm_fn, step_weights
 from .resize import BicubicResize
-from ..backbones.layers import layer_norm
 from .torch_init import batch_norm2d, torch_default_init
 
 
@@ -129,8 +129,6 @@ class CrossModalPrompt(nn.Cell):
         self.down_sampler = nn.Conv2d(dim, down, 1, group=cfg.groups, has_bias=False, pad_mode="valid")
         self.up_sampler = nn.Conv2d(down, dim, 1, group=cfg.groups, has_bias=False, pad_mode="valid")
         self.group_mask = Tensor(np.eye(cfg.groups, dtype=np.float32).reshape(cfg.groups, 1, cfg.groups, 1))
-        self.matmul_nt = ops.MatMul(transpose_b=True)
-        self.bmm_nt = ops.BatchMatMul(transpose_b=True)
         if self.use_bn:
             self.bn1 = batch_norm2d(down)
             self.bn2 = batch_norm2d(dim)
@@ -141,7 +139,6 @@ class CrossModalPrompt(nn.Cell):
         if use_gate:
             self.gate = Parameter(Tensor(np.zeros(1, np.float32)), name="gate")
         torch_default_init(self)
-        self.relu = nn.ReLU()
 
     def align(self, y):
         """Guide tokens [B', M, D] -> prompt tokens [B', N, C]."""
@@ -151,89 +148,185 @@ class CrossModalPrompt(nn.Cell):
             grid = y.transpose(0, 2, 1).reshape(b, c, self.guide_grid[0], self.guide_grid[1])
             grid = self.resize(grid)
             return grid.reshape(b, c, -1).transpose(0, 2, 1)
-        if not self.fc_first:
-            y = self.conv_adapter(y.expand_dims(-1)).squeeze(-1)        # [B', N, D]: mixes the token axis
-            return self.fc(y)
-        # fc(conv(Y)) = K (Y W^T) + k (W 1)^T + b, K/k = conv weight/bias, W/b = fc weight/bias
-        b, m, d = y.shape
-        weight = self.fc.weight
-        y = self.matmul_nt(y.reshape(b * m, d), weight).reshape(b, m, -1)           # [B', M, C]
-        y = ops.conv2d(y.expand_dims(-1), self.conv_adapter.weight).squeeze(-1)     # [B', N, C]
-        n, c = y.shape[1], y.shape[2]
-        bias = self.conv_adapter.bias.reshape(n, 1) * weight.sum(axis=1).reshape(1, c) + self.fc.bias
-        return ops.bias_add(y.reshape(b, n * c), bias.reshape(n * c)).reshape(b, n, c)
+        return align_tokens(y, self.conv_adapter.weight, self.conv_adapter.bias, self.fc.weight, self.fc.bias,
+                            self.fc_first)
 
     def block_diagonal(self, conv):
-        """Grouped 1x1 conv weight [C_out, C_in/G, 1, 1] -> the dense block-diagonal [C_out, C_in] it multiplies by
-        (group g maps its C_in/G input channels to its C_out/G output channels; the gradient reaches only the
-        diagonal blocks)."""
-        c_out, c_in_group = conv.weight.shape[0], conv.weight.shape[1]
-        if self.groups == 1:
-            return conv.weight.reshape(c_out, c_in_group)
-        blocks = conv.weight.reshape(self.groups, c_out // self.groups, 1, c_in_group) * self.group_mask
-        return blocks.reshape(c_out, self.groups * c_in_group)
+        """Grouped 1x1 conv weight [C_out, C_in/G, 1, 1] -> the dense block-diagonal [C_out, C_in] it multiplies by."""
+        return block_diagonal_weight(conv.weight, self.group_mask, self.groups)
 
     def project(self, z, conv, bn):
         """Token rows z [B'*N, C_in] -> grouped 1x1 conv -> BatchNorm2d over the (B', N) positions (when built).
-        Training: the BatchNorm cell (batch statistics, running-statistics update). Eval: the running statistics are
-        folded into the weight rows and a BiasAdd (a broadcast multiply on [B'*N, C] is slow on MindSpore's CPU)."""
+        Training: the BatchNorm cell (batch statistics, running-statistics update). Eval: ``project_eval``."""
         weight = self.block_diagonal(conv)
         if not self.use_bn:
-            return self.matmul_nt(z, weight)
+            return _MATMUL_NT(z, weight)
         if self.training:
-            z = self.matmul_nt(z, weight)
+            z = _MATMUL_NT(z, weight)
             return bn(z.reshape(z.shape[0], z.shape[1], 1, 1)).reshape(z.shape)
-        scale = bn.gamma / ops.sqrt(bn.moving_variance + bn.eps)
-        return ops.bias_add(self.matmul_nt(z, weight * scale.reshape(-1, 1)), bn.beta - bn.moving_mean * scale)
+        return project_eval(z, weight, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance, bn.eps)
 
     def bottleneck(self, x):
         """[B', N, C] -> [B', N, C] through the grouped 1x1 bottleneck (down, BN, ReLU, up, BN) on token rows."""
         b, n, c = x.shape
         z = self.project(x.reshape(b * n, c), self.down_sampler, self.bn1 if self.use_bn else None)
-        z = self.project(self.relu(z), self.up_sampler, self.bn2 if self.use_bn else None)
+        z = self.project(ops.relu(z), self.up_sampler, self.bn2 if self.use_bn else None)
         return z.reshape(b, n, c)
 
+    def _norm(self, name):
+        norm = getattr(self, name, None)
+        return (None, None) if norm is None else (norm.gamma, norm.beta)
+
+    def _front_weights(self):
+        """Weights of ``prompt_front`` after (x, y), as fresh tensors (layers.step_weights)."""
+        return step_weights(self.conv_adapter.weight, self.conv_adapter.bias, self.fc.weight, self.fc.bias,
+                            self.my_tokens, self.gate_av,
+                            self.fc_affine_audio_1.weight, self.fc_affine_audio_1.bias,
+                            self.fc_affine_video_1.weight, self.fc_affine_video_1.bias,
+                            self.fc_affine_bottleneck.weight, self.fc_affine_bottleneck.bias,
+                            self.fc_affine_v_c_att.weight, self.fc_affine_v_c_att.bias,
+                            self.fc_affine_video_2.weight, self.fc_affine_video_2.bias,
+                            self.fc_affine_audio_2.weight, self.fc_affine_audio_2.bias,
+                            self.fc_affine_v_s_att.weight, self.fc_affine_v_s_att.bias, *self._norm("ln_before"))
+
+    def _front_options(self):
+        return (self.alpha, self.beta, self.resize_alignment, self.fc_first, self.apply_ln_before)
+
+    def _output_weights(self):
+        return step_weights(*self._norm("ln_post"), self.gate if self.use_gate else None)
+
     def construct(self, x, y):
-        # Broadcast elementwise products are several times slower than equal-shape ones on MindSpore's CPU kernels,
-        # so the per-clip maps are tiled over the tokens/channels they scale; matmuls with a transposed operand use
-        # BatchMatMul(transpose_b) instead of a transposed view.
-        b, n, c = x.shape
-        y = self.align(y)                                              # Y' [B', N, C]
-        # (b) latent tokens attend the prompt, then X attends the tokens (no 1/sqrt(d) scaling, as the original)
-        tokens = ops.tile(self.my_tokens.expand_dims(0), (b, 1, 1))
-        attn_ty = ops.softmax(self.bmm_nt(tokens, y), axis=-1)
-        tokens = tokens + ops.matmul(attn_ty, y)
-        attn_xt = ops.softmax(self.bmm_nt(x, tokens), axis=-1)
-        x1 = x + self.gate_av * ops.matmul(attn_xt, tokens)
-        # (c) guide-conditioned channel attention; mean_n(q_a * Q_v) = q_a * mean_n(Q_v) as q_a is constant over n
-        guide = y.mean(axis=1, keep_dims=True)                         # [B', 1, C]
-        query_a = self.relu(self.fc_affine_audio_1(guide))
-        query_v = self.relu(self.fc_affine_video_1(x1))
-        pooled = query_a * query_v.mean(axis=1, keep_dims=True)        # [B', 1, C]
-        channel_map = ops.sigmoid(self.fc_affine_v_c_att(self.relu(self.fc_affine_bottleneck(pooled))))
-        x_c = x1 * ops.tile(channel_map + 1, (1, n, 1))
-        # (d) spatial attention
-        query_s = self.relu(self.fc_affine_video_2(x_c))               # [B', N, h]
-        guide_s = self.relu(self.fc_affine_audio_2(guide))             # [B', 1, h]
-        logits = self.fc_affine_v_s_att(query_s * ops.tile(guide_s, (1, n, 1)))   # [B', N, 1]
-        spatial_map = ops.sigmoid(logits)
-        pool_map = ops.softmax(ops.tanh(logits).transpose(0, 2, 1), axis=-1)   # [B', 1, N]
-        # (e) dual-guided re-weighting of X1 (not of x_c)
-        weight = (ops.tile(self.alpha * channel_map + (1 - self.alpha), (1, n, 1))
-                  + ops.tile(self.beta * spatial_map, (1, 1, c)))
-        x2 = x1 * weight
-        # (f) bottleneck, norms and output gate
-        if self.apply_ln_before:
-            x2 = self.ln_before(x2)
-        out = self.bottleneck(x2)
-        if self.gate_before_ln_post:
-            if self.use_gate:
-                out = self.gate * out
-            if self.use_ln_post:
-                out = self.ln_post(out)
-        else:
-            if self.use_ln_post:
-                out = self.ln_post(out)
-            if self.use_gate:
-                out = self.gate * out
-        return out, pool_map
+        # The computation is written as module-level functions of the weights and compiled once per input shape
+        # (layers.compiled_step): every module of the same shape shares the graph. Eval: the whole module is one
+        # graph. Training: the bottleneck's BatchNorm cells (batch statistics + running-statistics update) run
+        # between the compiled part before them and the rest.
+        if self.resize_alignment:
+            y = self.align(y)                      # bicubic grid resize (AVS-S4) outside the compiled graph
+        front = (x, y) + self._front_weights()
+        output = self._output_weights() + (self.use_ln_post, self.gate_before_ln_post)
+        if self.training and self.use_bn:
+            x2, pool_map = compiled_prompt_front(*front, *self._front_options())
+            return prompt_output(self.bottleneck(x2), *output), pool_map
+        bn_weights = (None,) * 8
+        if self.use_bn:
+            bn_weights = step_weights(self.bn1.gamma, self.bn1.beta, self.bn1.moving_mean, self.bn1.moving_variance,
+                                      self.bn2.gamma, self.bn2.beta, self.bn2.moving_mean, self.bn2.moving_variance)
+        bottleneck = step_weights(self.down_sampler.weight, self.up_sampler.weight) + bn_weights + (self.group_mask,)
+        options = self._front_options() + (self.groups, self.use_bn, self.bn1.eps if self.use_bn else 0.0)
+        return compiled_prompt_eval(*front, *bottleneck, *output[:3], *options, *output[3:])
+
+
+_MATMUL_NT = ops.MatMul(transpose_b=True)
+_BMM_NT = ops.BatchMatMul(transpose_b=True)
+
+
+def align_tokens(y, conv_w, conv_b, fc_w, fc_b, fc_first):
+    """Prompt alignment (1x1 token-mixing conv over the M guide tokens, then fc D -> C): [B', M, D] -> [B', N, C].
+    Both maps are linear, so they may run in either order; the token mixing (M x N per channel) is the costly one,
+    so with fc_first (D > C, the video->audio modules) it runs after fc, on the narrower side:
+    fc(conv(Y)) = K (Y W^T) + k (W 1)^T + b, K/k = conv weight/bias, W/b = fc weight/bias."""
+    if not fc_first:
+        y = ops.bias_add(ops.conv2d(y.expand_dims(-1), conv_w), conv_b).squeeze(-1)   # [B', N, D]
+        return dense(y, fc_w, fc_b)
+    b = y.shape[0]
+    y = dense(y, fc_w)                                                                 # [B', M, C]
+    y = ops.conv2d(y.expand_dims(-1), conv_w).squeeze(-1)                              # [B', N, C]
+    n, c = y.shape[1], y.shape[2]
+    bias = conv_b.reshape(n, 1) * fc_w.sum(axis=1).reshape(1, c) + fc_b
+    return ops.bias_add(y.reshape(b, n * c), bias.reshape(n * c)).reshape(b, n, c)
+
+
+def block_diagonal_weight(weight, group_mask, groups):
+    """Grouped 1x1 conv weight [C_out, C_in/G, 1, 1] -> the dense block-diagonal [C_out, C_in] it multiplies by
+    (group g maps its C_in/G input channels to its C_out/G output channels; the gradient reaches only the diagonal
+    blocks). group_mask = eye(G) shaped [G, 1, G, 1]."""
+    c_out, c_in_group = weight.shape[0], weight.shape[1]
+    if groups == 1:
+        return weight.reshape(c_out, c_in_group)
+    blocks = weight.reshape(groups, c_out // groups, 1, c_in_group) * group_mask
+    return blocks.reshape(c_out, groups * c_in_group)
+
+
+def project_eval(z, weight, gamma, beta, moving_mean, moving_variance, eps):
+    """Eval grouped 1x1 conv + BatchNorm on token rows: the running statistics are folded into the weight rows and a
+    BiasAdd (a broadcast multiply on [B'*N, C] is slow on MindSpore's CPU)."""
+    scale = gamma / ops.sqrt(moving_variance + eps)
+    return ops.bias_add(_MATMUL_NT(z, weight * scale.reshape(-1, 1)), beta - moving_mean * scale)
+
+
+def prompt_front(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w, video_1_b,
+                 bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b, audio_2_w, audio_2_b, s_att_w,
+                 s_att_b, ln_before_g, ln_before_b, alpha, beta, aligned, fc_first, apply_ln_before):
+    """Prompt alignment, latent-token cross-attention, channel and spatial maps, re-weighting and ln_before:
+    (x [B', N, C], y [B', M, D] or the aligned [B', N, C]) -> (x2 [B', N, C] entering the bottleneck, P [B', 1, N])."""
+    # Broadcast elementwise products are several times slower than equal-shape ones on MindSpore's CPU kernels,
+    # so the per-clip maps are tiled over the tokens/channels they scale; matmuls with a transposed operand use
+    # BatchMatMul(transpose_b) instead of a transposed view.
+    b, n, c = x.shape
+    if not aligned:
+        y = align_tokens(y, conv_w, conv_b, fc_w, fc_b, fc_first)                 # Y' [B', N, C]
+    # (b) latent tokens attend the prompt, then X attends the tokens (no 1/sqrt(d) scaling, as the original)
+    tokens = ops.tile(my_tokens.expand_dims(0), (b, 1, 1))
+    attn_ty = ops.softmax(_BMM_NT(tokens, y), axis=-1)
+    tokens = tokens + ops.matmul(attn_ty, y)
+    attn_xt = ops.softmax(_BMM_NT(x, tokens), axis=-1)
+    x1 = x + gate_av * ops.matmul(attn_xt, tokens)
+    # (c) guide-conditioned channel attention; mean_n(q_a * Q_v) = q_a * mean_n(Q_v) as q_a is constant over n
+    guide = y.mean(axis=1, keep_dims=True)                                         # [B', 1, C]
+    query_a = ops.relu(dense(guide, audio_1_w, audio_1_b))
+    query_v = ops.relu(dense(x1, video_1_w, video_1_b))
+    pooled = query_a * query_v.mean(axis=1, keep_dims=True)                        # [B', 1, C]
+    channel_map = ops.sigmoid(dense(ops.relu(dense(pooled, bottleneck_w, bottleneck_b)), c_att_w, c_att_b))
+    x_c = x1 * ops.tile(channel_map + 1, (1, n, 1))
+    # (d) spatial attention
+    query_s = ops.relu(dense(x_c, video_2_w, video_2_b))                           # [B', N, h]
+    guide_s = ops.relu(dense(guide, audio_2_w, audio_2_b))                         # [B', 1, h]
+    logits = dense(query_s * ops.tile(guide_s, (1, n, 1)), s_att_w, s_att_b)       # [B', N, 1]
+    spatial_map = ops.sigmoid(logits)
+    pool_map = ops.softmax(ops.tanh(logits).transpose(0, 2, 1), axis=-1)           # [B', 1, N]
+    # (e) dual-guided re-weighting of X1 (not of x_c)
+    weight = ops.tile(alpha * channel_map + (1 - alpha), (1, n, 1)) + ops.tile(beta * spatial_map, (1, 1, c))
+    x2 = x1 * weight
+    if apply_ln_before:
+        x2 = layer_norm_fn(x2, ln_before_g, ln_before_b)
+    return x2, pool_map
+
+
+def prompt_output(out, ln_post_g, ln_post_b, gate, use_ln_post, gate_before_ln_post):
+    """ln_post and the scalar output gate (absent gate: None), in the task's order."""
+    if gate_before_ln_post and gate is not None:
+        out = gate * out
+    if use_ln_post:
+        out = layer_norm_fn(out, ln_post_g, ln_post_b)
+    if not gate_before_ln_post and gate is not None:
+        out = gate * out
+    return out
+
+
+def prompt_eval(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w, video_1_b,
+                bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b, audio_2_w, audio_2_b, s_att_w,
+                s_att_b, ln_before_g, ln_before_b, down_w, up_w, bn1_g, bn1_b, bn1_mean, bn1_var, bn2_g, bn2_b,
+                bn2_mean, bn2_var, group_mask, ln_post_g, ln_post_b, gate, alpha, beta, aligned, fc_first,
+                apply_ln_before, groups, use_bn, eps, use_ln_post, gate_before_ln_post):
+    """The whole module in eval mode (or without BatchNorm): prompt_front, the grouped bottleneck with folded
+    BatchNorm, prompt_output. Returns (out [B', N, C], P [B', 1, N]). (A compiled function takes no tuple of
+    tensors that need gradients, hence the flat argument list.)"""
+    x2, pool_map = prompt_front(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w,
+                                video_1_b, bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b,
+                                audio_2_w, audio_2_b, s_att_w, s_att_b, ln_before_g, ln_before_b, alpha, beta, aligned,
+                                fc_first, apply_ln_before)
+    b, n, c = x2.shape
+    down = block_diagonal_weight(down_w, group_mask, groups)
+    up = block_diagonal_weight(up_w, group_mask, groups)
+    z = x2.reshape(b * n, c)
+    if use_bn:
+        z = project_eval(ops.relu(project_eval(z, down, bn1_g, bn1_b, bn1_mean, bn1_var, eps)), up,
+                         bn2_g, bn2_b, bn2_mean, bn2_var, eps)
+    else:
+        z = _MATMUL_NT(ops.relu(_MATMUL_NT(z, down)), up)
+    return prompt_output(z.reshape(b, n, c), ln_post_g, ln_post_b, gate, use_ln_post, gate_before_ln_post), pool_map
+
+
+# one compiled graph per distinct module shape and variant, shared by all modules (see layers.compiled_step)
+compiled_prompt_front = compiled_step(prompt_front)
+compiled_prompt_eval = compiled_step(prompt_eval)
