@@ -20,7 +20,7 @@ python benchmark.py --configs configs/ave.yaml --batch 1 --set data.num_segments
 python benchmark.py --configs configs/ave.yaml --batch 1 --steps 1 --mode pynative --threads 1 --eval_only
 
 Each config runs in its own subprocess (so peak RSS is per model); inputs are random tensors of the config's shapes
-with valid labels (src/tasks.py example_training_batch); the first (compiling) call of the training step and of the
+with valid labels (src/tasks/base.py example_training_batch); the first (compiling) call of the training step and of the
 evaluation forward is timed separately; every timed call is reported in wall-clock and in process CPU seconds (all
 threads of the child), with --threads kernel threads (MindSpore op threads and OMP_NUM_THREADS). The parent kills a
 child whose resident memory passes --max_rss_gb and reports the row as over the limit. Prints one markdown table with
@@ -84,8 +84,8 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode, threads=0, ev
     freeze_backbones(net.encoder, cfg.model.train_swin_norm, cfg.model.train_htsat)
     trainable, total = count_parameters(net)
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)
-    grad_net = GradNet(LossNet(net, task.build_loss(cfg), len(task.input_columns)), optimizer.parameters)
-    inputs, labels = example_training_batch(task, cfg, batch, np.random.default_rng(0))
+    grad_net = GradNet(LossNet(net, task.build_loss(), len(task.input_columns)), optimizer.parameters)
+    inputs, labels = example_training_batch(task, batch, np.random.default_rng(0))
 
     def train_step():
         values, grads = grad_net(*inputs, *labels)

@@ -12,8 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Evaluate a DG-SCT checkpoint: prints the metric, writes JSON (--metrics_file) and figures (--plot: AVE per-video
-timelines, AVS mask overlays; refused for AVVP and AVQA).
+"""Evaluate a DG-SCT checkpoint: prints the metric, writes JSON (--metrics_file) and the task's figures (--plot, for
+the tasks that define a `plot` hook: AVE per-video timelines, AVS mask overlays).
 
 python eval.py --config_path=configs/ave.yaml --eval.ckpt=CKPT [--metrics_file=m.json] [--plot=DIR] [--section.key=value]
 """
@@ -27,7 +27,7 @@ from src.atomic_file import write_text
 from src.config import load_config
 from src.config_help import config_help
 from src.dgsct.model import build_network, load_network_checkpoint
-from src.tasks import get_task
+from src.tasks import TASKS, get_task
 from src.trainer import evaluate
 
 
@@ -36,23 +36,21 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", required=True)
     parser.add_argument("--metrics_file", default="")
-    parser.add_argument("--plot", default="", help="folder for figures: AVE timelines, AVS mask overlays")
-    parser.add_argument("--plot_max", type=int, default=0,
-                        help="videos to plot (default: AVE every video, AVS 16)")
+    parser.add_argument("--plot", default="", help="folder for the task's figures (AVE timelines, AVS masks)")
+    parser.add_argument("--plot_max", type=int, default=0, help="videos to plot (default: the task's)")
     args, overrides = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     cfg = load_config(args.config_path, overrides)
     if not cfg.eval.ckpt:
         raise SystemExit("eval.py: set --eval.ckpt=CHECKPOINT")
     plot_dir = args.plot or cfg.eval.plot_dir
     if plot_dir and get_task(cfg.task).plot is None:       # refused before the (long) evaluation
-        raise SystemExit(f"eval.py: --plot is available for the AVE and AVS tasks, not for task {cfg.task!r}")
+        plotting = sorted(name for name, task in TASKS.items() if task.plot is not None)
+        raise SystemExit(f"eval.py: --plot is available for the tasks {plotting}, not for task {cfg.task!r}")
     ms.set_device(cfg.device_target)
     ms.set_context(mode=ms.GRAPH_MODE if cfg.train.mode == "graph" else ms.PYNATIVE_MODE)
     net, task = build_network(cfg)
     load_network_checkpoint(net, cfg.eval.ckpt)
-    dataset, source = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
-    if task.check_data:
-        task.check_data(cfg, source)
+    dataset, source = task.build_data(cfg.data.eval_split, cfg.eval.batch_size, False)
     result, records = evaluate(net, dataset, task)
     result.update(task=cfg.task, split=cfg.data.eval_split, checkpoint=cfg.eval.ckpt)
     print(json.dumps(result, indent=1))
@@ -60,8 +58,7 @@ def main(argv=None):
     if metrics_file:
         write_text(metrics_file, json.dumps(result, indent=1))
     if plot_dir:
-        limit = args.plot_max or (16 if cfg.task.startswith("avs") else len(source))
-        paths = task.plot(source, records, plot_dir, limit)
+        paths = task.plot(source, records, plot_dir, args.plot_max or task.plot_max_videos)
         print(f"{len(paths)} figures written to {plot_dir}")
     return result
 

@@ -46,7 +46,7 @@ def main(argv=None):
     net, task = build_network(cfg)
     load_network_checkpoint(net, cfg.export.ckpt)
     net.set_train(False)
-    inputs = task.example_inputs(cfg, cfg.export.batch_size)
+    inputs = task.example_inputs(cfg.export.batch_size)
     ms.export(net, *inputs, file_name=cfg.export.file_name, file_format="MINDIR")
     save_config(cfg, cfg.export.file_name + ".yaml")
     print(f"exported {cfg.export.file_name}.mindir")

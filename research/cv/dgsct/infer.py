@@ -31,7 +31,7 @@ from mindspore import nn
 
 from src.atomic_file import write_text
 from src.config import load_config
-from src.tasks import get_task
+from src.tasks import bind_task
 from src.trainer import evaluate
 
 
@@ -83,13 +83,11 @@ def main(argv=None):
     cfg = load_config(config_path, overrides)
     ms.set_device(cfg.device_target)
     ms.set_context(mode=ms.GRAPH_MODE)
-    task = get_task(cfg.task)
-    num_graph_inputs = len(task.example_inputs(cfg, 1))
+    task = bind_task(cfg)
+    num_graph_inputs = len(task.example_inputs(1))
     batch = int(cfg.export.batch_size)
     graph = FixedBatchGraph(prefix + ".mindir", batch, num_graph_inputs)
-    dataset, source = task.build_dataset(cfg.data, cfg.data.eval_split, batch, False)
-    if task.check_data:
-        task.check_data(cfg, source)
+    dataset, _ = task.build_data(cfg.data.eval_split, batch, False)
     result, _ = evaluate(graph, dataset, task)
     result.update(task=cfg.task, split=cfg.data.eval_split, mindir=prefix + ".mindir", batch_size=batch)
     print(json.dumps(result, indent=1))

@@ -411,7 +411,7 @@ def profile_full(args):
     net, task = build_network(cfg)
     build_s = time.perf_counter() - start
     set_train_mode(net, False)
-    inputs, _ = example_training_batch(task, cfg, 1, np.random.default_rng(0))
+    inputs, _ = example_training_batch(task, 1, np.random.default_rng(0))
     timer = PartTimer()
     instrument(net.encoder, timer, getattr(net, "head", None))
     warm, warm_cpu = time.perf_counter(), time.process_time()

@@ -33,14 +33,14 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from src.checkpoint import TrainProgress, restore_training_checkpoint, save_training_checkpoint
+from src.checkpoint import TrainProgress, restore_training_checkpoint
 from src.config import ConfigError, load_config, save_config
 from src.config_help import config_help
-from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones, set_train_mode
+from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones
 from src.dgsct.model import build_network
 from src.dgsct.sync_batch_norm import use_cross_rank_batch_norm
-from src.tasks import get_task
-from src.trainer import GradNet, LossNet, Trainer, evaluate
+from src.tasks import bind_task
+from src.trainer import GradNet, LossNet, Trainer
 
 
 def parse_args(argv):
@@ -95,10 +95,7 @@ def dry_run(cfg, resume, workers):
     if missing:
         raise FileNotFoundError("checkpoint file(s) not found: " + ", ".join(missing))
     per_rank_batch(cfg.train.batch_size, workers)
-    task = get_task(cfg.task)
-    _, source = task.build_dataset(cfg.data, cfg.data.train_split, cfg.train.batch_size, True)
-    if task.check_data:
-        task.check_data(cfg, source)
+    _, source = bind_task(cfg).build_data(cfg.data.train_split, cfg.train.batch_size, True)
     print(f"dry run: config, data ({len(source)} {cfg.data.train_split} samples) and checkpoint paths are valid")
 
 
@@ -147,13 +144,11 @@ def check_ranks_agree(net, size, where):
                            f"({differ.size} parameters differ; checksums {gathered[:, differ[0]].tolist()})")
 
 
-def check_finite_parameters(net, where):
-    """Refuse to save diverged weights: name the first non-finite parameter."""
-    for name, param in net.parameters_and_names():
-        value = param.asnumpy()
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            raise FloatingPointError(f"{where}: parameter {name} has non-finite values after the last update "
-                                     f"(training diverged; lower train.lr); the checkpoint was not written")
+def after_epoch(net, size):
+    """Data parallel, end of every epoch: average the BatchNorm running statistics, then check that every rank
+    holds the same weights (every rank then evaluates the same model and takes the same early-stop decision)."""
+    average_bn_statistics(net, size)
+    check_ranks_agree(net, size, "end of epoch")
 
 
 def main(argv=None):
@@ -164,7 +159,6 @@ def main(argv=None):
     rank, size = setup_context(cfg)
     seed_everything(cfg.train.seed, rank)
     log = print if rank == 0 else (lambda *a, **k: None)
-    out_dir = Path(cfg.train.output_dir)
     net, task = build_network(cfg)
     freeze_backbones(net.encoder, cfg.model.train_swin_norm, cfg.model.train_htsat)
     broadcast_from_rank0(net, rank, size)
@@ -176,54 +170,20 @@ def main(argv=None):
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr, beta1=0.9, beta2=0.999, eps=1e-8)
     check_optimizer_has_no_frozen(optimizer, net)
     reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True, degree=size) if size > 1 else None
-    grad_net = GradNet(LossNet(net, task.build_loss(cfg), len(task.input_columns)), optimizer.parameters, reducer)
+    grad_net = GradNet(LossNet(net, task.build_loss(), len(task.input_columns)), optimizer.parameters, reducer)
     rank_batch = per_rank_batch(cfg.train.batch_size, size)
-    train_ds, train_source = task.build_dataset(cfg.data, cfg.data.train_split, rank_batch, True, rank, size)
-    if task.check_data:
-        task.check_data(cfg, train_source)
-    steps_per_epoch = train_ds.get_dataset_size()
+    train_ds, _ = task.build_data(cfg.data.train_split, rank_batch, True, rank, size)
     progress = TrainProgress(0, 0)
     if args.resume:
         progress = restore_training_checkpoint(args.resume, net, optimizer)
         log(f"resumed from {args.resume} at epoch {progress.epoch} (best {task.select_metric} {progress.best:.4f}, "
             f"{progress.stale_epochs} evaluations without improvement)")
-    trainer = Trainer(grad_net, optimizer, cfg.train, task.loss_names, log, rank)
-    trainer.global_batch = progress.epoch * steps_per_epoch
-    eval_ds = None
     if rank == 0:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, out_dir / "config.yaml")
-    batches_left = cfg.train.max_steps
-    last = None
-    for epoch in range(progress.epoch, cfg.train.epochs):
-        set_train_mode(net, True)          # keeps frozen backbones in eval mode if model.backbone_train_mode is false
-        means, ran = trainer.train_epoch(train_ds, epoch, steps_per_epoch, rank_batch * size, batches_left)
-        average_bn_statistics(net, size)
-        check_ranks_agree(net, size, f"epoch {epoch + 1}")
-        check_finite_parameters(net, f"epoch {epoch + 1}")
-        log(f"epoch {epoch + 1}/{cfg.train.epochs} " + " ".join(f"{k}={v:.4f}" for k, v in means.items()))
-        progress = progress._replace(epoch=epoch + 1, step=trainer.global_batch)
-        if cfg.train.eval_every_epochs and (epoch + 1) % cfg.train.eval_every_epochs == 0:
-            # every rank evaluates (identical weights and BN statistics), so all take the same early-stop decision
-            if eval_ds is None:
-                eval_ds, _ = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
-            result, _ = evaluate(net, eval_ds, task)
-            log(f"epoch {epoch + 1} {cfg.data.eval_split} " + " ".join(f"{k}={v:.4f}" for k, v in result.items()))
-            improved = result[task.select_metric] > progress.best
-            progress = progress._replace(best=max(progress.best, result[task.select_metric]),
-                                         stale_epochs=0 if improved else progress.stale_epochs + 1)
-            if improved and rank == 0:
-                save_training_checkpoint(out_dir / "best.ckpt", net, optimizer, cfg, progress)
-        if rank == 0:
-            last = save_training_checkpoint(out_dir / "last.ckpt", net, optimizer, cfg, progress)
-        if cfg.train.early_stop_epochs and progress.stale_epochs >= cfg.train.early_stop_epochs:
-            log(f"early stop after epoch {epoch + 1}: {progress.stale_epochs} evaluations without a better "
-                f"{task.select_metric} (best {progress.best:.4f})")
-            break
-        if batches_left:
-            batches_left -= ran
-            if batches_left <= 0:
-                break
+        Path(cfg.train.output_dir).mkdir(parents=True, exist_ok=True)
+        save_config(cfg, Path(cfg.train.output_dir) / "config.yaml")
+    trainer = Trainer(grad_net, optimizer, cfg.train, task.loss_names, log, rank, cfg.compat.official_accum_drop)
+    _, last = trainer.fit(net, task, cfg, train_ds, rank_batch * size, progress,
+                          after_epoch=lambda: after_epoch(net, size))
     if rank == 0:
         log(f"checkpoint: {last or 'none (training had already finished at the resumed epoch)'}")
     return net

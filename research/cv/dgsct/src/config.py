@@ -14,8 +14,9 @@
 # ============================================================================
 """Typed yaml configuration: nested dataclasses, `--section.key=value` overrides that keep types, clear errors.
 
-A config file has the sections of `Config`; the `head` section is validated against the schema the task registers in
-src/tasks.py. Unknown keys and wrong types fail naming the key and the file. `save_config` writes the resolved config
+A config file has the sections of `Config`; the `head` and `data.options` sections are validated against the schemas
+of the task (src/tasks/<task>.py: `head_schema`, `data_schema`). Head keys the task derives from the data or the
+backbones (`derived_head_keys`) cannot be set. Unknown keys and wrong types fail naming the key and the file. `save_config` writes the resolved config
 next to every checkpoint and export so eval/export never guess.
 """
 import dataclasses
@@ -56,7 +57,7 @@ class DataConfig:
     num_workers: int = 2
     train_split: str = "train"
     eval_split: str = "test"            # the official code validates and selects on the TEST split
-    options: dict = field(default_factory=dict)   # task-specific data options (AVVP/AVQA: see their configs)
+    options: typing.Any = None          # task schema (src/tasks/<task>.py data_schema), built by load_config
 
 
 @dataclass
@@ -67,7 +68,6 @@ class TrainConfig:
     lr_step_epochs: int = 3             # StepLR(step_size, gamma) stepped per epoch
     lr_gamma: float = 0.35
     accum_itr: int = 2
-    official_accum_drop: bool = False   # True: the original's bug (step every accum_itr batches on the LAST batch only)
     seed: int = 43
     log_every: int = 10
     max_steps: int = 0                  # stop after this many batches (0 = all epochs); for demos and tests
@@ -75,6 +75,21 @@ class TrainConfig:
     eval_every_epochs: int = 1
     early_stop_epochs: int = 0          # stop after this many evaluations without a better select metric (0 = never)
     mode: str = "graph"                 # graph | pynative (GRAPH / PYNATIVE as in SparCode are accepted too)
+
+
+@dataclass
+class CompatConfig:
+    """Bug compatibility: each switch reproduces one behaviour of the official code that this port corrects by
+    default (README "Bug compatibility" says what and why). A switch that does not apply to the task must stay false."""
+    official_accum_drop: bool = False    # trainer: with accum_itr k, step on every k-th batch's gradient only
+    official_gate_bce: bool = False      # AVE loss: BCE-with-logits applied to the gate probability (sigmoid twice)
+    official_inplace_relu: bool = False  # AVS decoder: in-place ReLUs (residual identity relu(x), relu'd stage maps)
+    official_negatives: bool = False     # AVQA data: negative frame rejected when frame id // 60 == video index
+
+
+# where the switches lived before the `compat:` section (an old config gets a pointer, not just "unknown key")
+MOVED_TO_COMPAT = {("train", "official_accum_drop"), ("head", "official_gate_bce"),
+                   ("head", "official_inplace_relu"), ("data.options", "official_negatives")}
 
 
 @dataclass
@@ -99,9 +114,10 @@ class Config:
     device_target: str = "CPU"
     prompt: PromptConfig = field(default_factory=PromptConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    head: typing.Any = None             # task schema (src/tasks.py)
+    head: typing.Any = None             # task schema (src/tasks/)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    compat: CompatConfig = field(default_factory=CompatConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
 
@@ -214,9 +230,14 @@ def load_config(path, argv=()):
     if not raw.get("task"):
         raise ConfigError(f"{source}: key 'task' is required (one of {sorted(TASKS)})")
     task = get_task(raw["task"], source)
-    head = raw.pop("head", {})
+    head = raw.pop("head", None) or {}
+    data = raw.get("data")
+    options = data.pop("options", None) if isinstance(data, dict) else None
+    _reject_derived_keys(head, task, source)
+    _point_to_compat({"train": raw.get("train"), "head": head, "data.options": options}, source)
     cfg = build_dataclass(Config, raw, source)
     cfg.head = build_dataclass(task.head_schema, head, source, "head.")
+    cfg.data.options = build_dataclass(task.data_schema, options, source, "data.options.")
     cfg.prompt.validate(f"{source}: prompt")
     cfg.train.mode = cfg.train.mode.lower()
     cfg.train.output_dir = cfg.train.output_dir or f"outputs/{cfg.task}"     # task-neutral defaults
@@ -225,8 +246,46 @@ def load_config(path, argv=()):
     return cfg
 
 
+def _reject_derived_keys(head, task, source):
+    """Head keys the task derives (vocabulary size, backbone widths) are not configuration: setting one would be
+    silently overridden, so it is an error."""
+    if not isinstance(head, dict):
+        return
+    derived = sorted(set(head) & set(task.derived_head_keys))
+    if derived:
+        raise ConfigError(f"{source}: key 'head.{derived[0]}' is derived by task {task.name!r} (from the data or the "
+                          f"backbones) and cannot be set; derived head keys: {list(task.derived_head_keys)}")
+
+
+def _point_to_compat(sections, source):
+    for section, key in sorted(MOVED_TO_COMPAT):
+        if isinstance(sections[section], dict) and key in sections[section]:
+            raise ConfigError(f"{source}: key '{section}.{key}' is now 'compat.{key}' (all bug-compatibility "
+                              f"switches are in the compat: section)")
+
+
+def _check_compat(cfg, source, task):
+    """A switch set for a task it does not apply to would do nothing: name it."""
+    if cfg.compat.official_accum_drop and cfg.train.accum_itr <= 1:
+        raise ConfigError(f"{source}: key 'compat.official_accum_drop' has no effect with train.accum_itr "
+                          f"{cfg.train.accum_itr} (it drops the gradients of accumulated batches)")
+    for key in (f.name for f in dataclasses.fields(CompatConfig)):
+        if getattr(cfg.compat, key) and key not in TRAINER_COMPAT + task.compat_flags:
+            users = sorted(t.name for t in _all_tasks() if key in t.compat_flags)
+            raise ConfigError(f"{source}: key 'compat.{key}' has no effect on task {task.name!r} (it applies to "
+                              f"{', '.join(users)})")
+
+
+def _all_tasks():
+    from .tasks import TASKS
+    return TASKS.values()
+
+
+TRAINER_COMPAT = ("official_accum_drop",)     # honoured by the generic trainer, i.e. by every task
+
+
 def _check_values(cfg, source, task):
-    """Values a type check cannot catch, named by key (the datasets read data.options without further checks)."""
+    """Values a type check cannot catch, named by key."""
     if cfg.train.mode not in ("graph", "pynative"):
         raise ConfigError(f"{source}: key 'train.mode' must be graph or pynative (either case), got {cfg.train.mode!r}")
     if cfg.train.early_stop_epochs < 0:
@@ -238,10 +297,12 @@ def _check_values(cfg, source, task):
         if value < 1:
             raise ConfigError(f"{source}: key '{key}' must be >= 1, got {value}")
     _check_input_sizes(cfg, source, task)
-    alpha = (cfg.data.options or {}).get("mixup_alpha", 0.0)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
-        raise ConfigError(f"{source}: key 'data.options.mixup_alpha' must be a number >= 0 (0 = no mixup), "
-                          f"got {alpha!r}")
+    _check_compat(cfg, source, task)
+    if hasattr(cfg.data.options, "validate"):
+        try:
+            cfg.data.options.validate(source)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
 
 def _check_input_sizes(cfg, source, task):
@@ -265,7 +326,13 @@ def _check_input_sizes(cfg, source, task):
 
 
 def config_to_dict(cfg):
-    return dataclasses.asdict(cfg)
+    """The config as plain data; head keys the task derives are left out (they are not configuration)."""
+    from .tasks import get_task
+    values = dataclasses.asdict(cfg)
+    if isinstance(values.get("head"), dict):
+        for key in get_task(cfg.task).derived_head_keys:
+            values["head"].pop(key, None)
+    return values
 
 
 def save_config(cfg, path):

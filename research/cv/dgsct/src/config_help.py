@@ -20,6 +20,7 @@ the help cannot drift from the code.
 """
 import dataclasses
 import inspect
+import typing
 import re
 
 _FIELD_LINE = re.compile(r"^\s+(\w+)\s*:[^=#]*(?:=[^#]*)?(?:#\s?(.*))?$")
@@ -47,16 +48,19 @@ def _default(field):
     return "(required)"
 
 
-def schema_lines(cls, prefix=""):
-    """One help line per leaf key of the dataclass `cls`, nested dataclasses flattened as section.key."""
+def schema_lines(cls, prefix="", skip=()):
+    """One help line per leaf key of the dataclass `cls`, nested dataclasses flattened as section.key; `skip`: keys
+    that are not configuration (head keys the task derives)."""
     lines, comments = [], _comments(cls)
     for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
         default = _default(field)
         if dataclasses.is_dataclass(default):
             lines += schema_lines(type(default), f"{prefix}{field.name}.")
             continue
-        if default is None and not prefix:          # a section whose schema depends on the task (head)
-            lines.append(f"  --{field.name + '.*':<32} the task's schema, listed per task below")
+        if default is None and field.type is typing.Any:    # a section whose schema depends on the task
+            lines.append(f"  --{prefix + field.name + '.*':<32} the task's schema, listed per task below")
             continue
         shown = "''" if default == "" else default
         lines.append(f"  --{prefix + field.name:<32} {_type_name(field.type)}, default {shown}"
@@ -71,9 +75,8 @@ def config_help():
     lines = ["config keys (yaml sections of --config_path, or --section.key=value on the command line):"]
     lines += schema_lines(Config)
     for name, task in sorted(TASKS.items()):
-        for attr, value in sorted(vars(task).items()):
-            if inspect.isclass(value) and dataclasses.is_dataclass(value):
-                section = attr[:-len("_schema")] if attr.endswith("_schema") else attr
-                lines.append(f"task {name}: {section} keys ({value.__name__})")
-                lines += schema_lines(value, f"{section}.")
+        for section, schema in (("head", task.head_schema), ("data.options", task.data_schema)):
+            if dataclasses.fields(schema):
+                lines.append(f"task {name}: {section} keys ({schema.__name__})")
+                lines += schema_lines(schema, f"{section}.", task.derived_head_keys if section == "head" else ())
     return "\n".join(lines)

@@ -12,13 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Generic trainer: gradient step compiled once (GRAPH_MODE), gradient accumulation, StepLR per epoch, logging."""
+"""Generic trainer: the epoch loop (`Trainer.fit`: train, evaluate, select the best checkpoint, early stop, save
+atomically), the gradient step compiled once (GRAPH_MODE), gradient accumulation, StepLR per epoch, logging."""
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import mindspore as ms
 from mindspore import nn
+
+from .checkpoint import TrainProgress, save_training_checkpoint
+from .dgsct.encoder import set_train_mode
 
 
 class LossNet(nn.Cell):
@@ -57,12 +62,14 @@ def step_lr(base_lr, epoch, step_epochs, gamma):
 
 
 class Trainer:
-    """Drives one epoch at a time. accum_itr k: default = average the gradients of k batches, then one Adam step
-    (a leftover partial group at the epoch end is applied too); official_accum_drop = the original loop, which zeroes
-    the gradient every batch and steps every k-th batch, i.e. uses only that batch's gradient."""
+    """Owns the training loop. `fit` runs the epochs (evaluation, best.ckpt, early stopping, last.ckpt, resume from a
+    TrainProgress); `train_epoch` runs one epoch. accum_itr k: default = average the gradients of k batches, then one
+    Adam step (a leftover partial group at the epoch end is applied too); official_accum_drop = the original loop,
+    which zeroes the gradient every batch and steps every k-th batch, i.e. uses only that batch's gradient."""
 
-    def __init__(self, grad_net, optimizer, train_cfg, loss_names, log=print, rank=0):
+    def __init__(self, grad_net, optimizer, train_cfg, loss_names, log=print, rank=0, official_accum_drop=False):
         self.grad_net = grad_net
+        self.official_accum_drop = official_accum_drop        # compat.official_accum_drop
         self.optimizer = optimizer
         self.cfg = train_cfg
         self.loss_names = loss_names
@@ -106,7 +113,7 @@ class Trainer:
             sums = values if sums is None else sums + values
             count += 1
             self.global_batch += 1
-            if self.cfg.official_accum_drop:
+            if self.official_accum_drop:
                 if (index + 1) % k == 0:
                     self._apply(grads)
             else:
@@ -130,6 +137,63 @@ class Trainer:
         means = sums / count
         return dict(zip(("loss",) + tuple(self.loss_names), means.tolist())), count
 
+    def fit(self, net, task, cfg, train_ds, samples_per_step, progress=TrainProgress(0, 0), after_epoch=None):
+        """Train from `progress` (a resumed checkpoint's, or epoch 0) to cfg.train.epochs. Each epoch: train, run
+        `after_epoch()` (data parallel: synchronise BatchNorm statistics), refuse non-finite weights, evaluate every
+        cfg.train.eval_every_epochs on cfg.data.eval_split (best.ckpt when task.select_metric improves), write
+        last.ckpt, stop after cfg.train.early_stop_epochs evaluations without improvement or cfg.train.max_steps
+        batches. Only rank 0 writes. Returns (final TrainProgress, path of the last checkpoint or None)."""
+        out_dir = Path(cfg.train.output_dir)
+        steps_per_epoch = train_ds.get_dataset_size()
+        self.global_batch = progress.epoch * steps_per_epoch
+        batches_left, last, eval_ds = cfg.train.max_steps, None, None
+        for epoch in range(progress.epoch, cfg.train.epochs):
+            set_train_mode(net, True)      # keeps frozen backbones in eval mode if model.backbone_train_mode is false
+            means, ran = self.train_epoch(train_ds, epoch, steps_per_epoch, samples_per_step, batches_left)
+            if after_epoch is not None:
+                after_epoch()
+            check_finite_parameters(net, f"epoch {epoch + 1}")
+            self.log(f"epoch {epoch + 1}/{cfg.train.epochs} " + " ".join(f"{k}={v:.4f}" for k, v in means.items()))
+            progress = progress._replace(epoch=epoch + 1, step=self.global_batch)
+            if cfg.train.eval_every_epochs and (epoch + 1) % cfg.train.eval_every_epochs == 0:
+                # every rank evaluates (identical weights and BN statistics), so all take the same early-stop decision
+                if eval_ds is None:
+                    eval_ds, _ = task.build_data(cfg.data.eval_split, cfg.eval.batch_size, False)
+                progress, improved = self.evaluate(net, eval_ds, task, progress, f"epoch {epoch + 1} "
+                                                   f"{cfg.data.eval_split}")
+                if improved and self.rank == 0:
+                    save_training_checkpoint(out_dir / "best.ckpt", net, self.optimizer, cfg, progress)
+            if self.rank == 0:
+                last = save_training_checkpoint(out_dir / "last.ckpt", net, self.optimizer, cfg, progress)
+            if cfg.train.early_stop_epochs and progress.stale_epochs >= cfg.train.early_stop_epochs:
+                self.log(f"early stop after epoch {epoch + 1}: {progress.stale_epochs} evaluations without a better "
+                         f"{task.select_metric} (best {progress.best:.4f})")
+                break
+            if batches_left:
+                batches_left -= ran
+                if batches_left <= 0:
+                    break
+        return progress, last
+
+    def evaluate(self, net, dataset, task, progress, label):
+        """Evaluate, log, and update the best value / evaluations-without-improvement counter of `progress`.
+        Returns (updated progress, whether task.select_metric improved)."""
+        result, _ = evaluate(net, dataset, task)
+        self.log(f"{label} " + " ".join(f"{k}={v:.4f}" for k, v in result.items()))
+        value = result[task.select_metric]
+        improved = value > progress.best
+        return progress._replace(best=max(progress.best, value),
+                                 stale_epochs=0 if improved else progress.stale_epochs + 1), improved
+
+
+def check_finite_parameters(net, where):
+    """Refuse to save diverged weights: name the first non-finite parameter."""
+    for name, param in net.parameters_and_names():
+        value = param.asnumpy()
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise FloatingPointError(f"{where}: parameter {name} has non-finite values after the last update "
+                                     f"(training diverged; lower train.lr); the checkpoint was not written")
+
 
 def named_data_errors(iterator):
     """Re-raise a data-set read error (DataError, raised in a pipeline worker and wrapped by MindSpore in a
@@ -151,19 +215,24 @@ def named_data_errors(iterator):
 
 
 def evaluate(net, dataset, task, max_batches=0):
-    """Run `net` in eval mode over `dataset`; returns (metric result dict, list of (predictions, labels))."""
+    """Run `net` in eval mode over `dataset` with the task's metric; returns (metric result dict, list of
+    (predictions returned by metric.update, label column arrays)) for the task's `plot`."""
     net.set_train(False)
     metric = task.build_metric()
     records = []
     num_inputs = len(task.input_columns)
+    columns = task.input_columns + task.label_columns
     for index, batch in enumerate(named_data_errors(dataset.create_tuple_iterator(num_epochs=1))):
         if max_batches and index >= max_batches:
             break
         outputs = net(*batch[:num_inputs])
-        outputs = tuple(o.asnumpy() for o in outputs)
-        labels = tuple(b.asnumpy() for b in batch[num_inputs:])
-        predicted = task.metric_update(metric, outputs, labels)
-        records.append((predicted, labels))
+        if len(outputs) != len(task.output_names):
+            raise ValueError(f"task {task.name}: the network returned {len(outputs)} outputs, the task names "
+                             f"{len(task.output_names)} {task.output_names}")
+        arrays = [b.asnumpy() for b in batch]
+        predicted = metric.update(dict(zip(task.output_names, (o.asnumpy() for o in outputs))),
+                                  dict(zip(columns, arrays)))
+        records.append((predicted, tuple(arrays[num_inputs:])))
     return metric.result(), records
 
 

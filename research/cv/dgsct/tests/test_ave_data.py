@@ -207,7 +207,7 @@ def test_class_count_must_match_the_head(synthetic_root):
     source = AVESource(synthetic_root, "train", _cfg(synthetic_root))
     cfg = Config(head=AVEHeadConfig())
     cfg.head.cmbs.num_classes = 3
-    get_task("ave").check_data(cfg, source)                      # 3 synthetic classes: accepted
+    get_task("ave")(cfg).check_data(source)                      # 3 synthetic classes: accepted
     cfg.head.cmbs.num_classes = 28
     with pytest.raises(ConfigError, match=r"Annotations.txt: the data has 3 classes but head.cmbs.num_classes is 28"):
-        get_task("ave").check_data(cfg, source)
+        get_task("ave")(cfg).check_data(source)

@@ -137,6 +137,6 @@ def test_configs_use_real_keys():
     prompt = full.prompt
     assert (prompt.reduction, prompt.groups, prompt.num_tokens, prompt.tokens_init) == (8, 4, 2, "zeros")
     assert not prompt.use_bn and not prompt.audio_gate and full.train.lr == 1e-4
-    assert full.head.match_weight == 0.5 and full.data.options["official_negatives"] is False
+    assert full.head.match_weight == 0.5 and full.compat.official_negatives is False
     assert load_config("configs/avqa_grounding.yaml").train.batch_size == 128
     load_config("configs/tiny/avqa.yaml")

@@ -18,6 +18,7 @@ import os
 
 from src.data.avqa import AVQAVocabulary
 from src.data.avqa_synthetic import make_synthetic_avqa
+from src.tasks import bind_task
 from test_avvp_train import tiny_run
 
 
@@ -25,10 +26,12 @@ def test_tiny_avqa_trains_evaluates_and_exports(graph_mode, tmp_path):
     data = make_synthetic_avqa(str(tmp_path / "avqa"), videos_per_split=(6, 2, 2), questions_per_video=2,
                                image_size=32, frames_per_video=10, sample_rate=8000)
     out = tmp_path / "out"
-    net, _, cfg = tiny_run("configs/tiny/avqa.yaml", data, out, steps=4, lr_check=0.2)
-    # the vocabulary was built from avqa-train.json, saved with the run and recorded in the config
-    vocab_file = cfg.data.options["vocab_file"]
-    assert vocab_file == os.path.join(str(out), "avqa_vocab.json")
+    net, task, cfg = tiny_run("configs/tiny/avqa.yaml", data, out, steps=4, lr_check=0.2)
+    # the vocabulary was built from avqa-train.json and saved with the run; the task derived it (the config is
+    # not written: a rebuilt task of the same config finds the saved file)
+    vocab_file = task.derived.vocab_file
+    assert vocab_file == os.path.join(str(out), "avqa_vocab.json") and not cfg.data.options.vocab_file
+    assert bind_task(cfg).derived.vocab.words == task.derived.vocab.words
     vocab = AVQAVocabulary.load(vocab_file)
     assert net.head.fc_ans.weight.shape[0] == len(vocab.answers)
     assert net.head.question_encoder.word2vec.embedding_table.shape[0] == len(vocab.words)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src.data.avs import (AVSBenchSource, AVSDataError, build_avs_dataset, frame_paths,
+from src.data.avs import (AVSBenchSource, AVSDataError, AVSDataOptions, build_avs_dataset, frame_paths,
                           mask_paths, read_meta_csv, wave_path)
 from src.config import DataConfig
 from src.data.transforms import IMAGENET_MEAN, IMAGENET_STD
@@ -112,7 +112,7 @@ def test_dataset_pipeline_batches(s4_set):
     assert len(source) == 3 and [b[0].shape[0] for b in batches] == [2, 1]
     assert [b.shape for b in batches[0]] == [(2, 5, 3, SIZE, SIZE), (2, 5, 5 * RATE), (2, 5), (2, 1, 1, SIZE, SIZE)]
     assert (batches[0][2] == 1).all()                           # evaluation never mixes
-    cfg.options = {"mixup_alpha": 0.5}
+    cfg.options = AVSDataOptions(mixup_alpha=0.5)
     train, _ = build_avs_dataset("s4", cfg, "train", 2, training=True)
     weights = next(train.create_tuple_iterator(num_epochs=1, output_numpy=True))[2]
     assert weights.shape == (2, 5) and ((weights > 0) & (weights < 1)).all()

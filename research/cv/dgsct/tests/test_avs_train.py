@@ -38,7 +38,7 @@ def _setup(tmp_path, variant, split="train"):
     ms.set_seed(0)
     net, task = build_network(cfg)
     freeze_backbones(net.encoder)
-    dataset, _ = task.build_dataset(cfg.data, split, 2, False)
+    dataset, _ = task.build_data(split, 2, False)
     batch = next(dataset.create_tuple_iterator(num_epochs=1))
     return cfg, net, task, batch
 
@@ -48,7 +48,7 @@ def test_training_steps_lower_the_loss(pynative, tmp_path, variant):
     cfg, model, task, (frames, waves, mixup, masks) = _setup(tmp_path, variant)
     assert masks.shape[1] == (1 if variant == "s4" else 5)     # S4 trains on the annotated first frame only
     model.set_train(True)
-    loss_fn = task.build_loss(cfg)
+    loss_fn = task.build_loss()
     params = model.trainable_params()
     assert not any(p.name.startswith(("encoder.swin.", "encoder.htsat.")) for p in params)   # frozen backbones
     opt = nn.Adam(params, learning_rate=cfg.train.lr)

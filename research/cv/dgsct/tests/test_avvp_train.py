@@ -33,9 +33,9 @@ def tiny_run(config, data_dir, out_dir, steps, lr_check, export=True):
     net, task = build_network(cfg)
     freeze_backbones(net.encoder)
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)
-    loss_net = LossNet(net, task.build_loss(cfg), len(task.input_columns))
+    loss_net = LossNet(net, task.build_loss(), len(task.input_columns))
     grad_net = GradNet(loss_net, optimizer.parameters)
-    train_ds, _ = task.build_dataset(cfg.data, "train", cfg.train.batch_size, True)
+    train_ds, _ = task.build_data("train", cfg.train.batch_size, True)
     batch = next(train_ds.create_tuple_iterator(num_epochs=1))
 
     @ms.jit
@@ -57,13 +57,13 @@ def tiny_run(config, data_dir, out_dir, steps, lr_check, export=True):
     after = deterministic_loss()
     assert after < before - lr_check, (before, after, losses)
 
-    eval_ds, _ = task.build_dataset(cfg.data, cfg.data.eval_split, cfg.eval.batch_size, False)
+    eval_ds, _ = task.build_data(cfg.data.eval_split, cfg.eval.batch_size, False)
     result, _ = evaluate(net, eval_ds, task, max_batches=1)
     assert task.select_metric in result
 
     if not export:
         return net, task, cfg
-    inputs = task.example_inputs(cfg, 1)
+    inputs = task.example_inputs(1)
     expected = [o.asnumpy() for o in net(*inputs)]
     path = str(out_dir / "export")
     ms.export(net, *inputs, file_name=path, file_format="MINDIR")

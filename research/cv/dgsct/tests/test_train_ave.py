@@ -80,7 +80,7 @@ def test_beats_chance(run):
     cfg, net, task = _fresh(run)
     from src.dgsct.model import load_network_checkpoint
     load_network_checkpoint(net, run["last"])
-    dataset, source = task.build_dataset(cfg.data, "test", 4, False)
+    dataset, source = task.build_data("test", 4, False)
     result, records = evaluate(net, dataset, task)
     labels = np.concatenate([r[1][0] for r in records]).argmax(-1).ravel()
     chance = np.bincount(labels).max() / labels.size        # best constant prediction on this split

@@ -47,7 +47,7 @@ class _Optimizer:
 
 
 def _cfg(**kw):
-    base = dict(lr=1.0, lr_step_epochs=3, lr_gamma=0.35, accum_itr=2, official_accum_drop=False, epochs=10,
+    base = dict(lr=1.0, lr_step_epochs=3, lr_gamma=0.35, accum_itr=2, epochs=10,
                 log_every=0)
     base.update(kw)
     return SimpleNamespace(**base)
@@ -62,7 +62,7 @@ def test_correct_accumulation_averages_every_batch(pynative):
 
 def test_official_accumulation_drops_every_other_batch(pynative):
     opt = _Optimizer()
-    Trainer(_GradNet(), opt, _cfg(official_accum_drop=True), ("zero",)).train_epoch(_Batches(5), 0, 5, 1)
+    Trainer(_GradNet(), opt, _cfg(), ("zero",), official_accum_drop=True).train_epoch(_Batches(5), 0, 5, 1)
     assert opt.received == [2.0, 4.0]               # only the 2nd and 4th batch's gradients; 1, 3, 5 are lost
 
 
@@ -78,3 +78,63 @@ def test_step_lr_per_epoch(pynative):
     opt = _Optimizer()
     Trainer(_GradNet(), opt, _cfg(lr=2.0), ("zero",)).train_epoch(_Batches(2), 4, 2, 1)
     assert float(opt.learning_rate.asnumpy()) == pytest.approx(2.0 * 0.35)
+
+
+class _Net(ms.nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.dense = ms.nn.Dense(1, 1)
+
+    def construct(self, x):
+        return (self.dense(x.reshape(1, 1)),)
+
+
+class _SizedBatches(_Batches):
+    def get_dataset_size(self):
+        return self.n
+
+
+class _CheckpointedOptimizer(_Optimizer):
+    def get_parameters(self):
+        return []
+
+
+class _ScriptedTask:
+    """Evaluation results follow a script: best.ckpt selection and early stopping are checked without a model."""
+    name, select_metric, input_columns, label_columns, output_names = "scripted", "score", ("x",), (), ("y",)
+
+    def __init__(self, scores):
+        self.scores = iter(scores)
+
+    def build_data(self, split, batch_size, training, rank=0, group_size=1):
+        return _SizedBatches(1), None
+
+    def build_metric(self):
+        score = next(self.scores)
+        return SimpleNamespace(update=lambda outputs, batch: None, result=lambda: {"score": score})
+
+
+def test_fit_keeps_the_best_checkpoint_and_stops_early(pynative, tmp_path):
+    from src.checkpoint import TrainProgress
+    from src.config import Config, TrainConfig
+    cfg = Config(train=TrainConfig(epochs=10, accum_itr=1, log_every=0, early_stop_epochs=2,
+                                   output_dir=str(tmp_path)))
+    trainer = Trainer(_GradNet(), _CheckpointedOptimizer(), cfg.train, ("zero",), log=lambda *a: None)
+    progress, last = trainer.fit(_Net(), _ScriptedTask([1.0, 3.0, 2.0, 2.5, 9.0]), cfg, _SizedBatches(2), 1)
+    # epochs 1, 2 improve; 3, 4 do not -> stop after epoch 4 (the 9.0 of epoch 5 is never reached)
+    assert progress == TrainProgress(epoch=4, step=8, best=3.0, stale_epochs=2)
+    assert last == tmp_path / "last.ckpt" and trainer.global_batch == 8
+    best = ms.load_checkpoint(str(tmp_path / "best.ckpt"))
+    assert int(best["epoch"].asnumpy()) == 2 and float(best["best"].asnumpy()) == 3.0
+    assert int(ms.load_checkpoint(str(last))["epoch"].asnumpy()) == 4
+
+
+def test_fit_resumes_from_the_saved_progress(pynative, tmp_path):
+    from src.checkpoint import TrainProgress
+    from src.config import Config, TrainConfig
+    cfg = Config(train=TrainConfig(epochs=3, accum_itr=1, log_every=0, output_dir=str(tmp_path)))
+    trainer = Trainer(_GradNet(), _CheckpointedOptimizer(), cfg.train, ("zero",), log=lambda *a: None)
+    progress, _ = trainer.fit(_Net(), _ScriptedTask([0.5]), cfg, _SizedBatches(2), 1,
+                              TrainProgress(epoch=2, step=4, best=0.7, stale_epochs=1))
+    assert progress == TrainProgress(epoch=3, step=6, best=0.7, stale_epochs=2)     # one epoch left, no improvement
+    assert not (tmp_path / "best.ckpt").exists()

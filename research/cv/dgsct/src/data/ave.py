@@ -40,6 +40,11 @@ SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.tx
 HEADER = "Category&VideoID&Quality&StartTime&EndTime"
 
 
+@dataclass
+class AVEDataOptions:
+    """`data.options` of AVE: none (the official AVE loader has no mixup and one fixed layout)."""
+
+
 @dataclass(frozen=True)
 class AVERecord:
     category: str

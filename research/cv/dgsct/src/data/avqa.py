@@ -33,14 +33,15 @@ reproduces the original test.
 import ast
 import json
 import os
+from dataclasses import dataclass
 from typing import List, Sequence
 
 import numpy as np
 
 from ..atomic_file import write_text
 from ..metrics.avqa import TYPE_PAIR_INDEX
-from .transforms import (DataError, build_task_dataset, data_options, load_frame, load_wave_segments, mixup_weights,
-                         sampled_frame_paths)
+from .transforms import (DataError, MixupOptions, build_task_dataset, load_frame, load_wave_segments, mixup_weights,
+                         sampled_frame_paths, task_options)
 
 MAX_QUESTION_LEN = 14
 NUM_SEGMENTS = 10
@@ -51,6 +52,19 @@ OFFICIAL_NEGATIVE_DIVISOR = 60     # official dataloader_avst.py: neg_id // 60 (
 
 
 AVQADataError = DataError   # the error type shared by all readers (src/data/transforms.py)
+
+
+@dataclass
+class AVQAGroundingDataOptions(MixupOptions):
+    """`data.options` of the AVQA grounding pre-training."""
+    ann_dir: str = ""                    # folder of avqa-<split>.json; empty = <root>/json if present, else root
+
+
+@dataclass
+class AVQADataOptions(AVQAGroundingDataOptions):
+    """`data.options` of AVQA question answering."""
+    vocab_file: str = ""                 # empty: built from avqa-train.json, saved as <train.output_dir>/avqa_vocab.json
+    max_question_len: int = MAX_QUESTION_LEN
 
 
 def _where(path, i, record=None):
@@ -281,50 +295,48 @@ class AVQAGroundingSource(AVQASource):
 VOCAB_FILE = "avqa_vocab.json"
 
 
-def annotation_dir(data_cfg):
+def annotation_dir(data_cfg, schema=AVQADataOptions):
     """json folder: `data.options.ann_dir`, else `<root>/json` when it exists (official layout), else `root`."""
-    opts = data_options(data_cfg)
     json_dir = os.path.join(data_cfg.root, "json")
-    return opts.get("ann_dir") or (json_dir if os.path.isdir(json_dir) else data_cfg.root)
+    return task_options(data_cfg, schema).ann_dir or (json_dir if os.path.isdir(json_dir) else data_cfg.root)
 
 
 def resolve_vocabulary(data_cfg, output_dir):
     """The vocabulary a run uses: `data.options.vocab_file` if set, else `<output_dir>/avqa_vocab.json` if a
     previous training saved it, else built from avqa-train.json and saved there (atomically) for eval/export.
     Returns (vocabulary, its path)."""
-    opts = data_options(data_cfg)
-    path = opts.get("vocab_file") or os.path.join(output_dir, VOCAB_FILE)
+    opts = task_options(data_cfg, AVQADataOptions)
+    path = opts.vocab_file or os.path.join(output_dir, VOCAB_FILE)
     if os.path.isfile(path):
         return AVQAVocabulary.load(path), path
-    if opts.get("vocab_file"):
+    if opts.vocab_file:
         raise AVQADataError(f"{path}: vocabulary file (data.options.vocab_file) not found")
     vocab = AVQAVocabulary.build(read_avqa_json(os.path.join(annotation_dir(data_cfg), "avqa-train.json")),
-                                 int(opts.get("max_question_len", MAX_QUESTION_LEN)))
+                                 opts.max_question_len)
     os.makedirs(output_dir, exist_ok=True)
     vocab.save(path)
     return vocab, path
 
 
-def build_avqa_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1):
-    """Task-registry dataset builder; needs `data.options.vocab_file` (the AVQA head builder sets it)."""
-    opts = data_options(data_cfg)
-    if not opts.get("vocab_file"):
-        raise AVQADataError("data.options.vocab_file is not set: build the AVQA network first (it resolves and "
-                            "saves the vocabulary)")
-    vocab = AVQAVocabulary.load(opts["vocab_file"])
+def build_avqa_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1, *, vocab,
+                       official_negatives=False):
+    """Task-registry dataset builder; `vocab`: the run's AVQAVocabulary (the task's `prepare` resolves it);
+    official_negatives: the original negative-frame test (compat.official_negatives)."""
+    opts = task_options(data_cfg, AVQADataOptions)
     source = AVQASource(data_cfg.root, os.path.join(annotation_dir(data_cfg), f"avqa-{split}.json"), vocab,
                         image_size=data_cfg.image_size, segment_samples=data_cfg.audio_rate,
                         clip_samples=data_cfg.clip_samples, num_segments=data_cfg.num_segments,
-                        official_negatives=bool(opts.get("official_negatives", False)),
-                        mixup_alpha=float(opts.get("mixup_alpha", 0.5)) if training else 0.0)
+                        official_negatives=official_negatives,
+                        mixup_alpha=opts.mixup_alpha if training else 0.0)
     return build_task_dataset(source, data_cfg, batch_size, training, rank, group_size), source
 
 
 def build_avqa_grounding_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1):
     """Grounding pre-training samples of the videos of avqa-<split>.json."""
-    source = AVQAGroundingSource(data_cfg.root, os.path.join(annotation_dir(data_cfg), f"avqa-{split}.json"),
+    opts = task_options(data_cfg, AVQAGroundingDataOptions)
+    source = AVQAGroundingSource(data_cfg.root, os.path.join(annotation_dir(data_cfg, AVQAGroundingDataOptions),
+                                                             f"avqa-{split}.json"),
                                  image_size=data_cfg.image_size, segment_samples=data_cfg.audio_rate,
                                  clip_samples=data_cfg.clip_samples, num_segments=data_cfg.num_segments,
-                                 mixup_alpha=float(data_options(data_cfg).get("mixup_alpha", 0.5)) if training
-                                 else 0.0)
+                                 mixup_alpha=opts.mixup_alpha if training else 0.0)
     return build_task_dataset(source, data_cfg, batch_size, training, rank, group_size), source

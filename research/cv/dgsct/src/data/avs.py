@@ -44,8 +44,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .transforms import (DataError, build_task_dataset, data_options, load_frame, mixup_weights, read_image, read_wave,
-                         tile_wave)
+from .transforms import (DataError, MixupOptions, build_task_dataset, load_frame, mixup_weights, read_image, read_wave,
+                         task_options, tile_wave)
 
 NUM_FRAMES = 5
 SAMPLE_RATE = 32000
@@ -61,6 +61,11 @@ S4_CATEGORIES = (
 
 
 AVSDataError = DataError   # the error type shared by all readers (src/data/transforms.py)
+
+
+@dataclass
+class AVSDataOptions(MixupOptions):
+    """`data.options` of AVS S4 / MS3: the log-mel mixup weight only."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +238,7 @@ def build_avs_dataset(variant, data_cfg, split, batch_size, training, rank=0, gr
     under data parallel) -> (dataset, source). Columns: frames, waves, mixup_lambda, masks. Training draws log-mel
     mixup weights with data.options.mixup_alpha (0 = off)."""
     data_root, meta_csv = release_paths(data_cfg.root, variant)
-    alpha = float(data_options(data_cfg).get("mixup_alpha", 0.0)) if training else 0.0
+    alpha = task_options(data_cfg, AVSDataOptions).mixup_alpha if training else 0.0
     source = AVSBenchSource(data_root, meta_csv, variant, split, image_size=data_cfg.image_size,
                             segment_samples=data_cfg.audio_rate, clip_samples=data_cfg.clip_samples,
                             mixup_alpha=alpha)

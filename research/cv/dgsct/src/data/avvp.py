@@ -32,11 +32,13 @@ wave [10, clip] (second t tiled to the clip length), video_st [10, 512], label [
 """
 import csv
 import os
+from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .transforms import DataError, build_task_dataset, data_options, load_frame, load_wave_segments, mixup_weights
+from .transforms import (DataError, MixupOptions, build_task_dataset, load_frame, load_wave_segments, mixup_weights,
+                         task_options)
 
 # Class order of the official loader and evaluation (index = position).
 AVVP_CLASSES = (
@@ -52,6 +54,13 @@ ST_DIM = 512
 
 
 AVVPDataError = DataError   # the error type shared by all readers (src/data/transforms.py)
+
+
+@dataclass
+class AVVPDataOptions(MixupOptions):
+    """`data.options` of AVVP (LLP)."""
+    st_dir: str = "feats/r2plus1d_18"    # R(2+1)D-18 features under the media folder
+    media_dir: str = ""                  # frame/, wave/, feats/ folder; empty = <root>/LLP_dataset if present, else root
 
 
 def media_id(filename):
@@ -206,12 +215,11 @@ class AVVPSource:
 def build_avvp_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1):
     """Task-registry dataset builder. `data.root` holds the csv files; media are in `data.options.media_dir`, by
     default `<root>/LLP_dataset` when it exists (official layout) else `root` (synthetic layout)."""
-    opts = data_options(data_cfg)
+    opts = task_options(data_cfg, AVVPDataOptions)
     root = data_cfg.root
-    media = opts.get("media_dir") or (os.path.join(root, "LLP_dataset")
+    media = opts.media_dir or (os.path.join(root, "LLP_dataset")
                                       if os.path.isdir(os.path.join(root, "LLP_dataset")) else root)
     source = AVVPSource(media, root, split, image_size=data_cfg.image_size, segment_samples=data_cfg.audio_rate,
                         clip_samples=data_cfg.clip_samples, num_segments=data_cfg.num_segments,
-                        st_dir=opts.get("st_dir", "feats/r2plus1d_18"),
-                        mixup_alpha=float(opts.get("mixup_alpha", 0.5)) if training else 0.0)
+                        st_dir=opts.st_dir, mixup_alpha=opts.mixup_alpha if training else 0.0)
     return build_task_dataset(source, data_cfg, batch_size, training, rank, group_size), source

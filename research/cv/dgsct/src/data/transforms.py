@@ -26,6 +26,7 @@ Every bad input raises DataError naming the file (callers append the record / cs
 """
 import functools
 import os
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -201,6 +202,23 @@ def mixup_weights(rng, count, alpha):
     return rng.beta(alpha, alpha, size=count).astype(np.float32)
 
 
-def data_options(data_cfg):
-    """Task-specific data options of the config (`data.options`), {} if the config has none."""
-    return dict(getattr(data_cfg, "options", None) or {})
+@dataclass
+class MixupOptions:
+    """`data.options` of the tasks that feed log-mel mixup weights to HTS-AT (official Beta(0.5, 0.5))."""
+    mixup_alpha: float = 0.5            # training mixup weights ~ Beta(alpha, alpha) per backbone sample; 0 = off
+
+    def validate(self, where):
+        if self.mixup_alpha < 0:
+            raise ValueError(f"{where}: key 'data.options.mixup_alpha' must be a number >= 0 (0 = no mixup), "
+                             f"got {self.mixup_alpha!r}")
+
+
+def task_options(data_cfg, schema):
+    """`data_cfg.options` as the task's typed schema (load_config builds it); the schema's defaults if unset."""
+    options = getattr(data_cfg, "options", None)
+    if options is None:
+        return schema()
+    if not isinstance(options, schema):
+        raise TypeError(f"data.options must be a {schema.__name__} (got {type(options).__name__}); load the "
+                        f"config with src.config.load_config")
+    return options

@@ -22,7 +22,7 @@ from mindspore import nn
 from ..backbones.htsat import HTSAT, HTSATConfig
 from ..backbones.swin_v2 import SwinV2, SwinV2Config
 from ..convert.mapping import load_checked
-from .encoder import AudioVisualEncoder, Backbones
+from .encoder import AudioVisualEncoder
 
 
 def _preset(config_cls, name, overrides):
@@ -50,7 +50,7 @@ def build_encoder(cfg):
 
 
 class DGSCTNet(nn.Cell):
-    """frames [B, T, 3, H, W], waves [B, T, L] -> head(v_seg [B, T, Cv], a_seg [B, T, Ca])."""
+    """frames [B, T, 3, H, W], waves [B, T, L] -> head(v_seg [B, T, Cv], a_seg [B, T, Ca]) (the AVE network)."""
 
     def __init__(self, encoder, head):
         super().__init__()
@@ -75,13 +75,7 @@ def load_network_checkpoint(net, path):
 
 
 def build_network(cfg):
-    """Config -> (DGSCTNet, TaskSpec). The head comes from the task registry."""
-    from ..tasks import get_task
-    task = get_task(cfg.task)
-    if not task.uses_prompts:               # AVQA grounding pre-training: plain backbones
-        return task.build_network(cfg, Backbones(*build_backbones(cfg), cfg.model.backbone_train_mode)), task
-    encoder = build_encoder(cfg)
-    if task.build_network is not None:      # tasks whose head needs more than the pooled features (AVS)
-        return task.build_network(cfg, encoder), task
-    head = task.build_head(cfg, encoder.swin.stage_dims[-1], encoder.htsat.stage_dims[-1])
-    return DGSCTNet(encoder, head), task
+    """Config -> (network, bound task). The task of the config (src/tasks) builds its network."""
+    from ..tasks import bind_task
+    task = bind_task(cfg)
+    return task.build_network(), task

@@ -111,7 +111,6 @@ class AVEHeadConfig:
     """`head:` section of an AVE config."""
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
     cmbs: CMBSConfig = field(default_factory=CMBSConfig)
-    official_gate_bce: bool = False     # True: BCE-with-logits on the gate probability, as the original
 
 
 class AVEHead(nn.Cell):

@@ -36,6 +36,7 @@ from ..dgsct.torch_init import torch_default_init
 @dataclass
 class AVSTConfig:
     """AVST sizes; defaults = the official model (93 question words, 42 answers, 1536 hidden, 4 heads)."""
+    # derived by the AVQA task (never set in a yaml): sizes of the run's vocabulary and the backbone widths
     vocab_size: int = 93
     num_answers: int = 42
     audio_dim: int = 768      # a_seg width (HTS-AT final stage)
@@ -226,42 +227,10 @@ class AVQAModel(nn.Cell):
         return self.head(a_seg.reshape(b, t, -1), v_pos.reshape(b, t, n, c), v_neg.reshape(b, t, n, c), question)
 
 
-def build_avqa_network(cfg, encoder):
-    """Task-registry network builder: resolves the vocabulary (saved with the run, data.options.vocab_file) to size
-    the embedding and the answer classifier, and loads the grounding pre-training weights if configured."""
-    from ..data.avqa import resolve_vocabulary
-    vocab, path = resolve_vocabulary(cfg.data, cfg.train.output_dir)
-    cfg.data.options["vocab_file"] = path            # the dataset and the saved config use the same mapping
-    model = build_avqa_model(encoder, replace(cfg.head, vocab_size=len(vocab.words), num_answers=len(vocab.answers)))
-    if cfg.head.grounding_ckpt:
-        load_grounding_weights(model, cfg.head.grounding_ckpt)
-    return model
-
-
 @dataclass
 class GroundingConfig:
     """Head section of configs/avqa_grounding.yaml."""
     match_hidden: list = field(default_factory=lambda: [512, 256, 128])
-
-
-def build_avqa_grounding_network(cfg, backbones):
-    """Grounding pre-training on the plain backbones (a `Backbones` cell: the task is registered without prompts)."""
-    head = GroundingPretrainHead(backbones.htsat.stage_dims[-1], backbones.swin.stage_dims[-1], cfg.head.match_hidden)
-    return AVQAGroundingModel(backbones, head)
-
-
-def avqa_example_inputs(cfg, batch):
-    data = cfg.data
-    frames = np.zeros((batch, data.num_segments, 3, data.image_size, data.image_size), np.float32)
-    waves = np.zeros((batch, data.num_segments, data.clip_samples), np.float32)
-    question = np.zeros((batch, int(cfg.data.options.get("max_question_len", 14))), np.int32)
-    return Tensor(frames), Tensor(frames.copy()), Tensor(waves), Tensor(question)
-
-
-def grounding_example_inputs(cfg, batch):
-    data = cfg.data
-    frames = np.zeros((batch, 2, 3, data.image_size, data.image_size), np.float32)
-    return Tensor(frames), Tensor(np.zeros((batch, data.clip_samples), np.float32))
 
 
 def build_avqa_model(encoder, head_cfg=None):
@@ -286,23 +255,6 @@ class AVQAGroundingModel(nn.Cell):
         v_pos = self.encoder.swin.forward_features(frames[:, 0])[1]
         v_neg = self.encoder.swin.forward_features(frames[:, 1])[1]
         return self.head(a_mean, v_pos, v_neg)
-
-
-class GroundingAccuracy:
-    """Matching accuracy of the grounding pre-training: positive pairs should score class 1, negative pairs 0."""
-
-    def __init__(self):
-        self.correct, self.count = 0, 0
-
-    def update(self, match_pos, match_neg):
-        self.correct += int((np.asarray(match_pos).argmax(-1) == 1).sum())
-        self.correct += int((np.asarray(match_neg).argmax(-1) == 0).sum())
-        self.count += 2 * len(match_pos)
-
-    def result(self):
-        if not self.count:
-            raise RuntimeError("GroundingAccuracy.result() called before any update()")
-        return {"match_accuracy": 100.0 * self.correct / self.count}
 
 
 def load_grounding_weights(model, ckpt_path):

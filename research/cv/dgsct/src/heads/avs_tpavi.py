@@ -49,7 +49,6 @@ class AVSHeadConfig:
     gamma: float = 0.05                 # temporal gate strength: S4 0.05 (hard-coded), MS3 --gamma 0.1
     eval_gamma: float = -1.0            # < 0: same as gamma; 0.05 reproduces the MS3 test.sh (train.sh uses 0.1)
     kl_weight: float = 0.5              # MS3 masked audio-visual KL weight (S4 has no KL term)
-    official_inplace_relu: bool = False  # decoder in-place ReLU quirk (see the module doc)
     explicit_affinity: bool = False     # materialise the N x N TPAVI affinity (same result, far more memory)
     channels: int = DECODER_CHANNELS
     audio_channels: int = AUDIO_CHANNELS
@@ -406,7 +405,7 @@ def build_avs_network(cfg, encoder) -> AVSModel:
     head = AVSHead(swin.stage_dims, swin.stage_resolutions, audio_dim=htsat.stage_dims[-1],
                    out_sizes=tuple(frame_size // 2 ** k for k in (2, 3, 4, 5)), gamma=head_cfg.gamma,
                    eval_gamma=head_cfg.eval_gamma if head_cfg.eval_gamma >= 0 else None,
-                   official_inplace_relu=head_cfg.official_inplace_relu,
+                   official_inplace_relu=cfg.compat.official_inplace_relu,
                    explicit_affinity=head_cfg.explicit_affinity, channels=head_cfg.channels,
                    audio_channels=head_cfg.audio_channels, temporal_d_model=head_cfg.temporal_d_model,
                    temporal_dim_ff=head_cfg.temporal_dim_ff, temporal_heads=head_cfg.temporal_heads)

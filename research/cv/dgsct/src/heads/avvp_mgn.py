@@ -42,6 +42,7 @@ ASSIGN_MODES = ("soft", "hard")
 class MGNConfig:
     """MGN head sizes; defaults = the official AVVP train.sh (dim 128, depths 3/3/6, soft/soft assignment)."""
     num_classes: int = 25
+    # derived by the AVVP task (never set in a yaml): data.num_segments and the backbone widths
     num_segments: int = 10
     audio_dim: int = 768            # width of a_seg (HTS-AT final stage)
     video_dim: int = 1536           # width of v_seg (Swin-V2-L final stage)
@@ -405,19 +406,6 @@ def build_avvp_model(encoder, head_cfg=None):
     head_cfg = replace(head_cfg or MGNConfig(), audio_dim=encoder.htsat.stage_dims[-1],
                        video_dim=encoder.swin.stage_dims[-1])
     return AVVPModel(encoder, MGNHead(head_cfg))
-
-
-def build_avvp_network(cfg, encoder):
-    """Task-registry network builder (the MGN head also needs the R(2+1)D features and the mixup weights)."""
-    return build_avvp_model(encoder, cfg.head)
-
-
-def avvp_example_inputs(cfg, batch):
-    data = cfg.data
-    frames = np.zeros((batch, data.num_segments, 3, data.image_size, data.image_size), np.float32)
-    waves = np.zeros((batch, data.num_segments, data.clip_samples), np.float32)
-    video_st = np.zeros((batch, data.num_segments, cfg.head.st_dim), np.float32)
-    return Tensor(frames), Tensor(waves), Tensor(video_st)
 
 
 def sample_mixup_lambda(num_samples, alpha=0.5, rng=None):
