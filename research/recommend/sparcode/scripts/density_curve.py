@@ -78,7 +78,7 @@ def density_curve_from_index(cfg, densities, split_name):
     """density_curve() for targets below the density of the run's saved index (<ckpt_dir>/index.npz, built from
     these weights): no g evaluation, minutes less on ML-1M."""
     from src.data.dataset import build_data
-    from src.evaluation import index_rank, metrics_for, query_code_ids, split_inputs
+    from src.evaluation import query_code_ids, split_inputs
     from src.index_build import load_or_build_index
     from src.run_files import load_trained_model, resolve_checkpoint
     data = build_data(cfg)
@@ -86,28 +86,33 @@ def density_curve_from_index(cfg, densities, split_name):
     saved, _, _ = load_or_build_index(model, data, cfg)
     feats, hist, split = split_inputs(data, split_name)
     query_codes = query_code_ids(model.code_ids, feats, hist, int(cfg.eval_batch_size))
-    k = max(cfg.topk)
     rows = []
     for target in densities:
         start = time.time()
         index, b = lower_density_index(saved, target)
         build_s = time.time() - start
-        ranked = index_rank(index, query_codes, split.seen_indptr, split.seen_items, k)
-        metrics = metrics_for(ranked, split, cfg.topk)
-        stats = index.stats()
-        rows.append({"target_density": target, "score_bias": b, "density": stats["density"], "nnz": stats["nnz"],
-                     "codes": stats["codes"], "mean_posting_length": stats["mean_posting_length"],
-                     "build_seconds": round(build_s, 1), "recall@20": metrics["recall@20"],
-                     "recall@50": metrics["recall@50"], "ndcg@50": metrics["ndcg@50"], "users": len(split)})
-        print(f"target {target}: b={b:.4f} density {stats['density']:.4f} recall@50 {metrics['recall@50']:.4f} "
-              f"ndcg@50 {metrics['ndcg@50']:.4f} (from the saved index)", flush=True)
+        rows.append(curve_row(index, target, b, build_s, query_codes, split, cfg.topk, " (from the saved index)"))
     return rows
+
+
+def curve_row(index, target, b, build_s, query_codes, split, topk, note=""):
+    """Rank the split's users through `index` and return (and print) one row of the curve."""
+    from src.evaluation import index_rank, metrics_for
+    ranked = index_rank(index, query_codes, split.seen_indptr, split.seen_items, max(topk))
+    metrics = metrics_for(ranked, split, topk)
+    stats = index.stats()
+    print(f"target {target}: b={b:.4f} density {stats['density']:.4f} recall@50 {metrics['recall@50']:.4f} "
+          f"ndcg@50 {metrics['ndcg@50']:.4f}{note}", flush=True)
+    return {"target_density": target, "score_bias": b, "density": stats["density"], "nnz": stats["nnz"],
+            "codes": stats["codes"], "mean_posting_length": stats["mean_posting_length"],
+            "build_seconds": round(build_s, 1), "recall@20": metrics["recall@20"],
+            "recall@50": metrics["recall@50"], "ndcg@50": metrics["ndcg@50"], "users": len(split)}
 
 
 def density_curve(cfg, densities, split_name):
     """[{target_density, score_bias, density, nnz, recall@50, ndcg@50, ...}] for a trained SparCode run."""
     from src.data.dataset import build_data
-    from src.evaluation import index_rank, metrics_for, query_code_ids, split_inputs
+    from src.evaluation import query_code_ids, split_inputs
     from src.index_build import used_codes
     from src.run_files import load_trained_model, resolve_checkpoint
     from src.index import SparseCodeIndex
@@ -121,7 +126,6 @@ def density_curve(cfg, densities, split_name):
     raw = raw_scores(model, codes, items)
     feats, hist, split = split_inputs(data, split_name)
     query_codes = query_code_ids(model.code_ids, feats, hist, int(cfg.eval_batch_size))
-    k = max(cfg.topk)
     rows = []
     for target in densities:
         b = bias_for_density(raw, target)
@@ -131,15 +135,7 @@ def density_curve(cfg, densities, split_name):
         start = time.time()
         index = SparseCodeIndex.build(model, cfg, items, codes, progress=False)
         build_s = time.time() - start
-        ranked = index_rank(index, query_codes, split.seen_indptr, split.seen_items, k)
-        metrics = metrics_for(ranked, split, cfg.topk)
-        stats = index.stats()
-        rows.append({"target_density": target, "score_bias": b, "density": stats["density"], "nnz": stats["nnz"],
-                     "codes": stats["codes"], "mean_posting_length": stats["mean_posting_length"],
-                     "build_seconds": round(build_s, 1), "recall@20": metrics["recall@20"],
-                     "recall@50": metrics["recall@50"], "ndcg@50": metrics["ndcg@50"], "users": len(split)})
-        print(f"target {target}: b={b:.4f} density {stats['density']:.4f} recall@50 {metrics['recall@50']:.4f} "
-              f"ndcg@50 {metrics['ndcg@50']:.4f}", flush=True)
+        rows.append(curve_row(index, target, b, build_s, query_codes, split, cfg.topk))
     return rows
 
 
