@@ -17,7 +17,7 @@
     python benchmark.py --sparcode_dir=<SparCode run> --two_tower_dirs=<two-tower run d=64>,<run d=128>
                         [--sizes=10000,100000,1000000] [--densities=0.05,0.02] [--quick] [--output=bench.json]
 
-The runs are finished train.py ckpt_dirs on the same data (config.yaml, best.ckpt; the SparCode run also
+The runs are finished train.py run folders (ckpt_path) on the same data (config.yaml, best.ckpt; the SparCode run also
 index.npz). The first two-tower run is the baseline every ratio refers to (faiss IndexFlatIP on its vectors).
 
 Catalogues of N items, built from the trained models (no generator items):
@@ -83,7 +83,7 @@ def parse_args(argv):
         except ValueError as err:
             raise ValueError(f"command line: --{key}={value!r} is not an integer") from err
     if not args["sparcode_dir"] or not args["two_tower_dirs"]:
-        raise ValueError("pass --sparcode_dir=<SparCode ckpt_dir> and --two_tower_dirs=<ckpt_dir>[,<ckpt_dir>...]")
+        raise ValueError("pass --sparcode_dir=<SparCode ckpt_path> and --two_tower_dirs=<ckpt_path>[,<ckpt_path>...]")
     args["two_tower_dirs"] = [d for d in str(args["two_tower_dirs"]).split(",") if d]
     args["sizes"] = [int(s) for s in str(args["sizes"]).split(",") if s]
     args["densities"] = [float(s) for s in str(args["densities"]).split(",") if s]

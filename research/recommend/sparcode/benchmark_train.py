@@ -167,7 +167,7 @@ def run_worker(model_name, config_path, overrides, threads):
     from src.model.factory import build_model
     from src.trainer import Trainer, epoch_seed
 
-    values = dict(overrides, model=model_name, ckpt_dir=tempfile.mkdtemp(prefix="benchmark_train_"))
+    values = dict(overrides, model=model_name, ckpt_path=tempfile.mkdtemp(prefix="benchmark_train_"))
     cfg = load_config(config_path, values)
     set_context(cfg)
     ms.device_context.cpu.op_tuning.threads_num(threads)

@@ -14,10 +14,10 @@
 # ============================================================================
 """Evaluate a trained model: SparCode THROUGH ITS INVERTED INDEX, two-tower / all-to-all by brute force.
 
-    python eval.py --ckpt_dir=./checkpoints [--ckpt_file=...] [--eval_split=test] [--metrics_file=metrics.json]
+    python eval.py --ckpt_path=./checkpoints [--ckpt_file=...] [--eval_split=test] [--metrics_file=metrics.json]
 
 The config saved by train.py next to the checkpoint is used (overrides on the command line). For SparCode the
-index at index_path (default <ckpt_dir>/index.npz) is loaded if it was built from exactly these weights (the
+index at index_path (default <ckpt_path>/index.npz) is loaded if it was built from exactly these weights (the
 digest of the checkpoint's parameters stored in the index); otherwise it is built and saved. Query codes that the
 index does not contain are computed on the fly from the model and counted in the output ("codes_added_on_the_fly").
 Prints a metrics table and writes {metrics, index stats, timings} as JSON to --metrics_file.
@@ -35,12 +35,12 @@ from src.report import report
 from src.run_files import load_run_config, load_trained_model, resolve_checkpoint
 
 
-def evaluate(cfg, ckpt_path):
+def evaluate(cfg, ckpt_file):
     data = build_data(cfg)
     k = check_topk(cfg, data)
-    model = load_trained_model(cfg, data, ckpt_path)
+    model = load_trained_model(cfg, data, ckpt_file)
     feats, hist, split = split_inputs(data, cfg.eval_split)
-    result = {"model": cfg.model, "dataset": data.name, "split": cfg.eval_split, "checkpoint": ckpt_path,
+    result = {"model": cfg.model, "dataset": data.name, "split": cfg.eval_split, "checkpoint": ckpt_file,
               "n_queries": int(len(feats)), "n_items": int(data.n_items), "topk": list(cfg.topk)}
     start = time.time()
     if model.serves_from_index:
@@ -69,9 +69,9 @@ def evaluate(cfg, ckpt_path):
 def main(argv=None):
     cfg = load_run_config(sys.argv[1:] if argv is None else argv)
     set_context(cfg)
-    ckpt_path = resolve_checkpoint(cfg)
-    result, _ = evaluate(cfg, ckpt_path)
-    report(result, cfg, f"{cfg.model} on {result['dataset']}, checkpoint {ckpt_path}")
+    ckpt_file = resolve_checkpoint(cfg)
+    result, _ = evaluate(cfg, ckpt_file)
+    report(result, cfg, f"{cfg.model} on {result['dataset']}, checkpoint {ckpt_file}")
     return result
 
 

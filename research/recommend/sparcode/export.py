@@ -14,7 +14,7 @@
 # ============================================================================
 """Export the serving side of a trained model as MindIR (plus, for SparCode, its index and config).
 
-    python export.py --ckpt_dir=./checkpoints [--ckpt_file=...] --file_name=export/sparcode --file_format=MINDIR
+    python export.py --ckpt_path=./checkpoints [--ckpt_file=...] --file_name=export/sparcode --file_format=MINDIR
 
 Files written for --file_name=<prefix> (the folder of <prefix> is created):
     <prefix>_query.mindir   SparCode: (user_feats int32 [B, S], hist int32 [B, L]) -> K_u flat code ids int32 [B, K_u]
@@ -98,13 +98,13 @@ def export_mindir(net, inputs, path):
         ms.export(net, *inputs, file_name=tmp[:-len(".mindir")], file_format="MINDIR")
 
 
-def export_model(cfg, ckpt_path, prefix):
+def export_model(cfg, ckpt_file, prefix):
     if cfg.file_format != "MINDIR":
         raise ValueError(f"config key file_format: only MINDIR can be exported on {cfg.device_target}")
     if not MODELS[cfg.model].exportable:
         raise ValueError(f"the {cfg.model} model has no index and no separable query side; nothing to serve")
     data = build_data(cfg)
-    model = load_trained_model(cfg, data, ckpt_path)
+    model = load_trained_model(cfg, data, ckpt_file)
     paths = export_paths(prefix)
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     n_user_slots = data.user_feats(data.test.users[:1]).shape[1]
@@ -130,7 +130,7 @@ def export_model(cfg, ckpt_path, prefix):
     cfg.save(paths["config"])
     files["config"] = paths["config"]
     write_json(paths["export"], {
-        "model": cfg.model, "checkpoint": os.path.abspath(ckpt_path), "files": files,
+        "model": cfg.model, "checkpoint": os.path.abspath(ckpt_file), "files": files,
         "user_feat_slots": int(n_user_slots), "history_len": int(data.history_len),
         "item_field_slots": int(n_item_slots), "n_items": int(data.n_items),
         "score_bias": model.get_score_bias() if hasattr(model, "get_score_bias") else None,
@@ -143,9 +143,9 @@ def export_model(cfg, ckpt_path, prefix):
 def main(argv=None):
     cfg = load_run_config(sys.argv[1:] if argv is None else argv, prog="export.py")
     set_context(cfg)
-    ckpt_path = resolve_checkpoint(cfg)
+    ckpt_file = resolve_checkpoint(cfg)
     prefix = cfg.file_name
-    files = export_model(cfg, ckpt_path, prefix)
+    files = export_model(cfg, ckpt_file, prefix)
     for name, path in files.items():
         print(f"{name:>7}: {path} ({os.path.getsize(path)} bytes)")
     return files

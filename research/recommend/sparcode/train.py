@@ -18,9 +18,9 @@
     msrun --worker_num=2 --local_worker_num=2 --master_port=8118 --log_dir=./log --join=True \
         train.py --config_path=configs/synthetic_s2.yaml
 
-Writes to ckpt_dir: per-epoch checkpoints (model + optimizer + EMA buffers + score bias + loop state), best.ckpt
+Writes to ckpt_path: per-epoch checkpoints (model + optimizer + EMA buffers + score bias + loop state), best.ckpt
 (best valid Recall@50), config.yaml, train_history.json and, for SparCode, the inverted index (index_path, default
-<ckpt_dir>/index.npz) built from the best checkpoint over the codes used by the train + valid + test users.
+<ckpt_path>/index.npz) built from the best checkpoint over the codes used by the train + valid + test users.
 """
 import os
 import sys
@@ -55,8 +55,8 @@ def main(argv=None):
     data = build_data(cfg)
     model = build_model(cfg, data.model_meta())
     if rank_id == 0:
-        os.makedirs(cfg.ckpt_dir, exist_ok=True)
-        cfg.save(os.path.join(cfg.ckpt_dir, "config.yaml"))
+        os.makedirs(cfg.ckpt_path, exist_ok=True)
+        cfg.save(os.path.join(cfg.ckpt_path, "config.yaml"))
     logger.info("%s on %s: %d users, %d items, %d train examples, %d rank(s), %d trainable parameters",
                 cfg.model, data.name, data.n_users, data.n_items, len(data.train_pos), rank_size,
                 sum(int(np.prod(p.shape)) for p in model.trainable_params()))
@@ -71,7 +71,7 @@ def main(argv=None):
         print(f"rank {rank_id}/{rank_size} final parameter digest {parameter_digest(model)}", flush=True)
     if rank_id == 0:
         best = trainer.load_best()
-        logger.info("best epoch %d (valid recall@50 %.4f), weights from %s", state["best_epoch"],
+        logger.info("best epoch %d (valid %s %.4f), weights from %s", state["best_epoch"], cfg.early_stop_metric,
                     state["best_metric"], best)
         if model.serves_from_index:
             build_and_save_index(model, data, cfg, logger)

@@ -42,3 +42,19 @@ set_data_args() {
 
 # interpreter of the MindSpore environment; override with PYTHON=/path/to/venv/bin/python
 PYTHON=${PYTHON:-python}
+
+# new_run_dir DIR ARGS...: an empty DIR for the run, except that with --resume (continue the last checkpoint in
+# ckpt_path) its checkpoint folder DIR/CKPT_SUBDIR is kept, since the run continues from it.
+new_run_dir() {
+    local dir=$1 keep=""
+    shift
+    if printf '%s\n' "$@" | grep -qE '^--resume(=.*)?$' && ! printf '%s\n' "$@" | grep -qE '^--resume=(false|False)$'; then
+        keep=$CKPT_SUBDIR
+    fi
+    if [ -n "$keep" ] && [ -d "$dir" ]; then
+        find "$dir" -mindepth 1 -maxdepth 1 ! -name "$keep" -exec rm -rf {} +
+    else
+        rm -rf "$dir"
+    fi
+    mkdir -p "$dir"
+}

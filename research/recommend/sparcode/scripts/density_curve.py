@@ -20,7 +20,7 @@ pairs), the index is rebuilt with that b and the split is ranked through it. The
 (y = sum_k ReLU(s_k + b)), not only the posting lists. A density above the one of b = 0 cannot be reached (b must be
 <= 0); such a point is evaluated at b = 0 and its measured density is reported.
 
-    python scripts/density_curve.py --ckpt_dir=./checkpoints --out=./results/density [--eval_split=test]
+    python scripts/density_curve.py --ckpt_path=./checkpoints --out=./results/density [--eval_split=test]
         [--densities=1.0,0.2,0.1,0.05,0.02,0.01] [--reference="two-tower d=64:0.27"]
 
 Writes <out>.md (table), <out>.json and <out>.png (drawn with Pillow).
@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -75,7 +76,7 @@ def lower_density_index(index, target):
 
 
 def density_curve_from_index(cfg, densities, split_name):
-    """density_curve() for targets below the density of the run's saved index (<ckpt_dir>/index.npz, built from
+    """density_curve() for targets below the density of the run's saved index (<ckpt_path>/index.npz, built from
     these weights): no g evaluation, minutes less on ML-1M."""
     from src.data.dataset import build_data
     from src.evaluation import query_code_ids, split_inputs
@@ -207,7 +208,8 @@ def parse_reference(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--ckpt_dir", required=True, help="a finished SparCode training run (config.yaml + best.ckpt)")
+    parser.add_argument("--ckpt_path", help="a finished SparCode training run (config.yaml + best.ckpt)")
+    parser.add_argument("--ckpt_dir", help="deprecated name of --ckpt_path (removed in the next release)")
     parser.add_argument("--out", required=True, help="output prefix: <out>.md, <out>.json, <out>.png")
     parser.add_argument("--eval_split", default="test", choices=("test", "valid"))
     parser.add_argument("--densities", default=",".join(str(d) for d in DENSITIES))
@@ -217,6 +219,14 @@ def main(argv=None):
                         "(exact, no g evaluation; only densities below that index's)")
     parser.add_argument("--threads", type=int, default=0, help="MindSpore kernel threads (0 = its default)")
     args = parser.parse_args(argv)
+    if args.ckpt_dir:
+        if args.ckpt_path:
+            parser.error("--ckpt_dir (deprecated) and --ckpt_path are both set; keep only --ckpt_path")
+        warnings.warn("--ckpt_dir is deprecated and will be removed in the next release; use --ckpt_path",
+                      FutureWarning, stacklevel=2)
+        args.ckpt_path = args.ckpt_dir
+    if not args.ckpt_path:
+        parser.error("--ckpt_path is required (the folder of a finished SparCode training run)")
     try:
         densities = [float(d) for d in args.densities.split(",") if d.strip()]
     except ValueError:
@@ -225,7 +235,7 @@ def main(argv=None):
         parser.error(f"--densities: every density must be in (0, 1], got {args.densities!r}")
     from src.context import set_context
     from src.run_files import load_run_config
-    cfg = load_run_config([f"--ckpt_dir={args.ckpt_dir}", f"--eval_split={args.eval_split}"])
+    cfg = load_run_config([f"--ckpt_path={args.ckpt_path}", f"--eval_split={args.eval_split}"])
     set_context(cfg)
     if args.threads > 0:
         import mindspore as ms  # pylint: disable=import-outside-toplevel
@@ -235,7 +245,7 @@ def main(argv=None):
              "quality vs index density")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + ".json", "w", encoding="utf-8") as f:
-        json.dump({"ckpt_dir": os.path.abspath(args.ckpt_dir), "split": args.eval_split, "rows": rows}, f, indent=1)
+        json.dump({"ckpt_path": os.path.abspath(args.ckpt_path), "split": args.eval_split, "rows": rows}, f, indent=1)
     with open(args.out + ".md", "w", encoding="utf-8") as f:
         f.write(markdown(rows, title))
     draw_png(rows, args.out + ".png", title, args.reference)

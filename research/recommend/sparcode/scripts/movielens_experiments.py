@@ -157,7 +157,7 @@ def worker(spec_path):
     import eval as evaluate_script  # pylint: disable=import-outside-toplevel
     from src.context import set_context  # pylint: disable=import-outside-toplevel
     from src.run_files import load_run_config, resolve_checkpoint  # pylint: disable=import-outside-toplevel
-    argv = [f"--config_path={spec['config']}", f"--ckpt_dir={spec['ckpt_dir']}", f"--data_path={spec['data_path']}",
+    argv = [f"--config_path={spec['config']}", f"--ckpt_path={spec['ckpt_dir']}", f"--data_path={spec['data_path']}",
             f"--seed={spec['seed']}", "--split_seed=0"] + [f"--{k}={v}" for k, v in spec["overrides"].items()]
     load_before = os.getloadavg()
     start = time.time()
@@ -178,7 +178,7 @@ def worker(spec_path):
     row["train_s_per_epoch"] = round(float(np.mean([h["train_seconds"] for h in history])), 1)
     row.update(loss_columns(history, state["best_epoch"]))
     for split in ("valid", "test"):
-        cfg = load_run_config([f"--ckpt_dir={spec['ckpt_dir']}", f"--eval_split={split}"])
+        cfg = load_run_config([f"--ckpt_path={spec['ckpt_dir']}", f"--eval_split={split}"])
         set_context(cfg)
         result, _ = evaluate_script.evaluate(cfg, resolve_checkpoint(cfg))
         for key in METRICS:

@@ -49,11 +49,11 @@ run() {  # run a step quietly, keep its log, stop the demo if it fails
 }
 
 run train_sparcode "$BASE_PATH/train.py" --config_path="$CONFIG_PATH" --model=sparcode \
-    --ckpt_dir="$OUTPUT_DIR/sparcode" "${TRAIN_ARGS[@]}"
+    --ckpt_path="$OUTPUT_DIR/sparcode" "${TRAIN_ARGS[@]}"
 run train_two_tower "$BASE_PATH/train.py" --config_path="$TWO_TOWER_CONFIG_PATH" \
-    --ckpt_dir="$OUTPUT_DIR/two_tower" "${TRAIN_ARGS[@]}"
-run eval_sparcode "$BASE_PATH/eval.py" --ckpt_dir="$OUTPUT_DIR/sparcode" --metrics_file="$OUTPUT_DIR/sparcode.json"
-run eval_two_tower "$BASE_PATH/eval.py" --ckpt_dir="$OUTPUT_DIR/two_tower" --metrics_file="$OUTPUT_DIR/two_tower.json"
+    --ckpt_path="$OUTPUT_DIR/two_tower" "${TRAIN_ARGS[@]}"
+run eval_sparcode "$BASE_PATH/eval.py" --ckpt_path="$OUTPUT_DIR/sparcode" --metrics_file="$OUTPUT_DIR/sparcode.json"
+run eval_two_tower "$BASE_PATH/eval.py" --ckpt_path="$OUTPUT_DIR/two_tower" --metrics_file="$OUTPUT_DIR/two_tower.json"
 
 "$PYTHON" - "$OUTPUT_DIR/sparcode.json" "$OUTPUT_DIR/two_tower.json" << 'PYEOF'
 import json

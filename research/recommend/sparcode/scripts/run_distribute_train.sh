@@ -53,12 +53,11 @@ if ! command -v msrun > /dev/null; then
 fi
 
 RUN_DIR=$PWD/train_distribute
-rm -rf "$RUN_DIR"
-mkdir -p "$RUN_DIR"
+CKPT_SUBDIR=checkpoints new_run_dir "$RUN_DIR" "$@"
 cd "$RUN_DIR" || exit
 env > env.log
 msrun --worker_num="$DEVICE_NUM" --local_worker_num="$DEVICE_NUM" --master_port="${MASTER_PORT:-8118}" \
     --log_dir="$RUN_DIR/log" --join=False \
     "$BASE_PATH/train.py" --config_path="$CONFIG_PATH" --device_target="$DEVICE_TARGET" \
-    --ckpt_dir="$RUN_DIR/checkpoints" "${DATA_ARGS[@]}" "$@"
+    --ckpt_path="$RUN_DIR/checkpoints" "${DATA_ARGS[@]}" "$@"
 echo "distributed training started; logs: $RUN_DIR/log/worker_*.log, checkpoints: $RUN_DIR/checkpoints"

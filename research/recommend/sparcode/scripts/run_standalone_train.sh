@@ -36,10 +36,9 @@ set_data_args "$DATA_PATH"
 require_file CONFIG_PATH "$CONFIG_PATH"
 
 RUN_DIR=$PWD/train_standalone
-rm -rf "$RUN_DIR"
-mkdir -p "$RUN_DIR"
+CKPT_SUBDIR=checkpoints new_run_dir "$RUN_DIR" "$@"
 cd "$RUN_DIR" || exit
 env > env.log
 "$PYTHON" "$BASE_PATH/train.py" --config_path="$CONFIG_PATH" --device_target="$DEVICE_TARGET" \
-    --ckpt_dir="$RUN_DIR/checkpoints" "${DATA_ARGS[@]}" "$@" > log.txt 2>&1 &
+    --ckpt_path="$RUN_DIR/checkpoints" "${DATA_ARGS[@]}" "$@" > log.txt 2>&1 &
 echo "training started in the background (pid $!); log: $RUN_DIR/log.txt, checkpoints: $RUN_DIR/checkpoints"

@@ -14,10 +14,10 @@
 # ============================================================================
 """Atomic training checkpoints: model (incl. EMA buffers and score bias), optimizer state, loop state.
 
-File layout inside `ckpt_dir`:
+File layout inside the run folder `ckpt_path`:
     sparcode-e0003.ckpt   one checkpoint per finished epoch (MindSpore .ckpt); its `train_state` entry is a JSON
                           string with epoch, global step, seeds, early-stopping state and the score-bias schedule
-    best.ckpt             copy of the checkpoint with the best validation Recall@50 (what eval/export load)
+    best.ckpt             copy of the checkpoint with the best validation early_stop_metric (what eval/export load)
     config.yaml           the full config the run used
 Every file is written through src/atomic_file.py (temporary name in the same directory, then os.replace), so a
 crash never leaves a truncated checkpoint behind; temporary files of a killed run are removed at the next start.

@@ -24,6 +24,7 @@ from its full one, a baseline from the demo); its own keys then override the bas
 import os
 import re
 import sys
+import warnings
 
 import yaml
 
@@ -61,6 +62,14 @@ PRESET_KEYS = ("n_users", "n_items", "n_valid_users", "n_fields_user", "n_fields
                "n_pos_train", "n_pos_test", "safi_quantile", "safi_tau")
 
 COMMAND_LINE = "command line"
+
+# Old key -> new key. The old name still loads for one release with a warning naming the new key, so that users'
+# yaml files and saved run configs keep working (DG-SCT's src/config.py has the same names).
+DEPRECATED_KEYS = {"ckpt_dir": "ckpt_path"}
+
+# Metrics of the validation pass (src/metrics.py) that early_stop_metric may name (at any cut-off; the validation
+# pass computes that cut-off besides topk).
+EARLY_STOP_METRICS = ("recall", "ndcg", "hitrate", "precision")
 
 
 class ConfigError(ValueError):
@@ -235,7 +244,22 @@ def _config_chain(path, seen=()):
     return _config_chain(base_path, seen + (path,)) + [(path, data)]
 
 
+def _rename_deprecated(updates, source):
+    """Old key names of one source (a file or the command line) -> their new names, with a FutureWarning each."""
+    updates = dict(updates)
+    for old, new in DEPRECATED_KEYS.items():
+        if old not in updates:
+            continue
+        if new in updates:
+            raise ConfigError(f"{source}: keys '{old}' (deprecated) and '{new}' are both set; keep only '{new}'")
+        warnings.warn(f"{source}: config key '{old}' is deprecated and will be removed in the next release; "
+                      f"use '{new}'", FutureWarning, stacklevel=2)
+        updates[new] = updates.pop(old)
+    return updates
+
+
 def _apply(values, types, updates, source, explicit):
+    updates = _rename_deprecated(updates, source)
     for key, value in updates.items():
         if key not in types:
             raise ConfigError(f"{source}: unknown config key '{key}'")
@@ -289,6 +313,10 @@ def _check_values(values, source_of):
         fail("split_ratio", f"must be 3 non-negative fractions summing to 1, got {ratio}")
     if not values["topk"] or min(values["topk"]) <= 0:
         fail("topk", f"must be a non-empty list of positive ints, got {values['topk']}")
+    name, _, cutoff = values["early_stop_metric"].partition("@")
+    if name not in EARLY_STOP_METRICS or not cutoff.isdigit() or int(cutoff) <= 0:
+        fail("early_stop_metric", f"must be <metric>@<k> with metric one of {list(EARLY_STOP_METRICS)} and a "
+                                  f"cut-off k > 0, got {values['early_stop_metric']!r}")
     if values["score_bias"] > 0:
         fail("score_bias", f"must be <= 0 (more negative = sparser), got {values['score_bias']}")
     if values["token_dim"] % values["num_codebooks"] != 0:
@@ -346,14 +374,14 @@ def load_config(config_path=None, overrides=None):
     if config_path is not None and os.path.abspath(config_path) != DEFAULT_CONFIG_PATH:
         for path, updates in _config_chain(config_path):
             _apply(values, types, updates, path, explicit)
-            source_of.update({key: path for key in updates})
+            source_of.update({DEPRECATED_KEYS.get(key, key): path for key in updates})
     if overrides:
         if not isinstance(overrides, dict):
             overrides = overrides_to_dict(overrides)
         overrides = dict(overrides)
         overrides.pop("config_path", None)
         _apply(values, types, overrides, COMMAND_LINE, explicit)
-        source_of.update({key: COMMAND_LINE for key in overrides})
+        source_of.update({DEPRECATED_KEYS.get(key, key): COMMAND_LINE for key in overrides})
     values["mode"] = values["mode"].upper()      # `graph` as in DG-SCT's train.mode is accepted too
     if values["preset"] is not None and values["preset"] not in CHOICES["preset"]:
         raise ConfigError(f"{source_of.get('preset', DEFAULT_CONFIG_PATH)}: key 'preset' must be one of "

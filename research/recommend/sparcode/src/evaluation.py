@@ -76,7 +76,13 @@ def make_validation_fn(cfg, data, split_name="valid"):
     baselines by brute force (for SparCode both give the same ranking; the index scores each distinct code once)."""
     check_topk(cfg, data)
     feats, hist, split = split_inputs(data, split_name)
-    k = max(cfg.topk)
+    # the cut-offs of topk, plus the one early stopping watches (early_stop_metric, e.g. recall@50)
+    stop_cutoff = int(cfg.early_stop_metric.partition("@")[2])
+    if stop_cutoff > data.n_items:
+        raise ConfigError(f"config key 'early_stop_metric': the cut-off {stop_cutoff} exceeds the catalogue of "
+                          f"dataset '{data.name}' ({data.n_items} items)")
+    ks = sorted(set(cfg.topk) | {stop_cutoff})
+    k = ks[-1]
 
     def evaluate(model):
         if getattr(model, "quantizer", None) is not None:   # SparCode (quantized): through the codes' index
@@ -89,5 +95,5 @@ def make_validation_fn(cfg, data, split_name="valid"):
         else:
             ranked = brute_force_rank(model, feats, hist, split.seen_indptr, split.seen_items, data.n_items, k,
                                       batch_size=int(cfg.eval_batch_size) // 4 or 1)
-        return metrics_for(ranked, split, cfg.topk)
+        return metrics_for(ranked, split, ks)
     return evaluate

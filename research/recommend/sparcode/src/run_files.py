@@ -20,20 +20,20 @@ from src.config import exit_if_help, load_config, overrides_to_dict
 
 
 def resolve_checkpoint(cfg):
-    """cfg.ckpt_file, else <ckpt_dir>/best.ckpt (first repaired if a killed run left an older epoch in it), else the
-    last epoch checkpoint in ckpt_dir."""
+    """cfg.ckpt_file, else <ckpt_path>/best.ckpt (first repaired if a killed run left an older epoch in it), else the
+    last epoch checkpoint in ckpt_path."""
     from src.checkpoint import BEST_NAME, latest_checkpoint, repair_best_checkpoint
     if cfg.ckpt_file:
         if not os.path.isfile(cfg.ckpt_file):
             raise FileNotFoundError(f"config key ckpt_file: checkpoint not found: {cfg.ckpt_file}")
         return cfg.ckpt_file
-    repair_best_checkpoint(cfg.ckpt_dir, cfg.model, print)
-    best = os.path.join(cfg.ckpt_dir, BEST_NAME)
+    repair_best_checkpoint(cfg.ckpt_path, cfg.model, print)
+    best = os.path.join(cfg.ckpt_path, BEST_NAME)
     if os.path.isfile(best):
         return best
-    last = latest_checkpoint(cfg.ckpt_dir, cfg.model)
+    last = latest_checkpoint(cfg.ckpt_path, cfg.model)
     if last is None:
-        raise FileNotFoundError(f"no checkpoint in ckpt_dir={cfg.ckpt_dir} (best.ckpt or {cfg.model}-e*.ckpt); "
+        raise FileNotFoundError(f"no checkpoint in ckpt_path={cfg.ckpt_path} (best.ckpt or {cfg.model}-e*.ckpt); "
                                 "train first or pass --ckpt_file=...")
     return last
 
@@ -48,7 +48,7 @@ def load_run_config(argv, prog="eval.py"):
     if raw.get("ckpt_file"):
         run_dir = os.path.dirname(os.path.abspath(raw["ckpt_file"]))
     else:
-        run_dir = raw.get("ckpt_dir") or load_config(config_path).ckpt_dir
+        run_dir = raw.get("ckpt_path") or raw.get("ckpt_dir") or load_config(config_path).ckpt_path
     saved = os.path.join(run_dir, "config.yaml")
     if os.path.isfile(saved):
         return load_config(saved, raw)
@@ -57,18 +57,18 @@ def load_run_config(argv, prog="eval.py"):
     return load_config(config_path, raw)
 
 
-def load_trained_model(cfg, data, ckpt_path):
+def load_trained_model(cfg, data, ckpt_file):
     """Model built from cfg with the checkpoint's weights (EMA codebooks and score bias included), eval mode."""
     from src.checkpoint import load_checkpoint_into
     from src.model.factory import build_model
     model = build_model(cfg, data.model_meta())
-    load_checkpoint_into(ckpt_path, model, None, strict=True)
+    load_checkpoint_into(ckpt_file, model, None, strict=True)
     model.set_train(False)
     return model
 
 
 def default_index_path(cfg):
-    return cfg.index_path or os.path.join(cfg.ckpt_dir, "index.npz")
+    return cfg.index_path or os.path.join(cfg.ckpt_path, "index.npz")
 
 
 def export_paths(prefix):

@@ -21,8 +21,8 @@ and one host read of the losses per step:
     Adam(grads)
     EMA codebook update from this forward pass's query tokens z (not differentiated)   # SparCode, VQ active only
 Per epoch: set_epoch_state (VQ warm-up switch and b schedule), k-means codebook init when VQ switches on,
-optional density-targeting of b, a validation pass (Recall@50 on the valid split) for early stopping, and an
-atomic checkpoint (rank 0). `fit(resume=True)` restores the last checkpoint and continues with the same state.
+optional density-targeting of b, a validation pass (early_stop_metric, Recall@50 by default, on the valid split)
+for early stopping, and an atomic checkpoint (rank 0). `fit(resume=True)` restores the last checkpoint and continues with the same state.
 
 Data parallel: every rank builds the same model from the same seed, trains on its shard, gradients are
 averaged, and the EMA step sees the query tokens of ALL ranks (AllGather), so codebooks and EMA buffers stay
@@ -44,7 +44,6 @@ from src.data.dataset import create_train_dataset, jsonable
 from src.logging_utils import StepLogger, format_seconds, get_logger
 from src.model.quantizer import codebook_perplexity
 
-EARLY_STOP_METRIC = "recall@50"
 KMEANS_SAMPLE_ROWS = 4096     # training rows whose query tokens seed the codebooks
 DENSITY_SAMPLE_ROWS = 512     # rows / items used to calibrate b for target_density
 DENSITY_SAMPLE_ITEMS = 2000
@@ -87,7 +86,7 @@ class Trainer:
         self.rank_size = int(rank_size)
         self.is_main = self.rank_id == 0
         self.logger = logger or get_logger(rank_id=self.rank_id)
-        self.ckpt_dir = cfg.ckpt_dir
+        self.ckpt_dir = cfg.ckpt_path
         self.prefix = ckpt_prefix or cfg.model
         self.quantizer = getattr(model, "quantizer", None)
         self.optimizer = nn.Adam(model.trainable_params(), learning_rate=float(cfg.lr))
@@ -99,7 +98,7 @@ class Trainer:
             self.all_gather = ops.AllGather()
         self._train_steps = {}          # with_ema -> compiled step
         self.state = {"epoch": 0, "global_step": 0, "best_metric": -1.0, "best_epoch": -1, "bad_epochs": 0,
-                      "seed": int(cfg.seed), "history": [], "stopped_early": False, "run_id": os.urandom(8).hex()}
+                      "seed": int(cfg.seed), "early_stop_metric": cfg.early_stop_metric, "history": [], "stopped_early": False, "run_id": os.urandom(8).hex()}
 
     # ------------------------------------------------------------------ compiled steps
     def _build_train_step(self, with_ema):
@@ -205,7 +204,12 @@ class Trainer:
         """Refuse to continue a checkpoint on other data or with another seed, naming the keys."""
         if saved.get("seed") is not None and int(saved["seed"]) != int(self.cfg.seed):
             raise CheckpointError(f"--resume: {path} was trained with key 'seed' = {saved['seed']}, the config "
-                                  f"says {self.cfg.seed}; resume with the same seed or use a new ckpt_dir")
+                                  f"says {self.cfg.seed}; resume with the same seed or use a new ckpt_path")
+        metric = saved.get("early_stop_metric")
+        if metric is not None and metric != self.cfg.early_stop_metric:
+            raise CheckpointError(f"--resume: {path} selected its best epoch by key 'early_stop_metric' = {metric!r}, "
+                                  f"the config says {self.cfg.early_stop_metric!r}; resume with the same metric or "
+                                  f"use a new ckpt_path")
         stored, current = saved.get("data_signature"), self.data.meta.get("signature")
         if stored is None or current is None:
             self.logger.warning("--resume: %s records no data signature; cannot check that the data is the same",
@@ -216,7 +220,7 @@ class Trainer:
         if changed:
             raise CheckpointError("--resume: " + path + " was trained on other data: " + "; ".join(
                 f"key '{key}' = {old!r} there, {new!r} now" for key, old, new in changed) +
-                "; resume with the same data settings or use a new ckpt_dir")
+                "; resume with the same data settings or use a new ckpt_path")
         for key, old, new in differing:
             self.logger.warning("--resume: data key '%s' is %r in %s and %r now", key, old, path, new)
 
@@ -236,7 +240,7 @@ class Trainer:
             if key in state:
                 self.state[key] = state[key]
         self.logger.info("resumed from %s: next epoch %d, global step %d, best %s=%.5f (epoch %d)", path,
-                         self.state["epoch"], self.state["global_step"], EARLY_STOP_METRIC,
+                         self.state["epoch"], self.state["global_step"], self.cfg.early_stop_metric,
                          self.state["best_metric"], self.state["best_epoch"])
         return path
 
@@ -307,7 +311,7 @@ class Trainer:
                 metrics = self.evaluate_fn(self.model)
                 self.model.set_train(True)
                 record["valid"] = metrics
-                value = float(metrics[EARLY_STOP_METRIC])
+                value = float(metrics[cfg.early_stop_metric])
                 if value > self.state["best_metric"]:
                     self.state.update(best_metric=value, best_epoch=epoch, bad_epochs=0)
                 else:
@@ -321,10 +325,10 @@ class Trainer:
             self.state["epoch"] = epoch + 1
             self.save_checkpoint(epoch)
             self.logger.info("epoch %d done in %s: %s", epoch, format_seconds(record["seconds"]),
-                             _epoch_summary(record))
+                             _epoch_summary(record, cfg.early_stop_metric))
             if self.state["stopped_early"]:
                 self.logger.info("early stop: no %s improvement for %d epochs (best %.5f at epoch %d)",
-                                 EARLY_STOP_METRIC, patience, self.state["best_metric"], self.state["best_epoch"])
+                                 cfg.early_stop_metric, patience, self.state["best_metric"], self.state["best_epoch"])
         self.logger.info("training finished in %s (%d steps)", format_seconds(time.time() - start),
                          self.state["global_step"])
         return self.state
@@ -338,7 +342,7 @@ class Trainer:
         return path
 
 
-def _epoch_summary(record):
+def _epoch_summary(record, metric):
     parts = [f"loss={record['loss']:.5f}", f"softmax={record['softmax_loss']:.5f}",
              f"commit={record['commit_loss']:.5f}"]
     if record.get("score_bias") is not None:
@@ -346,6 +350,6 @@ def _epoch_summary(record):
     if "codebook_perplexity" in record:
         parts.append("perplexity=" + "/".join(f"{p:.1f}" for p in record["codebook_perplexity"]))
     if "valid" in record:
-        parts.append(f"valid {EARLY_STOP_METRIC}={record['valid'][EARLY_STOP_METRIC]:.4f}")
+        parts.append(f"valid {metric}={record['valid'][metric]:.4f}")
     return " ".join(parts)
 

@@ -109,7 +109,7 @@ TINY_OVERRIDES = ["--epochs=2", "--dead_code_threshold=0.0", "--log_every=20", "
 def run_train(ckpt_dir, *extra, model="sparcode"):
     """train.main in this process; returns the trainer state dict."""
     import train  # pylint: disable=import-outside-toplevel
-    return train.main([f"--config_path={TINY_CONFIG}", f"--ckpt_dir={ckpt_dir}", f"--model={model}",
+    return train.main([f"--config_path={TINY_CONFIG}", f"--ckpt_path={ckpt_dir}", f"--model={model}",
                        *TINY_OVERRIDES, *extra])
 
 

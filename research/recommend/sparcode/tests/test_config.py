@@ -28,8 +28,8 @@ n_pos_train n_pos_test history_len min_interactions min_rating split_ratio model
 num_query_tokens num_item_tokens num_codebooks codebook_size query_encoder sa_layers sa_heads interaction mlp_hidden
 dropout use_user_fields use_item_fields ema_decay ema_eps dead_code_threshold commitment_weight vq_warmup_epochs
 kmeans_init score_bias bias_anneal_epochs target_density l2 num_negatives negative_sampling lr batch_size epochs
-early_stop_patience log_every ckpt_dir keep_ckpt_max device_target mode index_keys index_item_batch index_path topk
-metrics_file eval_split""".split()
+early_stop_patience early_stop_metric log_every ckpt_path keep_ckpt_max device_target mode index_keys index_item_batch
+index_path topk metrics_file eval_split""".split()
 
 
 def write_yaml(tmp_path, text, name="c.yaml"):
@@ -257,3 +257,31 @@ def test_movielens_configs_say_whether_they_were_measured(name):
     assert "Measured" in header or "UNTESTED" in header, name
     if "UNTESTED" in header:
         assert "no model was trained" in header or "not present" in header, name  # the reason is stated
+
+
+def test_deprecated_ckpt_dir_still_loads_with_a_warning_naming_ckpt_path(tmp_path):
+    path = write_yaml(tmp_path, "ckpt_dir: ./old_runs\n")
+    with pytest.warns(FutureWarning, match=r"'ckpt_dir' is deprecated .*use 'ckpt_path'"):
+        from_file = load_config(path)
+    assert from_file.ckpt_path == "./old_runs" and "ckpt_dir" not in from_file
+    with pytest.warns(FutureWarning, match=r"command line: config key 'ckpt_dir' is deprecated .*'ckpt_path'"):
+        from_cli = parse_cli(["--ckpt_dir=./cli_runs"])
+    assert from_cli.ckpt_path == "./cli_runs"
+    # a config saved by the new code has only the new name, and loads without a warning
+    from_cli.save(str(tmp_path / "saved.yaml"))
+    saved = yaml.safe_load((tmp_path / "saved.yaml").read_text())
+    assert "ckpt_dir" not in saved and saved["ckpt_path"] == "./cli_runs"
+
+
+def test_old_and_new_name_together_are_refused(tmp_path):
+    path = write_yaml(tmp_path, "ckpt_dir: ./a\nckpt_path: ./b\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: keys 'ckpt_dir' \(deprecated\) and 'ckpt_path' are both set"):
+        load_config(path)
+
+
+def test_early_stop_metric_is_a_validated_key():
+    assert load_config().early_stop_metric == "recall@50"
+    assert load_config(None, ["--early_stop_metric=ndcg@20"]).early_stop_metric == "ndcg@20"
+    for bad in ("auc@50", "recall", "recall@0"):   # auc is not computed; a cut-off is required
+        with pytest.raises(ConfigError, match=r"command line: key 'early_stop_metric' must be <metric>@<k>"):
+            load_config(None, [f"--early_stop_metric={bad}"])

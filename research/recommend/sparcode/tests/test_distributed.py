@@ -47,7 +47,7 @@ def test_two_worker_msrun_keeps_ranks_identical(tmp_path):
     log_dir, ckpt_dir = tmp_path / "log", tmp_path / "ckpt"
     cmd = [msrun, "--worker_num=2", "--local_worker_num=2", f"--master_port={_free_port()}",
            f"--log_dir={log_dir}", "--join=True", os.path.join(MODEL_DIR, "train.py"),
-           f"--config_path={TINY_CONFIG}", f"--ckpt_dir={ckpt_dir}", "--epochs=1", "--log_every=20",
+           f"--config_path={TINY_CONFIG}", f"--ckpt_path={ckpt_dir}", "--epochs=1", "--log_every=20",
            "--dead_code_threshold=0.0"]
     proc = subprocess.run(cmd, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=900)
     logs = {p.name: p.read_text(errors="replace") for p in log_dir.glob("*.log")}

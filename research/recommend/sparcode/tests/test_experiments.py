@@ -72,12 +72,12 @@ def test_cli_errors(tmp_path):
     with pytest.raises(SystemExit):
         experiments.main(["--plan=smoke", f"--data_path={tmp_path}", "--only=not_a_run"])
     with pytest.raises(SystemExit):
-        density_curve.main(["--ckpt_dir=x", "--out=y", "--densities=0.5,2"])
+        density_curve.main(["--ckpt_path=x", "--out=y", "--densities=0.5,2"])
 
 
 def test_density_curve_on_tiny_run(tiny_sparcode_run, tmp_path):
     out = str(tmp_path / "curve")
-    assert density_curve.main([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", f"--out={out}",
+    assert density_curve.main([f"--ckpt_path={tiny_sparcode_run['ckpt_dir']}", f"--out={out}",
                                "--densities=1.0,0.2,0.05", "--reference=two-tower:0.3"]) == 0
     with open(out + ".json", encoding="utf-8") as f:
         rows = json.load(f)["rows"]
@@ -135,7 +135,7 @@ def test_density_curve_from_saved_index_equals_a_rebuild(tiny_sparcode_run):
     from src.index import SparseCodeIndex
     from src.index_build import load_or_build_index
     from src.run_files import load_run_config, load_trained_model, resolve_checkpoint
-    cfg = load_run_config([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", "--eval_split=test"])
+    cfg = load_run_config([f"--ckpt_path={tiny_sparcode_run['ckpt_dir']}", "--eval_split=test"])
     set_context(cfg)
     data = build_data(cfg)
     model = load_trained_model(cfg, data, resolve_checkpoint(cfg))
@@ -174,3 +174,12 @@ def test_loss_columns_of_best_epoch():
                                                     "codebook_perplexity": "3.0/4.5"}
     assert experiments.loss_columns([{"epoch": 0, "softmax_loss": 1.0, "commit_loss": 0.0}], 0) == {
         "softmax_loss": 1.0, "commit_loss": 0.0}
+
+
+def test_density_curve_accepts_the_deprecated_ckpt_dir_flag(tmp_path):
+    """--ckpt_dir (the old name of --ckpt_path) still selects the run, with a warning naming the new flag."""
+    with pytest.warns(FutureWarning, match="--ckpt_dir is deprecated .*use --ckpt_path"), \
+            pytest.raises(FileNotFoundError, match=f"no saved config {tmp_path}"):
+        density_curve.main([f"--ckpt_dir={tmp_path}", f"--out={tmp_path / 'curve'}"])
+    with pytest.raises(SystemExit):
+        density_curve.main([f"--ckpt_dir={tmp_path}", f"--ckpt_path={tmp_path}", f"--out={tmp_path / 'curve'}"])

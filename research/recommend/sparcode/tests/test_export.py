@@ -36,7 +36,7 @@ def _graph(path):
 @pytest.fixture(scope="module")
 def sparcode_export(tiny_sparcode_run, tmp_path_factory):
     prefix = str(tmp_path_factory.mktemp("export") / "sparcode")
-    files = export_entry.main([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", f"--file_name={prefix}"])
+    files = export_entry.main([f"--ckpt_path={tiny_sparcode_run['ckpt_dir']}", f"--file_name={prefix}"])
     return prefix, files
 
 
@@ -62,7 +62,7 @@ def test_exported_graphs_reproduce_the_model(tiny_sparcode_run, sparcode_export)
 
 def test_infer_reproduces_eval_metrics_exactly(tiny_sparcode_run, sparcode_export, tmp_path):
     prefix, _ = sparcode_export
-    evaluated = eval_entry.main([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}",
+    evaluated = eval_entry.main([f"--ckpt_path={tiny_sparcode_run['ckpt_dir']}",
                                  f"--metrics_file={tmp_path / 'eval.json'}"])
     served = infer_entry.main([f"--file_name={prefix}", f"--metrics_file={tmp_path / 'infer.json'}"])
     assert served["metrics"] == evaluated["metrics"]
@@ -73,9 +73,9 @@ def test_infer_reproduces_eval_metrics_exactly(tiny_sparcode_run, sparcode_expor
 
 def test_two_tower_export_and_infer(tiny_two_tower_run, tmp_path):
     prefix = str(tmp_path / "two_tower")
-    files = export_entry.main([f"--ckpt_dir={tiny_two_tower_run['ckpt_dir']}", f"--file_name={prefix}"])
+    files = export_entry.main([f"--ckpt_path={tiny_two_tower_run['ckpt_dir']}", f"--file_name={prefix}"])
     assert "index" not in files and "g" not in files
-    evaluated = eval_entry.main([f"--ckpt_dir={tiny_two_tower_run['ckpt_dir']}"])
+    evaluated = eval_entry.main([f"--ckpt_path={tiny_two_tower_run['ckpt_dir']}"])
     served = infer_entry.main([f"--file_name={prefix}"])
     assert served["metrics"] == evaluated["metrics"]
 

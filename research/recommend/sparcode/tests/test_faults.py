@@ -43,7 +43,7 @@ def _train_state(path):
 
 
 def _copy_run(src, dst):
-    """Copy a run folder and point its saved config at the copy (eval/export read ckpt_dir from it)."""
+    """Copy a run folder and point its saved config at the copy (eval/export read ckpt_path from it)."""
     shutil.copytree(src, dst)
     cfg_path = os.path.join(dst, "config.yaml")
     text = open(cfg_path, encoding="utf-8").read().replace(str(src), str(dst))
@@ -86,7 +86,7 @@ def test_kill_before_best_copy_is_repaired_by_resume_and_by_eval(one_epoch_run, 
 
     # eval.py on a copy of the killed run evaluates the true best epoch (and repairs best.ckpt)
     other = _copy_run(run, tmp_path / "other")
-    result = eval_entry.main([f"--ckpt_dir={other}"])
+    result = eval_entry.main([f"--ckpt_path={other}"])
     assert _train_state(os.path.join(other, "best.ckpt"))["epoch"] == 2
     assert result["checkpoint"] == os.path.join(other, "best.ckpt")
 
@@ -203,7 +203,7 @@ def test_non_finite_ratings_raise_naming_file_and_line(tmp_path, rating):
 @pytest.fixture(scope="module")
 def exported(tiny_sparcode_run, tmp_path_factory):
     prefix = str(tmp_path_factory.mktemp("faults_export") / "sparcode")
-    export_entry.main([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", f"--file_name={prefix}"])
+    export_entry.main([f"--ckpt_path={tiny_sparcode_run['ckpt_dir']}", f"--file_name={prefix}"])
     return prefix
 
 
@@ -274,7 +274,7 @@ def test_non_finite_weights_are_refused_at_load(tiny_sparcode_run, tmp_path):
     path = os.path.join(run, "nan.ckpt")
     ms.save_checkpoint([{"name": n, "data": v} for n, v in params.items() if isinstance(v, ms.Parameter)], path)
     with pytest.raises(CheckpointError, match=rf"nan.ckpt: parameter '{re.escape(name)}' has 1 non-finite value"):
-        eval_entry.main([f"--ckpt_file={path}", f"--ckpt_dir={run}", f"--index_path={run}/index.npz"])
+        eval_entry.main([f"--ckpt_file={path}", f"--ckpt_path={run}", f"--index_path={run}/index.npz"])
     assert not os.path.exists(os.path.join(run, "index.npz"))
 
 
@@ -290,7 +290,7 @@ def test_non_finite_weights_are_refused_for_any_network(tmp_path):
 # ---------------------------------------------------------------------- impossible sizes
 def test_topk_larger_than_the_catalogue_names_the_key(tiny_sparcode_run, tmp_path):
     with pytest.raises(ConfigError, match=r"key 'topk'.*500.*200 items"):
-        eval_entry.main([f"--ckpt_dir={tiny_sparcode_run['ckpt_dir']}", "--topk=10,500"])
+        eval_entry.main([f"--ckpt_path={tiny_sparcode_run['ckpt_dir']}", "--topk=10,500"])
     with pytest.raises(ConfigError, match=r"key 'topk'.*500.*200 items"):
         run_train(str(tmp_path / "run"), "--topk=10,500")
     assert not os.path.exists(tmp_path / "run" / "sparcode-e0000.ckpt")

@@ -54,8 +54,8 @@ QUALITY_MARGIN = 0.04              # measured gap 0.082 (see module doc)
 
 
 def _train_and_eval(ckpt_dir, config_path):
-    train.main([f"--config_path={config_path}", f"--ckpt_dir={ckpt_dir}"])
-    return eval_entry.main([f"--ckpt_dir={ckpt_dir}"])
+    train.main([f"--config_path={config_path}", f"--ckpt_path={ckpt_dir}"])
+    return eval_entry.main([f"--ckpt_path={ckpt_dir}"])
 
 
 @pytest.fixture(scope="module")

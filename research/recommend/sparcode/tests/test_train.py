@@ -60,7 +60,7 @@ def test_checkpoint_holds_model_ema_bias_optimizer_and_loop_state(tiny_sparcode_
     assert os.path.isfile(os.path.join(ckpt_dir, "index.npz"))
     assert not [f for f in os.listdir(ckpt_dir) if f.startswith(".tmp")]
     saved = load_config(os.path.join(ckpt_dir, "config.yaml"))
-    assert saved.model == "sparcode" and saved.epochs == 2 and saved.ckpt_dir == ckpt_dir
+    assert saved.model == "sparcode" and saved.epochs == 2 and saved.ckpt_path == ckpt_dir
 
 
 def test_atomic_save_keeps_the_previous_file_when_writing_fails(tmp_path, monkeypatch):
@@ -92,7 +92,7 @@ def test_loading_a_mismatched_checkpoint_names_the_parameters(tmp_path):
 def test_eval_goes_through_the_index_and_matches_brute_force(tiny_sparcode_run, tmp_path):
     ckpt_dir = tiny_sparcode_run["ckpt_dir"]
     metrics_file = str(tmp_path / "metrics.json")
-    result = eval_entry.main([f"--ckpt_dir={ckpt_dir}", f"--metrics_file={metrics_file}"])
+    result = eval_entry.main([f"--ckpt_path={ckpt_dir}", f"--metrics_file={metrics_file}"])
     with open(metrics_file, encoding="utf-8") as f:
         saved = json.load(f)
     assert saved["retrieval"] == "sparse code index" and not saved["index_rebuilt"]
@@ -112,7 +112,7 @@ def test_eval_goes_through_the_index_and_matches_brute_force(tiny_sparcode_run, 
 
 
 def test_eval_of_two_tower_is_brute_force(tiny_two_tower_run, tmp_path):
-    result = eval_entry.main([f"--ckpt_dir={tiny_two_tower_run['ckpt_dir']}",
+    result = eval_entry.main([f"--ckpt_path={tiny_two_tower_run['ckpt_dir']}",
                               f"--metrics_file={tmp_path / 'tt.json'}"])
     assert result["retrieval"].startswith("brute force")
     assert 0.0 < result["metrics"]["recall@50"] <= 1.0
@@ -122,9 +122,9 @@ def test_eval_of_two_tower_is_brute_force(tiny_two_tower_run, tmp_path):
 def test_bad_command_line_key_is_rejected(tmp_path):
     import train
     with pytest.raises(ConfigError, match="no_such_key"):
-        train.main([f"--ckpt_dir={tmp_path}", "--no_such_key=1"])
+        train.main([f"--ckpt_path={tmp_path}", "--no_such_key=1"])
     with pytest.raises(ConfigError, match="lr"):
-        train.main([f"--ckpt_dir={tmp_path}", "--lr=fast"])
+        train.main([f"--ckpt_path={tmp_path}", "--lr=fast"])
 
 
 def test_init_distributed_is_a_no_op_without_msrun(monkeypatch):
