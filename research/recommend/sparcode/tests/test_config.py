@@ -19,7 +19,7 @@ import os
 import pytest
 import yaml
 
-from src.config import (DEFAULT_CONFIG_PATH, MODEL_ROOT, NULLABLE, Config, ConfigError, load_config,
+from src.config import (DEFAULT_CONFIG_PATH, MODEL_ROOT, NULLABLE, PRESET_KEYS, Config, ConfigError, load_config,
                         overrides_to_dict, parse_cli)
 from src.data.synthetic import SAFI_PRESETS
 
@@ -225,6 +225,35 @@ def test_demo_two_tower_config_is_the_demo_plus_the_baseline_settings():
     differ = {key for key in demo.to_dict() if demo[key] != two_tower[key]}
     assert differ == {"model", "token_dim", "query_encoder", "embedding_init_std", "lr"}
     assert (two_tower.model, two_tower.token_dim, two_tower.lr) == ("two_tower", 4, 0.005)
+
+
+def _configs_with_base():
+    names = []
+    for path in sorted(glob.glob(os.path.join(MODEL_ROOT, "configs", "*.yaml"))):
+        with open(path, encoding="utf-8") as f:
+            if "base" in (yaml.safe_load(f) or {}):
+                names.append(os.path.basename(path))
+    return names
+
+
+def test_copied_configs_start_from_their_base():
+    assert {"synthetic_s2.yaml", "synthetic_m.yaml", "synthetic_demo_two_tower.yaml"} <= set(_configs_with_base())
+
+
+@pytest.mark.parametrize("name", _configs_with_base())
+def test_config_with_a_base_lists_only_what_differs_from_it(name):
+    """A config that starts from another (`base:`) equals it except for the keys it lists (and, for `preset`, the
+    generator sizes the preset fills); each listed key really differs, so nothing is copied."""
+    path = os.path.join(MODEL_ROOT, "configs", name)
+    with open(path, encoding="utf-8") as f:
+        listed = yaml.safe_load(f)
+    base = load_config(os.path.join(MODEL_ROOT, "configs", listed.pop("base")))
+    cfg = load_config(path)
+    for key in listed:
+        assert cfg[key] != base[key], f"{name}: {key} = {cfg[key]!r} repeats its base"
+    filled = set(PRESET_KEYS) if "preset" in listed else set()
+    differ = {key for key in base.to_dict() if base[key] != cfg[key]}
+    assert differ - filled == set(listed)
 
 
 def test_mode_accepts_either_case():
