@@ -56,7 +56,7 @@ def avqa_data(cfg, avqa_root, workdir):
         avqa_root = os.path.join(workdir, "synthetic_avqa")
         make_synthetic_avqa(avqa_root, image_size=cfg.data.image_size, sample_rate=cfg.data.audio_rate)
     cfg.data.root = avqa_root
-    cfg.train.output_dir = workdir
+    cfg.ckpt_path = workdir
     return avqa_root
 
 

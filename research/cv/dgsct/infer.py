@@ -72,7 +72,7 @@ class FixedBatchGraph:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="DG-SCT MindIR inference", allow_abbrev=False)
-    parser.add_argument("--file_name", required=True, help="the --export.file_name given to export.py")
+    parser.add_argument("--file_name", required=True, help="the --file_name given to export.py")
     parser.add_argument("--metrics_file", default="")
     args, overrides = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     prefix = args.file_name[:-len(".mindir")] if args.file_name.endswith(".mindir") else args.file_name

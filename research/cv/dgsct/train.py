@@ -14,20 +14,25 @@
 # ============================================================================
 """Train DG-SCT on a task chosen by the config.
 
-python train.py --config_path=configs/ave.yaml [--data.root=DIR] [--train.epochs=5] [--resume=CKPT] [--section.key=value ...]
+python train.py --config_path=configs/ave.yaml [--data.root=DIR] [--ckpt_path=DIR] [--resume] [--section.key=value ...]
 Under msrun (RANK_SIZE > 1) it trains data parallel with the same schedule as one process: train.batch_size is the
 global batch, each of the N ranks takes batch_size / N samples of it per step, gradients are averaged across ranks
 (so the step count and learning rate equal standalone training), training BatchNorm normalises with the statistics of
 the global batch (src/dgsct/sync_batch_norm.py), each rank draws its own dropout / drop path / SpecAugment masks
 (seed + rank) from the initial weights of rank 0, the ranks are checked to hold equal weights after every epoch
-(BatchNorm running statistics averaged first) and rank 0 alone writes the checkpoints to train.output_dir.
+(BatchNorm running statistics averaged first) and rank 0 alone writes the checkpoints to ckpt_path.
+--resume continues from <ckpt_path>/last.ckpt (the older form --resume=CKPT still works for one release, with a
+warning).
 --dry_run checks the config, the data and every checkpoint path, then exits (the scripts run it before they start).
 """
 import argparse
 import os
 import random
 import sys
+import warnings
 from pathlib import Path
+
+import yaml
 
 import numpy as np
 import mindspore as ms
@@ -47,10 +52,35 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description="DG-SCT training", allow_abbrev=False, epilog=config_help(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", required=True)
-    parser.add_argument("--resume", default="", help="checkpoint to continue from (with optimizer state)")
     parser.add_argument("--dry_run", action="store_true", help="check config, data and checkpoint paths, then exit")
     parser.add_argument("--dry_run_workers", type=int, default=1, help="with --dry_run: the data-parallel worker count")
     return parser.parse_known_args(argv)
+
+
+def split_legacy_resume(overrides):
+    """`--resume=CKPT` (a path; the form before the shared `resume` key) -> (overrides with --resume=true, CKPT),
+    with a FutureWarning naming the new form; `--resume` / `--resume=true|false` pass through unchanged."""
+    kept, legacy, i = [], None, 0
+    while i < len(overrides):
+        arg = overrides[i]
+        if arg.startswith("--resume="):
+            value = arg.split("=", 1)[1]
+        elif arg == "--resume" and i + 1 < len(overrides) and not overrides[i + 1].startswith("--"):
+            value, i = overrides[i + 1], i + 1
+        else:
+            kept.append(arg)
+            i += 1
+            continue
+        i += 1
+        if isinstance(yaml.safe_load(value or "''"), bool):
+            kept.append(f"--resume={value}")
+            continue
+        warnings.warn(f"--resume={value} is deprecated and will be removed in the next release; use "
+                      f"--ckpt_path=<run folder> --resume (continues from <run folder>/last.ckpt)",
+                      FutureWarning, stacklevel=2)
+        legacy = value
+        kept.append("--resume=true")
+    return kept, legacy
 
 
 def setup_context(cfg):
@@ -91,7 +121,7 @@ def dry_run(cfg, resume, workers):
     missing = [f"{key}={path}" for key, path in (("model.swin_ckpt", cfg.model.swin_ckpt),
                                                  ("model.htsat_ckpt", cfg.model.htsat_ckpt),
                                                  ("head.grounding_ckpt", getattr(cfg.head, "grounding_ckpt", "")),
-                                                 ("--resume", resume)) if path and not Path(path).is_file()]
+                                                 ("resume", resume)) if path and not Path(path).is_file()]
     if missing:
         raise FileNotFoundError("checkpoint file(s) not found: " + ", ".join(missing))
     per_rank_batch(cfg.train.batch_size, workers)
@@ -153,9 +183,11 @@ def after_epoch(net, size):
 
 def main(argv=None):
     args, overrides = parse_args(sys.argv[1:] if argv is None else argv)
+    overrides, legacy_resume = split_legacy_resume(overrides)
     cfg = load_config(args.config_path, overrides)
+    resume_from = legacy_resume or (str(Path(cfg.ckpt_path) / "last.ckpt") if cfg.resume else "")
     if args.dry_run:
-        return dry_run(cfg, args.resume, args.dry_run_workers)
+        return dry_run(cfg, resume_from, args.dry_run_workers)
     rank, size = setup_context(cfg)
     seed_everything(cfg.train.seed, rank)
     log = print if rank == 0 else (lambda *a, **k: None)
@@ -174,13 +206,13 @@ def main(argv=None):
     rank_batch = per_rank_batch(cfg.train.batch_size, size)
     train_ds, _ = task.build_data(cfg.data.train_split, rank_batch, True, rank, size)
     progress = TrainProgress(0, 0)
-    if args.resume:
-        progress = restore_training_checkpoint(args.resume, net, optimizer)
-        log(f"resumed from {args.resume} at epoch {progress.epoch} (best {task.select_metric} {progress.best:.4f}, "
-            f"{progress.stale_epochs} evaluations without improvement)")
+    if resume_from:
+        progress = restore_training_checkpoint(resume_from, net, optimizer)
+        log(f"resumed from {resume_from} at epoch {progress.epoch} (best {cfg.train.early_stop_metric} "
+            f"{progress.best:.4f}, {progress.stale_epochs} evaluations without improvement)")
     if rank == 0:
-        Path(cfg.train.output_dir).mkdir(parents=True, exist_ok=True)
-        save_config(cfg, Path(cfg.train.output_dir) / "config.yaml")
+        Path(cfg.ckpt_path).mkdir(parents=True, exist_ok=True)
+        save_config(cfg, Path(cfg.ckpt_path) / "config.yaml")
     trainer = Trainer(grad_net, optimizer, cfg.train, task.loss_names, log, rank, cfg.compat.official_accum_drop)
     _, last = trainer.fit(net, task, cfg, train_ds, rank_batch * size, progress,
                           after_epoch=lambda: after_epoch(net, size))

@@ -33,7 +33,8 @@ require_dir() {  # require_dir NAME PATH
 
 # EXTRA_ARGS <- "$@" with relative paths made absolute against the caller's folder, so that they still point to the
 # same files after the scripts cd into their run folder: the value of every --key=value whose last key segment names
-# a file or folder (*ckpt, *root, *path, *dir, *file, *file_name, resume, plot).
+# a file or folder (*ckpt, *root, *path, *dir, *file, *file_name, plot; resume only when it is not a bool, the
+# deprecated --resume=CKPT form).
 resolve_extra_args() {
     EXTRA_ARGS=()
     local arg key value leaf
@@ -43,7 +44,8 @@ resolve_extra_args() {
             value=${arg#*=}
             leaf=${key##*[.-]}
             if [ -n "$value" ] && [ "${value:0:1}" != "/" ] && \
-                [[ "$leaf" =~ (ckpt|root|path|dir|file|file_name|resume|plot)$ ]]; then
+                { [[ "$leaf" =~ (ckpt|root|path|dir|file|file_name|plot)$ ]] || \
+                  { [ "$leaf" = resume ] && [[ ! "$value" =~ ^(true|false|True|False)$ ]]; }; }; then
                 arg="$key=$(get_real_path "$value")"
             fi
         fi
@@ -69,4 +71,20 @@ start_background() {  # start_background LOG_FILE COMMAND...
     ) &
     while [ ! -s "$RUN_DIR/pid" ]; do sleep 0.1; done
     BG_PID=$(cat "$RUN_DIR/pid")
+}
+
+# new_run_dir DIR ARGS...: an empty DIR for the run, except that with --resume (continue the last checkpoint in
+# ckpt_path) its checkpoint folder DIR/CKPT_SUBDIR is kept, since the run continues from it.
+new_run_dir() {
+    local dir=$1 keep=""
+    shift
+    if printf '%s\n' "$@" | grep -qE '^--resume(=.*)?$' && ! printf '%s\n' "$@" | grep -qE '^--resume=(false|False)$'; then
+        keep=$CKPT_SUBDIR
+    fi
+    if [ -n "$keep" ] && [ -d "$dir" ]; then
+        find "$dir" -mindepth 1 -maxdepth 1 ! -name "$keep" -exec rm -rf {} +
+    else
+        rm -rf "$dir"
+    fi
+    mkdir -p "$dir"
 }

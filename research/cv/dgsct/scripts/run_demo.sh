@@ -23,7 +23,7 @@ cd "$BASE_PATH"
 start=$(date +%s)
 $PYTHON -m src.data.synthetic --out "$OUT/data" --videos 48 --classes 4 --rate 8000
 COMMON=(--config_path=configs/tiny/ave.yaml --data.root="$OUT/data")
-$PYTHON train.py "${COMMON[@]}" --train.output_dir="$OUT/train"
-$PYTHON eval.py "${COMMON[@]}" --eval.ckpt="$OUT/train/last.ckpt" --metrics_file="$OUT/metrics.json" --plot="$OUT/plots"
-$PYTHON export.py "${COMMON[@]}" --export.ckpt="$OUT/train/last.ckpt" --export.file_name="$OUT/dgsct_ave_tiny"
+$PYTHON train.py "${COMMON[@]}" --ckpt_path="$OUT/train"
+$PYTHON eval.py "${COMMON[@]}" --ckpt_file="$OUT/train/last.ckpt" --metrics_file="$OUT/metrics.json" --plot="$OUT/plots"
+$PYTHON export.py "${COMMON[@]}" --ckpt_file="$OUT/train/last.ckpt" --file_name="$OUT/dgsct_ave_tiny"
 echo "DG-SCT demo done in $(( $(date +%s) - start )) s: metrics $OUT/metrics.json, MindIR $OUT/dgsct_ave_tiny.mindir"

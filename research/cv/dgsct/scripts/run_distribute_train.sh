@@ -18,7 +18,7 @@
 # Checks the config, data and checkpoint paths first (fails with exit 1), then runs msrun in the background in
 # ./train_distribute: prints its pid; worker logs in logs/; the exit code goes to exit_status when all workers end.
 # train.batch_size is the global batch: each of the DEVICE_NUM workers takes batch_size / DEVICE_NUM samples per step.
-# Rank 0 writes the checkpoints (BatchNorm statistics averaged over the ranks) to <output_dir>.
+# Rank 0 writes the checkpoints (BatchNorm statistics averaged over the ranks) to ckpt_path (<run folder>/ckpt).
 # Ascend clusters with a rank table: add --rank_table_file=[RANK_TABLE_JSON] to the msrun line below (rank table from
 # utils/hccl_tools/hccl_tools.py); the rest is unchanged.
 if [ $# -lt 4 ]; then
@@ -38,9 +38,9 @@ if ! command -v msrun > /dev/null; then echo "error: msrun not on PATH (activate
 resolve_extra_args "$@"
 RUN_DIR=$PWD/train_distribute
 ARGS=(--config_path="$CONFIG_PATH" --data.root="$DATA_PATH" --device_target="$DEVICE_TARGET"
-      --train.output_dir="$RUN_DIR/ckpt" "${EXTRA_ARGS[@]}")
+      --ckpt_path="$RUN_DIR/ckpt" "${EXTRA_ARGS[@]}")
 "$PYTHON" "$BASE_PATH/train.py" "${ARGS[@]}" --dry_run --dry_run_workers="$DEVICE_NUM" || exit 1
-rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR" && cd "$RUN_DIR" || exit 1
+CKPT_SUBDIR=ckpt new_run_dir "$RUN_DIR" "${EXTRA_ARGS[@]}" && cd "$RUN_DIR" || exit 1
 write_run_env env.log
 # msrun starts the workers with the bare word python: put $PYTHON's folder first on PATH
 PYTHON_BIN=$(dirname "$(command -v "$PYTHON")")

@@ -33,7 +33,7 @@ resolve_extra_args "$@"
 RUN_DIR=$PWD/eval
 rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR" && cd "$RUN_DIR" || exit 1
 "$PYTHON" "$BASE_PATH/eval.py" --config_path="$CONFIG_PATH" --data.root="$DATA_PATH" --device_target="$DEVICE_TARGET" \
-    --eval.ckpt="$CKPT_PATH" --metrics_file="$RUN_DIR/metrics.json" "${EXTRA_ARGS[@]}" > log.txt 2>&1
+    --ckpt_file="$CKPT_PATH" --metrics_file="$RUN_DIR/metrics.json" "${EXTRA_ARGS[@]}" > log.txt 2>&1
 STATUS=$?
 if [ $STATUS -ne 0 ] || [ ! -f "$RUN_DIR/metrics.json" ]; then
     tail -n 20 log.txt

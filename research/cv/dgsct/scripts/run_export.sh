@@ -28,5 +28,5 @@ shift 2; [ $# -gt 0 ] && shift
 require_file CKPT_PATH "$CKPT_PATH"
 require_file CONFIG_PATH "$CONFIG_PATH"
 resolve_extra_args "$@"
-"$PYTHON" "$BASE_PATH/export.py" --config_path="$CONFIG_PATH" --export.ckpt="$CKPT_PATH" --export.file_name="$FILE_NAME" \
+"$PYTHON" "$BASE_PATH/export.py" --config_path="$CONFIG_PATH" --ckpt_file="$CKPT_PATH" --file_name="$FILE_NAME" \
     "${EXTRA_ARGS[@]}"

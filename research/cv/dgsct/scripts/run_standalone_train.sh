@@ -31,9 +31,9 @@ require_file CONFIG_PATH "$CONFIG_PATH"
 resolve_extra_args "$@"
 RUN_DIR=$PWD/train_standalone
 ARGS=(--config_path="$CONFIG_PATH" --data.root="$DATA_PATH" --device_target="$DEVICE_TARGET"
-      --train.output_dir="$RUN_DIR/ckpt" "${EXTRA_ARGS[@]}")
+      --ckpt_path="$RUN_DIR/ckpt" "${EXTRA_ARGS[@]}")
 "$PYTHON" "$BASE_PATH/train.py" "${ARGS[@]}" --dry_run || exit 1
-rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR" && cd "$RUN_DIR" || exit 1
+CKPT_SUBDIR=ckpt new_run_dir "$RUN_DIR" "${EXTRA_ARGS[@]}" && cd "$RUN_DIR" || exit 1
 write_run_env env.log
 start_background "$RUN_DIR/log.txt" "$PYTHON" "$BASE_PATH/train.py" "${ARGS[@]}"
 echo "training started in the background (pid $BG_PID); log: $RUN_DIR/log.txt, checkpoints: $RUN_DIR/ckpt,"

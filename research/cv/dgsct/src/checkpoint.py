@@ -27,7 +27,7 @@ class TrainProgress(NamedTuple):
     """Where training stands, saved in every training checkpoint so that --resume continues it exactly."""
     epoch: int                    # epochs completed
     step: int                     # batches run
-    best: float = -1.0            # best validation value of the task's select_metric so far
+    best: float = -1.0            # best validation value of train.early_stop_metric so far
     stale_epochs: int = 0         # evaluations since `best` last improved (early stopping)
 
 
@@ -88,3 +88,18 @@ def load_network_state(net, params, path):
     if missing or wrong:
         raise ValueError(f"{path}: {len(missing)} parameters missing (e.g. {missing[:5]}), "
                          f"{len(wrong)} with wrong shapes (e.g. {wrong[:3]})")
+
+
+def checkpoint_to_load(cfg):
+    """The checkpoint eval.py / export.py load: `ckpt_file`, else <ckpt_path>/best.ckpt, else <ckpt_path>/last.ckpt
+    (as SparCode's ckpt_file default)."""
+    if cfg.ckpt_file:
+        if not Path(cfg.ckpt_file).is_file():
+            raise FileNotFoundError(f"key 'ckpt_file': checkpoint not found: {cfg.ckpt_file}")
+        return cfg.ckpt_file
+    for name in ("best.ckpt", "last.ckpt"):
+        path = Path(cfg.ckpt_path) / name
+        if path.is_file():
+            return str(path)
+    raise FileNotFoundError(f"no checkpoint to load: key 'ckpt_file' is not set and ckpt_path={cfg.ckpt_path} holds "
+                            f"no best.ckpt or last.ckpt (set --ckpt_file=CKPT or --ckpt_path=RUN_FOLDER)")

@@ -21,6 +21,7 @@ next to every checkpoint and export so eval/export never guess.
 """
 import dataclasses
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,19 @@ from .dgsct.prompt import PromptConfig
 
 class ConfigError(ValueError):
     pass
+
+
+class _Required:
+    """Default of a key that differs per task (learning rate, epochs, ...): every task config must set it, so that no
+    task silently runs with another task's value."""
+
+    def __repr__(self):
+        return "(required)"
+
+    __str__ = __repr__
+
+
+REQUIRED = _Required()
 
 
 @dataclass
@@ -53,27 +67,27 @@ class DataConfig:
     image_size: int = 192
     audio_rate: int = 32000             # sample rate of wave/<id>.npy
     clip_samples: int = 320000          # each 1-s segment is tiled to this many samples (10 s)
-    num_segments: int = 10
+    num_segments: int = REQUIRED        # 1-s segments per video (10 for AVE / AVVP / AVQA, 5 for AVSBench)
     num_workers: int = 2
     train_split: str = "train"
-    eval_split: str = "test"            # the official code validates and selects on the TEST split
+    eval_split: str = REQUIRED          # split evaluated every eval_every_epochs (selects best.ckpt) and by eval.py
     options: typing.Any = None          # task schema (src/tasks/<task>.py data_schema), built by load_config
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 50
-    batch_size: int = 8
-    lr: float = 5.0e-4
-    lr_step_epochs: int = 3             # StepLR(step_size, gamma) stepped per epoch
-    lr_gamma: float = 0.35
-    accum_itr: int = 2
-    seed: int = 43
+    epochs: int = REQUIRED
+    batch_size: int = REQUIRED          # global batch (split evenly across data-parallel workers)
+    lr: float = REQUIRED                # Adam(0.9, 0.999, eps 1e-8) learning rate
+    lr_step_epochs: int = 1             # StepLR(step_size, gamma) stepped per epoch
+    lr_gamma: float = 1.0               # 1.0 = constant learning rate
+    accum_itr: int = 1                  # batches whose gradients are averaged into one Adam step
+    seed: int = 0
     log_every: int = 10
     max_steps: int = 0                  # stop after this many batches (0 = all epochs); for demos and tests
-    output_dir: str = ""                # "" = outputs/<task>
     eval_every_epochs: int = 1
-    early_stop_epochs: int = 0          # stop after this many evaluations without a better select metric (0 = never)
+    early_stop_patience: int = 0        # stop after this many evaluations without a better early_stop_metric (0 = never)
+    early_stop_metric: str = ""         # metric key that early stopping watches and that picks best.ckpt ("" = the task's)
     mode: str = "graph"                 # graph | pynative (GRAPH / PYNATIVE as in SparCode are accepted too)
 
 
@@ -87,6 +101,18 @@ class CompatConfig:
     official_negatives: bool = False     # AVQA data: negative frame rejected when frame id // 60 == video index
 
 
+# Old key -> new key. An old name still loads for one release with a warning naming the new key, so that users'
+# yaml files and the configs saved beside their checkpoints keep working (SparCode's src/config.py: ckpt_dir).
+DEPRECATED_KEYS = {
+    "train.output_dir": "ckpt_path",
+    "train.early_stop_epochs": "train.early_stop_patience",
+    "eval.ckpt": "ckpt_file",
+    "export.ckpt": "ckpt_file",
+    "eval.metrics_file": "metrics_file",
+    "export.file_name": "file_name",
+    "export.file_format": "file_format",
+}
+
 # where the switches lived before the `compat:` section (an old config gets a pointer, not just "unknown key")
 MOVED_TO_COMPAT = {("train", "official_accum_drop"), ("head", "official_gate_bce"),
                    ("head", "official_inplace_relu"), ("data.options", "official_negatives")}
@@ -94,24 +120,26 @@ MOVED_TO_COMPAT = {("train", "official_accum_drop"), ("head", "official_gate_bce
 
 @dataclass
 class EvalConfig:
-    batch_size: int = 1                 # test.sh evaluates with batch 1 (exact per-segment accuracy)
-    ckpt: str = ""
-    metrics_file: str = ""
-    plot_dir: str = ""
+    batch_size: int = 1                 # evaluation batch (the official test scripts use 1)
+    plot_dir: str = ""                  # eval.py: folder for the task's figures (same as --plot)
 
 
 @dataclass
 class ExportConfig:
-    ckpt: str = ""
-    file_name: str = ""                 # "" = dgsct_<task>
-    file_format: str = "MINDIR"
-    batch_size: int = 1
+    batch_size: int = 1                 # batch fixed in the exported MindIR graph
 
 
 @dataclass
 class Config:
-    task: str = ""                      # required: a task of the registry in src/tasks.py
+    task: str = ""                      # required: a task of the registry in src/tasks/__init__.py
     device_target: str = "CPU"
+    # keys every entry script shares, named as in SparCode and the zoo's commands (top level in both models)
+    ckpt_path: str = ""                 # run folder: checkpoints (best.ckpt, last.ckpt) and config ("" = outputs/<task>)
+    resume: bool = False                # train.py: continue from <ckpt_path>/last.ckpt (bare --resume = true)
+    ckpt_file: str = ""                 # checkpoint eval.py / export.py load ("" = <ckpt_path>/best.ckpt, else last.ckpt)
+    metrics_file: str = ""              # eval.py: JSON file for the metrics ("" = print only)
+    file_name: str = ""                 # export.py: MindIR file name without extension ("" = dgsct_<task>)
+    file_format: str = "MINDIR"         # export.py: MINDIR (the only format exportable on CPU)
     prompt: PromptConfig = field(default_factory=PromptConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     head: typing.Any = None             # task schema (src/tasks/)
@@ -173,7 +201,8 @@ def _set_dotted(tree, dotted, value):
 
 
 def parse_overrides(argv):
-    """['--train.lr=1e-3', '--data.root', 'x'] -> {'train': {'lr': 0.001}, 'data': {'root': 'x'}} (yaml-typed values)."""
+    """['--train.lr=1e-3', '--data.root', 'x', '--resume'] -> {'train': {'lr': 0.001}, 'data': {'root': 'x'},
+    'resume': True} (yaml-typed values; a bare --flag is true, as in SparCode)."""
     overrides, i = {}, 0
     while i < len(argv):
         arg = argv[i]
@@ -181,14 +210,37 @@ def parse_overrides(argv):
             raise ConfigError(f"command line: unexpected argument {arg!r} (use --section.key=value)")
         if "=" in arg:
             key, raw = arg[2:].split("=", 1)
-        elif i + 1 < len(argv):
+        elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
             key, raw = arg[2:], argv[i + 1]
             i += 1
         else:
-            raise ConfigError(f"command line: {arg} needs a value")
+            key, raw = arg[2:], "true"
         _set_dotted(overrides, key, yaml.safe_load(raw) if raw != "" else "")
         i += 1
     return overrides
+
+
+def _rename_deprecated(tree, source):
+    """Old dotted keys of one source (a yaml file or the command line) -> their new places, with a FutureWarning
+    naming the new key; the old and the new key set together (with different values) is an error."""
+    if not isinstance(tree, dict):
+        return tree
+    for old, new in DEPRECATED_KEYS.items():
+        section, key = old.split(".")
+        if not isinstance(tree.get(section), dict) or key not in tree[section]:
+            continue
+        value = tree[section].pop(key)
+        node, leaf = tree, new
+        if "." in new:
+            new_section, leaf = new.split(".")
+            node = tree.setdefault(new_section, {})
+        if leaf in node and node[leaf] != value:
+            raise ConfigError(f"{source}: keys '{old}' (deprecated) and '{new}' are both set, to different values; "
+                              f"keep only '{new}'")
+        warnings.warn(f"{source}: config key '{old}' is deprecated and will be removed in the next release; "
+                      f"use '{new}'", FutureWarning, stacklevel=2)
+        node[leaf] = value
+    return tree
 
 
 def _merge(base, extra):
@@ -211,6 +263,7 @@ def _read_with_base(path, chain=()):
         raw = yaml.safe_load(handle) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
+    _rename_deprecated(raw, path)
     base = raw.pop("base", None)
     if base is None:
         return raw
@@ -224,7 +277,7 @@ def load_config(path, argv=()):
     from .tasks import TASKS, get_task     # the registry imports heads; import lazily to keep config importable alone
     path = Path(path)
     raw = _read_with_base(path)
-    overrides = parse_overrides(list(argv))
+    overrides = _rename_deprecated(parse_overrides(list(argv)), "command line")
     raw = _merge(raw, overrides)
     source = f"{path}" + (" + command line" if overrides else "")
     if not raw.get("task"):
@@ -240,10 +293,23 @@ def load_config(path, argv=()):
     cfg.data.options = build_dataclass(task.data_schema, options, source, "data.options.")
     cfg.prompt.validate(f"{source}: prompt")
     cfg.train.mode = cfg.train.mode.lower()
-    cfg.train.output_dir = cfg.train.output_dir or f"outputs/{cfg.task}"     # task-neutral defaults
-    cfg.export.file_name = cfg.export.file_name or f"dgsct_{cfg.task}"
+    _check_required(cfg, source)
+    cfg.ckpt_path = cfg.ckpt_path or f"outputs/{cfg.task}"     # task-neutral defaults
+    cfg.file_name = cfg.file_name or f"dgsct_{cfg.task}"
+    cfg.train.early_stop_metric = cfg.train.early_stop_metric or task.select_metric
     _check_values(cfg, source, task)
     return cfg
+
+
+def _check_required(cfg, source, prefix=""):
+    """Keys whose value differs per task have no default (REQUIRED): name the first one the config leaves unset."""
+    for item in dataclasses.fields(cfg):
+        value = getattr(cfg, item.name)
+        if value is REQUIRED:
+            raise ConfigError(f"{source}: key '{prefix}{item.name}' is required (it differs per task, so the generic "
+                              f"schema has no default; configs/<task>.yaml sets it)")
+        if dataclasses.is_dataclass(value):
+            _check_required(value, source, f"{prefix}{item.name}.")
 
 
 def _reject_derived_keys(head, task, source):
@@ -288,9 +354,12 @@ def _check_values(cfg, source, task):
     """Values a type check cannot catch, named by key."""
     if cfg.train.mode not in ("graph", "pynative"):
         raise ConfigError(f"{source}: key 'train.mode' must be graph or pynative (either case), got {cfg.train.mode!r}")
-    if cfg.train.early_stop_epochs < 0:
-        raise ConfigError(f"{source}: key 'train.early_stop_epochs' must be >= 0 (0 = never), "
-                          f"got {cfg.train.early_stop_epochs}")
+    if cfg.train.early_stop_patience < 0:
+        raise ConfigError(f"{source}: key 'train.early_stop_patience' must be >= 0 (0 = never), "
+                          f"got {cfg.train.early_stop_patience}")
+    if cfg.file_format != "MINDIR":
+        raise ConfigError(f"{source}: key 'file_format' must be MINDIR (the only format exportable on CPU), "
+                          f"got {cfg.file_format!r}")
     for key in ("train.batch_size", "eval.batch_size", "export.batch_size", "train.epochs"):
         section, name = key.split(".")
         value = getattr(getattr(cfg, section), name)

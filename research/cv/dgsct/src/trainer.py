@@ -23,6 +23,7 @@ import mindspore as ms
 from mindspore import nn
 
 from .checkpoint import TrainProgress, save_training_checkpoint
+from .config import ConfigError
 from .dgsct.encoder import set_train_mode
 
 
@@ -140,10 +141,10 @@ class Trainer:
     def fit(self, net, task, cfg, train_ds, samples_per_step, progress=TrainProgress(0, 0), after_epoch=None):
         """Train from `progress` (a resumed checkpoint's, or epoch 0) to cfg.train.epochs. Each epoch: train, run
         `after_epoch()` (data parallel: synchronise BatchNorm statistics), refuse non-finite weights, evaluate every
-        cfg.train.eval_every_epochs on cfg.data.eval_split (best.ckpt when task.select_metric improves), write
-        last.ckpt, stop after cfg.train.early_stop_epochs evaluations without improvement or cfg.train.max_steps
+        cfg.train.eval_every_epochs on cfg.data.eval_split (best.ckpt when cfg.train.early_stop_metric improves), write
+        last.ckpt to cfg.ckpt_path, stop after cfg.train.early_stop_patience evaluations without improvement or cfg.train.max_steps
         batches. Only rank 0 writes. Returns (final TrainProgress, path of the last checkpoint or None)."""
-        out_dir = Path(cfg.train.output_dir)
+        out_dir = Path(cfg.ckpt_path)
         steps_per_epoch = train_ds.get_dataset_size()
         self.global_batch = progress.epoch * steps_per_epoch
         batches_left, last, eval_ds = cfg.train.max_steps, None, None
@@ -165,9 +166,9 @@ class Trainer:
                     save_training_checkpoint(out_dir / "best.ckpt", net, self.optimizer, cfg, progress)
             if self.rank == 0:
                 last = save_training_checkpoint(out_dir / "last.ckpt", net, self.optimizer, cfg, progress)
-            if cfg.train.early_stop_epochs and progress.stale_epochs >= cfg.train.early_stop_epochs:
+            if cfg.train.early_stop_patience and progress.stale_epochs >= cfg.train.early_stop_patience:
                 self.log(f"early stop after epoch {epoch + 1}: {progress.stale_epochs} evaluations without a better "
-                         f"{task.select_metric} (best {progress.best:.4f})")
+                         f"{cfg.train.early_stop_metric} (best {progress.best:.4f})")
                 break
             if batches_left:
                 batches_left -= ran
@@ -177,10 +178,14 @@ class Trainer:
 
     def evaluate(self, net, dataset, task, progress, label):
         """Evaluate, log, and update the best value / evaluations-without-improvement counter of `progress`.
-        Returns (updated progress, whether task.select_metric improved)."""
+        Returns (updated progress, whether train.early_stop_metric improved)."""
         result, _ = evaluate(net, dataset, task)
         self.log(f"{label} " + " ".join(f"{k}={v:.4f}" for k, v in result.items()))
-        value = result[task.select_metric]
+        metric = self.cfg.early_stop_metric or task.select_metric
+        if metric not in result:
+            raise ConfigError(f"key 'train.early_stop_metric' is {metric!r}, but task {task.name!r} reports "
+                              f"{sorted(result)}")
+        value = result[metric]
         improved = value > progress.best
         return progress._replace(best=max(progress.best, value),
                                  stale_epochs=0 if improved else progress.stale_epochs + 1), improved

@@ -29,7 +29,7 @@ from src.trainer import GradNet, LossNet, evaluate
 def tiny_run(config, data_dir, out_dir, steps, lr_check, export=True):
     """Shared by the AVVP and AVQA end-to-end tests: build from the config, train `steps` batches on one batch,
     evaluate, export (unless export=False); returns (net, task, cfg)."""
-    cfg = load_config(config, [f"--data.root={data_dir}", f"--train.output_dir={out_dir}"])
+    cfg = load_config(config, [f"--data.root={data_dir}", f"--ckpt_path={out_dir}"])
     net, task = build_network(cfg)
     freeze_backbones(net.encoder)
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)

@@ -63,7 +63,7 @@ def test_bad_yaml_key_names_file(tmp_path):
 
 def test_unknown_task_and_scientific_notation(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("task: ave\ntrain:\n  lr: 1e-5\n")       # YAML 1.1 reads this as a string
+    path.write_text(f"base: {MODEL_DIR / 'configs' / 'ave.yaml'}\ntrain:\n  lr: 1e-5\n")   # YAML 1.1: a string
     assert load_config(path).train.lr == pytest.approx(1e-5)
     path.write_text("task: nope\n")
     with pytest.raises(ValueError, match="unknown task 'nope'"):
@@ -83,7 +83,7 @@ def test_parse_overrides_rejects_positional():
         parse_overrides(["train.lr=1"])
 
 
-@pytest.mark.parametrize("override,key", [("--train.early_stop_epochs=-1", "train.early_stop_epochs"),
+@pytest.mark.parametrize("override,key", [("--train.early_stop_patience=-1", "train.early_stop_patience"),
                                           ("--data.options.mixup_alpha=-0.5", "data.options.mixup_alpha"),
                                           ("--data.options.mixup_alpha=high", "data.options.mixup_alpha")])
 def test_out_of_range_values_name_the_key(override, key):
@@ -187,7 +187,7 @@ def test_compat_switches_reach_the_code_they_change(tmp_path):
     data = make_synthetic_avqa(str(tmp_path / "avqa"), videos_per_split=(6, 1, 1), questions_per_video=1,
                                image_size=32, frames_per_video=10, sample_rate=8000)
     for flag in (True, False):
-        cfg = load_config(tiny / "avqa.yaml", [f"--data.root={data}", f"--train.output_dir={tmp_path / 'out'}",
+        cfg = load_config(tiny / "avqa.yaml", [f"--data.root={data}", f"--ckpt_path={tmp_path / 'out'}",
                                                f"--compat.official_negatives={str(flag).lower()}"])
         _, source = bind_task(cfg).build_data("train", 1, True)
         assert source.official_negatives is flag

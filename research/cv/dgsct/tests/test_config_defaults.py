@@ -16,6 +16,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from src.config import ConfigError, load_config
 
@@ -29,12 +30,126 @@ def test_task_is_required_and_named(tmp_path, text):
         load_config(tmp_path / "no_task.yaml")
 
 
-def test_output_dir_and_export_name_default_to_the_task(tmp_path):
+def test_run_folder_and_export_name_default_to_the_task(tmp_path):
     path = tmp_path / "avs.yaml"
-    path.write_text((MODEL_DIR / "configs" / "tiny" / "avs_s4.yaml").read_text())
-    cfg = load_config(path, ["--train.output_dir=", "--export.file_name="])
-    assert (cfg.train.output_dir, cfg.export.file_name) == ("outputs/avs_s4", "dgsct_avs_s4")
-    assert load_config(path, ["--train.output_dir=runs/x"]).train.output_dir == "runs/x"
+    path.write_text("base: " + str(MODEL_DIR / "configs" / "tiny" / "avs_s4.yaml") + "\n")
+    cfg = load_config(path, ["--ckpt_path=", "--file_name="])
+    assert (cfg.ckpt_path, cfg.file_name) == ("outputs/avs_s4", "dgsct_avs_s4")
+    assert load_config(path, ["--ckpt_path=runs/x"]).ckpt_path == "runs/x"
+
+
+# the keys of both models with the same meaning have the same names (SparCode: flat --key=value)
+SHARED_KEYS = ("ckpt_path", "resume", "ckpt_file", "metrics_file", "file_name", "file_format")
+
+
+def test_keys_shared_with_sparcode_have_its_names_at_the_top_level():
+    cfg = load_config(MODEL_DIR / "configs" / "tiny" / "ave.yaml",
+                      ["--ckpt_path=runs/a", "--resume", "--ckpt_file=a.ckpt", "--metrics_file=m.json",
+                       "--file_name=net", "--file_format=MINDIR", "--train.early_stop_patience=4",
+                       "--train.early_stop_metric=accuracy"])
+    assert [getattr(cfg, key) for key in SHARED_KEYS] == ["runs/a", True, "a.ckpt", "m.json", "net", "MINDIR"]
+    assert (cfg.train.early_stop_patience, cfg.train.early_stop_metric) == (4, "accuracy")
+    sparcode_defaults = (MODEL_DIR.parents[1] / "recommend" / "sparcode" / "default_config.yaml").read_text()
+    for key in SHARED_KEYS + ("early_stop_patience", "early_stop_metric"):
+        assert f"\n{key}:" in sparcode_defaults, key
+
+
+@pytest.mark.parametrize("old,value,new,read", [
+    ("train.output_dir", "runs/old", "ckpt_path", lambda c: c.ckpt_path),
+    ("train.early_stop_epochs", 7, "train.early_stop_patience", lambda c: c.train.early_stop_patience),
+    ("eval.ckpt", "e.ckpt", "ckpt_file", lambda c: c.ckpt_file),
+    ("export.ckpt", "x.ckpt", "ckpt_file", lambda c: c.ckpt_file),
+    ("eval.metrics_file", "m.json", "metrics_file", lambda c: c.metrics_file),
+    ("export.file_name", "net", "file_name", lambda c: c.file_name),
+    ("export.file_format", "MINDIR", "file_format", lambda c: c.file_format)])
+def test_deprecated_keys_still_load_with_a_warning_naming_the_new_key(tmp_path, old, value, new, read):
+    section, key = old.split(".")
+    path = tmp_path / "old.yaml"
+    path.write_text(f"base: {MODEL_DIR / 'configs' / 'tiny' / 'ave.yaml'}\n{section}:\n  {key}: {value}\n")
+    with pytest.warns(FutureWarning, match=rf"old\.yaml: config key '{old}' is deprecated .*use '{new}'"):
+        assert read(load_config(path)) == value
+    with pytest.warns(FutureWarning, match=rf"command line: config key '{old}' is deprecated .*use '{new}'"):
+        assert read(load_config(MODEL_DIR / "configs" / "tiny" / "ave.yaml", [f"--{old}={value}"])) == value
+
+
+def test_deprecated_and_new_key_with_different_values_are_refused():
+    with pytest.raises(ConfigError, match=r"command line: keys 'train.output_dir' \(deprecated\) and 'ckpt_path' "
+                                          r"are both set"):
+        load_config(MODEL_DIR / "configs" / "tiny" / "ave.yaml", ["--train.output_dir=a", "--ckpt_path=b"])
+
+
+def test_saved_config_uses_only_the_new_names(tmp_path):
+    from src.config import save_config  # pylint: disable=import-outside-toplevel
+    cfg = load_config(MODEL_DIR / "configs" / "tiny" / "ave.yaml")
+    saved = yaml.safe_load(save_config(cfg, tmp_path / "c.yaml").read_text())
+    assert "output_dir" not in saved["train"] and "early_stop_epochs" not in saved["train"]
+    assert set(saved["eval"]) == {"batch_size", "plot_dir"} and set(saved["export"]) == {"batch_size"}
+    assert saved["train"]["early_stop_metric"] == "accuracy"            # resolved: the AVE task's metric
+
+
+# keys whose value differs per task: the generic schema gives none of them a default (no AVE value leaks)
+PER_TASK_KEYS = ("train.epochs", "train.batch_size", "train.lr", "data.num_segments", "data.eval_split")
+
+
+@pytest.mark.parametrize("key", PER_TASK_KEYS)
+def test_per_task_keys_have_no_default_and_must_be_set(tmp_path, key):
+    section, name = key.split(".")
+    config = yaml.safe_load((MODEL_DIR / "configs" / "ave.yaml").read_text())
+    del config[section][name]
+    (tmp_path / "ave.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=rf"ave\.yaml: key '{key}' is required"):
+        load_config(tmp_path / "ave.yaml")
+
+
+def test_generic_defaults_are_not_the_ave_values():
+    from src.config import REQUIRED, DataConfig, TrainConfig  # pylint: disable=import-outside-toplevel
+    ave = load_config(MODEL_DIR / "configs" / "ave.yaml")
+    train, data = TrainConfig(), DataConfig()
+    for key in PER_TASK_KEYS:
+        section, name = key.split(".")
+        assert getattr({"train": train, "data": data}[section], name) is REQUIRED, key
+    # the remaining training defaults are neutral (no schedule, no accumulation, no early stop), unlike AVE's
+    assert (train.lr_gamma, train.accum_itr, train.early_stop_patience, train.early_stop_metric) == (1.0, 1, 0, "")
+    assert (ave.train.lr_gamma, ave.train.accum_itr, ave.train.early_stop_patience) == (0.35, 2, 20)
+
+
+def test_early_stop_metric_defaults_to_the_task_metric():
+    tiny = MODEL_DIR / "configs" / "tiny"
+    assert {name: load_config(tiny / f"{name}.yaml").train.early_stop_metric for name in ("ave", "avs_s4", "avqa")} \
+        == {"ave": "accuracy", "avs_s4": "miou", "avqa": "overall"}
+
+
+TINY_CONFIGS = sorted((MODEL_DIR / "configs" / "tiny").glob("*.yaml"))
+
+
+def _leaves(tree, prefix=()):
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.update(_leaves(value, prefix + (key,)))
+        else:
+            out[prefix + (key,)] = value
+    return out
+
+
+@pytest.mark.parametrize("tiny", TINY_CONFIGS, ids=lambda p: p.stem)
+def test_tiny_config_is_its_full_config_plus_the_listed_overrides(tiny):
+    """Each tiny config names its full config as `base:` and lists only keys whose value differs from it; loaded,
+    it equals the full config in every other key."""
+    from src.config import config_to_dict  # pylint: disable=import-outside-toplevel
+    raw = yaml.safe_load(tiny.read_text())
+    assert raw.pop("base") == f"../{tiny.name}"
+    full_path = MODEL_DIR / "configs" / tiny.name
+    full, small = _leaves(config_to_dict(load_config(full_path))), _leaves(config_to_dict(load_config(tiny)))
+    overrides = _leaves(raw)
+    for key, value in overrides.items():
+        assert small[key] == value, key
+        assert full.get(key) != value, f"{tiny.name}: {'.'.join(key)} = {value!r} repeats the full config"
+    # every other key equals the full config's (an empty mapping there, e.g. model.swin_overrides: {}, is covered
+    # by the override keys below it)
+    covered = {key[:i] for key in overrides for i in range(1, len(key) + 1)}
+    differing = {key for key in set(full) | set(small) if full.get(key) != small.get(key)}
+    assert differing <= covered, sorted(differing - covered)
 
 
 @pytest.mark.parametrize("given,expected", [("GRAPH", "graph"), ("graph", "graph"), ("PyNative", "pynative")])
@@ -69,7 +184,7 @@ def test_help_lists_every_key_with_type_default_and_meaning(script):
 
 def test_base_key_merges_sections_and_names_errors(tmp_path):
     full = tmp_path / "full.yaml"
-    full.write_text((MODEL_DIR / "configs" / "tiny" / "ave.yaml").read_text())
+    full.write_text((MODEL_DIR / "configs" / "ave.yaml").read_text())
     tiny = tmp_path / "sub" / "tiny.yaml"
     tiny.parent.mkdir()
     tiny.write_text("base: ../full.yaml\ntrain:\n  epochs: 1\n")

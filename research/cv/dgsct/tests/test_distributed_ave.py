@@ -49,7 +49,7 @@ def test_msrun_two_workers_reach_the_standalone_demo_result(tmp_path):
     port = 8200 + os.getpid() % 500
     cmd = ["msrun", "--worker_num=2", "--local_worker_num=2", f"--master_port={port}",
            f"--log_dir={tmp_path / 'logs'}", "--join=True", str(MODEL_DIR / "train.py"), f"--config_path={TINY}",
-           f"--data.root={tmp_path / 'data'}", f"--train.output_dir={tmp_path / 'out'}"]
+           f"--data.root={tmp_path / 'data'}", f"--ckpt_path={tmp_path / 'out'}"]
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3000)
     logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted((tmp_path / "logs").glob("*.log")))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:] + logs
@@ -60,5 +60,5 @@ def test_msrun_two_workers_reach_the_standalone_demo_result(tmp_path):
     assert "9 BatchNorm sites normalise with global-batch statistics" in worker0   # 8 prompt modules + HTS-AT bn0
     assert "epoch 8/8" in worker0                 # every epoch passed the equal-weights check
     metrics = eval_script.main([f"--config_path={TINY}", f"--data.root={tmp_path / 'data'}",
-                                f"--eval.ckpt={out / 'last.ckpt'}", f"--metrics_file={tmp_path / 'm.json'}"])
+                                f"--ckpt_file={out / 'last.ckpt'}", f"--metrics_file={tmp_path / 'm.json'}"])
     assert metrics["accuracy"] >= 0.7, json.dumps(metrics)

@@ -40,7 +40,7 @@ def test_export_graphcell_matches_checkpoint(tmp_path):
             module.gate_av.set_data(ms.Tensor([0.2], ms.float32))
     ckpt = save_training_checkpoint(tmp_path / "net.ckpt", net, None, cfg, TrainProgress(0, 0))
     name = tmp_path / "model"
-    export_script.main([f"--config_path={TINY}", f"--export.ckpt={ckpt}", f"--export.file_name={name}"])
+    export_script.main([f"--config_path={TINY}", f"--ckpt_file={ckpt}", f"--file_name={name}"])
     assert (tmp_path / "model.yaml").is_file()
     rng = np.random.default_rng(0)
     frames = ms.Tensor(rng.standard_normal((1, 10, 3, 32, 32)).astype(np.float32))

@@ -27,7 +27,7 @@ MODEL_DIR = Path(__file__).resolve().parents[1]
 def test_graph_training_step_has_no_side_effect_warning(tmp_path):
     generate(tmp_path / "data", num_videos=8, num_classes=4, rate=8000, frames_per_video=10, frame_size=40)
     cmd = [sys.executable, "train.py", "--config_path=configs/tiny/ave.yaml", f"--data.root={tmp_path / 'data'}",
-           f"--train.output_dir={tmp_path / 'out'}", "--train.epochs=1", "--train.max_steps=1", "--train.mode=graph"]
+           f"--ckpt_path={tmp_path / 'out'}", "--train.epochs=1", "--train.max_steps=1", "--train.mode=graph"]
     result = subprocess.run(cmd, cwd=MODEL_DIR, env=dict(os.environ, GLOG_v="2"), capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -104,4 +104,4 @@ def test_non_finite_weights_are_never_saved():
 
 def test_plot_is_refused_for_tasks_without_figures():
     with pytest.raises(SystemExit, match=r"--plot is available for the tasks \['ave', 'avs_ms3', 'avs_s4'\], not for task 'avvp'"):
-        eval_script.main([f"--config_path={TINY.parent / 'avvp.yaml'}", "--eval.ckpt=x.ckpt", "--plot=plots"])
+        eval_script.main([f"--config_path={TINY.parent / 'avvp.yaml'}", "--ckpt_file=x.ckpt", "--plot=plots"])

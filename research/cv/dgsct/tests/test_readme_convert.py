@@ -92,7 +92,7 @@ def test_readme_export_then_map_every_kind(official_files):
     assert "--config configs/ave.yaml" in ave_line
     _run(ave_line.replace("configs/ave.yaml", "configs/tiny/ave.yaml"), work)
     net, _ = build_network(load_config(TINY))
-    load_network_checkpoint(net, work / "dgsct_ave.ckpt")                    # what eval.py --eval.ckpt does
+    load_network_checkpoint(net, work / "dgsct_ave.ckpt")                    # what eval.py --ckpt_file does
     params = dict(net.parameters_and_names())
     for name in ("head.CMBS.audio_cas.weight", "encoder.vis_adapter_blocks_p1.0.gate"):
         np.testing.assert_array_equal(params[name].asnumpy(), arrays["ave"][_official_name(name)])

@@ -34,7 +34,7 @@ MODEL_DIR = Path(__file__).resolve().parents[1]
 def _train(tmp_path, name, seed):
     out = tmp_path / name
     cmd = [sys.executable, "train.py", "--config_path=configs/tiny/ave.yaml", f"--data.root={tmp_path / 'data'}",
-           f"--train.output_dir={out}", "--train.epochs=2", "--train.max_steps=4", "--train.log_every=1",
+           f"--ckpt_path={out}", "--train.epochs=2", "--train.max_steps=4", "--train.log_every=1",
            "--train.mode=pynative", f"--train.seed={seed}"]
     result = subprocess.run(cmd, cwd=MODEL_DIR, env=dict(os.environ, GLOG_v="3"), capture_output=True, text=True,
                             timeout=900)

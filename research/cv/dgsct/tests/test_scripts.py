@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import mindspore as ms
 import pytest
 
 from src.config import load_config
@@ -47,7 +48,7 @@ def user_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("user")
     generate(work / "data", num_videos=12, num_classes=4, rate=8000, frames_per_video=10, frame_size=40)
     (work / "configs").mkdir()
-    (work / "configs" / "tiny.yaml").write_text((MODEL_DIR / TINY).read_text())
+    (work / "configs" / "tiny.yaml").write_text(f"base: {MODEL_DIR / TINY}\n")     # a user's config on the shipped one
     net, _ = build_network(load_config(MODEL_DIR / TINY))
     save_checkpoint_atomic({n: p.asnumpy() for n, p in net.encoder.swin.parameters_and_names()},
                            str(work / "swin.ckpt"))
@@ -93,6 +94,14 @@ def test_train_in_background_then_eval_with_relative_paths(user_dir):
     assert f"--model.swin_ckpt={user_dir / 'swin.ckpt'}" in (user_dir / "python_calls.txt").read_text()  # $PYTHON
     env_lines = (run / "env.log").read_text().splitlines()
     assert not any(line.startswith(("PATH=", "HOME=")) for line in env_lines)
+
+    # --resume: the script keeps train_standalone/ckpt and training continues from its last.ckpt
+    resumed = _script("run_standalone_train.sh", "CPU", "data", "configs/tiny.yaml", "--model.swin_ckpt=swin.ckpt",
+                      "--train.epochs=2", "--train.max_steps=1", "--resume", *fast, cwd=user_dir, env=env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert _wait_for(run / "exit_status") == "0", (run / "log.txt").read_text()[-3000:]
+    assert f"resumed from {run / 'ckpt' / 'last.ckpt'} at epoch 1" in (run / "log.txt").read_text()
+    assert int(ms.load_checkpoint(str(run / "ckpt" / "last.ckpt"))["epoch"].asnumpy()) == 2
 
     good = _script("run_eval.sh", "CPU", "data", "train_standalone/ckpt/last.ckpt", "configs/tiny.yaml", *fast,
                    cwd=user_dir, env=env)

@@ -44,11 +44,11 @@ MARGIN = 0.30
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("ave_train")
     generate(root / "data", num_videos=48, num_classes=4, rate=8000)
-    common = [f"--config_path={TINY}", f"--data.root={root / 'data'}", f"--train.output_dir={root / 'out'}"]
+    common = [f"--config_path={TINY}", f"--data.root={root / 'data'}", f"--ckpt_path={root / 'out'}"]
     train_script.main(common + ["--train.epochs=1"])
     first = root / "epoch1.ckpt"
     shutil.copy(root / "out" / "last.ckpt", first)
-    net = train_script.main(common + [f"--resume={first}"])
+    net = train_script.main(common + ["--resume"])          # continues <ckpt_path>/last.ckpt
     ms.set_context(mode=ms.GRAPH_MODE)
     return dict(root=root, common=common, first=first, last=root / "out" / "last.ckpt", net=net)
 
@@ -108,14 +108,15 @@ def test_resume_restores_state_and_continues(run):
 
 def test_early_stop_counts_evaluations_and_resumes_the_count(tmp_path, capsys, pynative):
     """lr 0 and backbones in eval mode (model.backbone_train_mode=false): the test accuracy never changes, so with
-    early_stop_epochs=2 training stops after epoch 3 (best at epoch 1, then 2 evaluations without improvement); a
-    resume with early_stop_epochs=3 continues that count and stops after epoch 4."""
+    early_stop_patience=2 training stops after epoch 3 (best at epoch 1, then 2 evaluations without improvement); a
+    resume with patience 3 continues that count and stops after epoch 4. The resume is written in the deprecated
+    forms (train.early_stop_epochs, --resume=CKPT), which still work with a warning naming the new ones."""
     generate(tmp_path / "data", num_videos=12, num_classes=4, rate=8000)
     out = tmp_path / "out"
-    common = [f"--config_path={TINY}", f"--data.root={tmp_path / 'data'}", f"--train.output_dir={out}",
+    common = [f"--config_path={TINY}", f"--data.root={tmp_path / 'data'}", f"--ckpt_path={out}",
               "--train.mode=pynative", "--train.lr=0.0", "--train.epochs=8", "--train.eval_every_epochs=1",
               "--model.backbone_train_mode=false"]
-    train_script.main(common + ["--train.early_stop_epochs=2"])
+    train_script.main(common + ["--train.early_stop_patience=2"])
     log = capsys.readouterr().out
     accuracies = [line.split("accuracy=")[1].split()[0] for line in log.splitlines() if " test accuracy=" in line]
     assert len(accuracies) == 3 and len(set(accuracies)) == 1, log
@@ -125,7 +126,11 @@ def test_early_stop_counts_evaluations_and_resumes_the_count(tmp_path, capsys, p
     assert float(last["best"].asnumpy()) == pytest.approx(float(accuracies[0]), abs=1e-4)
     assert int(ms.load_checkpoint(str(out / "best.ckpt"))["epoch"].asnumpy()) == 1
     shutil.copy(out / "last.ckpt", tmp_path / "stopped.ckpt")
-    train_script.main(common + ["--train.early_stop_epochs=3", f"--resume={tmp_path / 'stopped.ckpt'}"])
+    with pytest.warns(FutureWarning) as warned:
+        train_script.main(common + ["--train.early_stop_epochs=3", f"--resume={tmp_path / 'stopped.ckpt'}"])
+    messages = " ".join(str(w.message) for w in warned)
+    assert "'train.early_stop_epochs' is deprecated" in messages and "'train.early_stop_patience'" in messages
+    assert "--resume=" in messages and "use --ckpt_path=<run folder> --resume" in messages
     log = capsys.readouterr().out
     assert "2 evaluations without improvement" in log and "early stop after epoch 4" in log, log
     assert int(ms.load_checkpoint(str(out / "last.ckpt"))["epoch"].asnumpy()) == 4

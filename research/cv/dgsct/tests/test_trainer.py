@@ -114,11 +114,16 @@ class _ScriptedTask:
         return SimpleNamespace(update=lambda outputs, batch: None, result=lambda: {"score": score})
 
 
+def _fit_config(tmp_path, **train):
+    """A Config with every key a task config must set (REQUIRED) given, for a fit without a task yaml."""
+    from src.config import Config, DataConfig, TrainConfig
+    return Config(ckpt_path=str(tmp_path), data=DataConfig(num_segments=1, eval_split="test"),
+                  train=TrainConfig(batch_size=1, lr=0.0, accum_itr=1, log_every=0, **train))
+
+
 def test_fit_keeps_the_best_checkpoint_and_stops_early(pynative, tmp_path):
     from src.checkpoint import TrainProgress
-    from src.config import Config, TrainConfig
-    cfg = Config(train=TrainConfig(epochs=10, accum_itr=1, log_every=0, early_stop_epochs=2,
-                                   output_dir=str(tmp_path)))
+    cfg = _fit_config(tmp_path, epochs=10, early_stop_patience=2)
     trainer = Trainer(_GradNet(), _CheckpointedOptimizer(), cfg.train, ("zero",), log=lambda *a: None)
     progress, last = trainer.fit(_Net(), _ScriptedTask([1.0, 3.0, 2.0, 2.5, 9.0]), cfg, _SizedBatches(2), 1)
     # epochs 1, 2 improve; 3, 4 do not -> stop after epoch 4 (the 9.0 of epoch 5 is never reached)
@@ -131,10 +136,25 @@ def test_fit_keeps_the_best_checkpoint_and_stops_early(pynative, tmp_path):
 
 def test_fit_resumes_from_the_saved_progress(pynative, tmp_path):
     from src.checkpoint import TrainProgress
-    from src.config import Config, TrainConfig
-    cfg = Config(train=TrainConfig(epochs=3, accum_itr=1, log_every=0, output_dir=str(tmp_path)))
+    cfg = _fit_config(tmp_path, epochs=3)
     trainer = Trainer(_GradNet(), _CheckpointedOptimizer(), cfg.train, ("zero",), log=lambda *a: None)
     progress, _ = trainer.fit(_Net(), _ScriptedTask([0.5]), cfg, _SizedBatches(2), 1,
                               TrainProgress(epoch=2, step=4, best=0.7, stale_epochs=1))
     assert progress == TrainProgress(epoch=3, step=6, best=0.7, stale_epochs=2)     # one epoch left, no improvement
     assert not (tmp_path / "best.ckpt").exists()
+
+
+def test_early_stop_metric_picks_the_watched_key_and_names_a_wrong_one(pynative, tmp_path):
+    from src.config import ConfigError
+    scores = [{"score": 1.0, "other": 5.0}, {"score": 2.0, "other": 4.0}, {"score": 3.0, "other": 3.0}]
+    task = _ScriptedTask(scores)
+    task.build_metric = lambda: SimpleNamespace(update=lambda outputs, batch: None, result=lambda: next(task.scores))
+    cfg = _fit_config(tmp_path, epochs=3, early_stop_patience=2, early_stop_metric="other")
+    trainer = Trainer(_GradNet(), _CheckpointedOptimizer(), cfg.train, ("zero",), log=lambda *a: None)
+    progress, _ = trainer.fit(_Net(), task, cfg, _SizedBatches(2), 1)
+    assert (progress.epoch, progress.best, progress.stale_epochs) == (3, 5.0, 2)    # "other" only falls
+    cfg = _fit_config(tmp_path, epochs=1, early_stop_metric="accuracy")
+    trainer = Trainer(_GradNet(), _CheckpointedOptimizer(), cfg.train, ("zero",), log=lambda *a: None)
+    with pytest.raises(ConfigError, match=r"'train.early_stop_metric' is 'accuracy', but task 'scripted' reports "
+                                          r"\['score'\]"):
+        trainer.fit(_Net(), _ScriptedTask([1.0]), cfg, _SizedBatches(2), 1)

@@ -63,7 +63,7 @@ class AVQAGroundingDataOptions(MixupOptions):
 @dataclass
 class AVQADataOptions(AVQAGroundingDataOptions):
     """`data.options` of AVQA question answering."""
-    vocab_file: str = ""                 # empty: built from avqa-train.json, saved as <train.output_dir>/avqa_vocab.json
+    vocab_file: str = ""                 # empty: built from avqa-train.json, saved as <ckpt_path>/avqa_vocab.json
     max_question_len: int = MAX_QUESTION_LEN
 
 
@@ -301,19 +301,19 @@ def annotation_dir(data_cfg, schema=AVQADataOptions):
     return task_options(data_cfg, schema).ann_dir or (json_dir if os.path.isdir(json_dir) else data_cfg.root)
 
 
-def resolve_vocabulary(data_cfg, output_dir):
-    """The vocabulary a run uses: `data.options.vocab_file` if set, else `<output_dir>/avqa_vocab.json` if a
+def resolve_vocabulary(data_cfg, ckpt_path):
+    """The vocabulary a run uses: `data.options.vocab_file` if set, else `<ckpt_path>/avqa_vocab.json` if a
     previous training saved it, else built from avqa-train.json and saved there (atomically) for eval/export.
     Returns (vocabulary, its path)."""
     opts = task_options(data_cfg, AVQADataOptions)
-    path = opts.vocab_file or os.path.join(output_dir, VOCAB_FILE)
+    path = opts.vocab_file or os.path.join(ckpt_path, VOCAB_FILE)
     if os.path.isfile(path):
         return AVQAVocabulary.load(path), path
     if opts.vocab_file:
         raise AVQADataError(f"{path}: vocabulary file (data.options.vocab_file) not found")
     vocab = AVQAVocabulary.build(read_avqa_json(os.path.join(annotation_dir(data_cfg), "avqa-train.json")),
                                  opts.max_question_len)
-    os.makedirs(output_dir, exist_ok=True)
+    os.makedirs(ckpt_path, exist_ok=True)
     vocab.save(path)
     return vocab, path
 

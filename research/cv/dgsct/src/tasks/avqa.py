@@ -29,7 +29,7 @@ from .base import MetricOnNamedOutputs, Task
 @dataclass(frozen=True)
 class AVQADerived:
     vocab: AVQAVocabulary     # question words and answers of avqa-train.json
-    vocab_file: str           # where it is saved for eval/export (data.options.vocab_file or <output_dir>)
+    vocab_file: str           # where it is saved for eval/export (data.options.vocab_file or <ckpt_path>)
     head: AVSTConfig          # the head config with the vocabulary and answer counts
 
 
@@ -56,7 +56,7 @@ class AVQATask(Task):
     @classmethod
     def prepare(cls, cfg):
         """The vocabulary sizes the embedding and the answer classifier and encodes the questions."""
-        vocab, path = resolve_vocabulary(cfg.data, cfg.train.output_dir)
+        vocab, path = resolve_vocabulary(cfg.data, cfg.ckpt_path)
         return AVQADerived(vocab, path, replace(cfg.head, vocab_size=len(vocab.words), num_answers=len(vocab.answers)))
 
     def build_network(self):

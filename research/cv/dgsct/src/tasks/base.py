@@ -49,7 +49,7 @@ class Task:
     label_columns = ("labels",)                 # dataset columns fed to the loss after the network outputs
     output_names = ()                           # network outputs, in order (the metric reads them by name)
     loss_names = ()                             # loss parts after the total
-    select_metric = "accuracy"                  # metric result key that selects the best checkpoint
+    select_metric = "accuracy"                  # default of train.early_stop_metric (a key of the metric result)
     resizes_frames = False                      # the network resizes data.image_size frames to the Swin size
     plot = None                                 # optional method (source, records, out_dir, max_videos) -> paths
     plot_max_videos = 0                         # videos eval.py --plot draws by default (0 = all)
