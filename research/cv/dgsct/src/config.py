@@ -49,6 +49,24 @@ REQUIRED = _Required()
 
 
 @dataclass
+class PromptSection(PromptConfig):
+    """The `prompt:` section: the options of PromptConfig (src/dgsct/prompt.py) that differ between the official
+    tasks have no default here, so every task config states its own module variant (PromptConfig's defaults are
+    the AVE / AVVP variant). Tasks without prompt modules (task.uses_prompt false) take no prompt section."""
+    reduction: int = REQUIRED          # --Adapter_downsample: bottleneck d = C / r (AVS-MS3: 2, others 8)
+    groups: int = REQUIRED             # --num_conv_group: groups of the 1x1 down/up convs (AVQA: 4, others 2)
+    num_tokens: int = REQUIRED         # --num_tokens: latent tokens T (AVQA: 2, others 32)
+    tokens_init: str = REQUIRED        # my_tokens init: "rand" (U[0,1), AVE/AVVP) or "zeros" (AVS/AVQA)
+    alpha: float = REQUIRED            # channel-map weight (AVS-MS3: 0.2, others 0.3)
+    beta: float = REQUIRED             # spatial-map weight (AVS-MS3: 0.1, others 0.05)
+    alignment: str = REQUIRED          # "conv": 1x1 token-mixing conv + fc; "resize": fc + bicubic grid resize (AVS-S4)
+    apply_ln_before: bool = REQUIRED   # false for AVS, which builds ln_before but never applies it
+    gate_before_ln_post: bool = REQUIRED   # output order: AVS applies the gate before ln_post
+    use_bn: bool = REQUIRED            # --is_bn: BatchNorm after the down/up convs (AVE / AVVP)
+    audio_gate: bool = REQUIRED        # --is_gate: scalar gate on the video->audio modules (AVE / AVVP)
+
+
+@dataclass
 class ModelConfig:
     swin_preset: str = "large_192"      # SwinV2Config.<preset>()
     swin_overrides: dict = field(default_factory=dict)
@@ -140,7 +158,7 @@ class Config:
     metrics_file: str = ""              # eval.py: JSON file for the metrics ("" = print only)
     file_name: str = ""                 # export.py: MindIR file name without extension ("" = dgsct_<task>)
     file_format: str = "MINDIR"         # export.py: MINDIR (the only format exportable on CPU)
-    prompt: PromptConfig = field(default_factory=PromptConfig)
+    prompt: typing.Optional[PromptSection] = field(default_factory=PromptSection)   # null: tasks without prompts
     model: ModelConfig = field(default_factory=ModelConfig)
     head: typing.Any = None             # task schema (src/tasks/)
     data: DataConfig = field(default_factory=DataConfig)
@@ -288,12 +306,17 @@ def load_config(path, argv=()):
     options = data.pop("options", None) if isinstance(data, dict) else None
     _reject_derived_keys(head, task, source)
     _point_to_compat({"train": raw.get("train"), "head": head, "data.options": options}, source)
+    prompt = raw.pop("prompt", None)
+    if prompt and not task.uses_prompt:
+        raise ConfigError(f"{source}: task {task.name!r} has no prompt modules; remove the 'prompt' section")
     cfg = build_dataclass(Config, raw, source)
+    cfg.prompt = build_dataclass(PromptSection, prompt, source, "prompt.") if task.uses_prompt else None
     cfg.head = build_dataclass(task.head_schema, head, source, "head.")
     cfg.data.options = build_dataclass(task.data_schema, options, source, "data.options.")
-    cfg.prompt.validate(f"{source}: prompt")
-    cfg.train.mode = cfg.train.mode.lower()
     _check_required(cfg, source)
+    if cfg.prompt is not None:
+        cfg.prompt.validate(f"{source}: prompt")
+    cfg.train.mode = cfg.train.mode.lower()
     cfg.ckpt_path = cfg.ckpt_path or f"outputs/{cfg.task}"     # task-neutral defaults
     cfg.file_name = cfg.file_name or f"dgsct_{cfg.task}"
     cfg.train.early_stop_metric = cfg.train.early_stop_metric or task.select_metric

@@ -29,10 +29,13 @@ _FIELD_LINE = re.compile(r"^\s+(\w+)\s*:[^=#]*(?:=[^#]*)?(?:#\s?(.*))?$")
 def _comments(cls):
     """field name -> the comment on its line in the class body ('' when none)."""
     comments = {}
-    for line in inspect.getsource(cls).splitlines():
-        match = _FIELD_LINE.match(line)
-        if match:
-            comments.setdefault(match.group(1), (match.group(2) or "").strip())
+    for klass in cls.__mro__:                    # a subclass's comment first, then its bases' (inherited fields)
+        if not dataclasses.is_dataclass(klass):
+            continue
+        for line in inspect.getsource(klass).splitlines():
+            match = _FIELD_LINE.match(line)
+            if match:
+                comments.setdefault(match.group(1), (match.group(2) or "").strip())
     return comments
 
 

@@ -88,7 +88,8 @@ def test_saved_config_uses_only_the_new_names(tmp_path):
 
 
 # keys whose value differs per task: the generic schema gives none of them a default (no AVE value leaks)
-PER_TASK_KEYS = ("train.epochs", "train.batch_size", "train.lr", "data.num_segments", "data.eval_split")
+PER_TASK_KEYS = ("train.epochs", "train.batch_size", "train.lr", "data.num_segments", "data.eval_split",
+                 "prompt.reduction", "prompt.num_tokens", "prompt.tokens_init", "prompt.alignment", "prompt.use_bn")
 
 
 @pytest.mark.parametrize("key", PER_TASK_KEYS)
@@ -102,12 +103,12 @@ def test_per_task_keys_have_no_default_and_must_be_set(tmp_path, key):
 
 
 def test_generic_defaults_are_not_the_ave_values():
-    from src.config import REQUIRED, DataConfig, TrainConfig  # pylint: disable=import-outside-toplevel
+    from src.config import REQUIRED, DataConfig, PromptSection, TrainConfig  # pylint: disable=import-outside-toplevel
     ave = load_config(MODEL_DIR / "configs" / "ave.yaml")
     train, data = TrainConfig(), DataConfig()
     for key in PER_TASK_KEYS:
         section, name = key.split(".")
-        assert getattr({"train": train, "data": data}[section], name) is REQUIRED, key
+        assert getattr({"train": train, "data": data, "prompt": PromptSection()}[section], name) is REQUIRED, key
     # the remaining training defaults are neutral (no schedule, no accumulation, no early stop), unlike AVE's
     assert (train.lr_gamma, train.accum_itr, train.early_stop_patience, train.early_stop_metric) == (1.0, 1, 0, "")
     assert (ave.train.lr_gamma, ave.train.accum_itr, ave.train.early_stop_patience) == (0.35, 2, 20)
@@ -198,3 +199,12 @@ def test_base_key_merges_sections_and_names_errors(tmp_path):
     (tmp_path / "orphan.yaml").write_text("base: missing.yaml\n")
     with pytest.raises(ConfigError, match=r"missing\.yaml \(key 'base' of .*orphan\.yaml\)"):
         load_config(tmp_path / "orphan.yaml")
+
+
+def test_a_task_without_prompt_modules_takes_no_prompt_section(tmp_path):
+    grounding = load_config(MODEL_DIR / "configs" / "avqa_grounding.yaml")
+    assert grounding.prompt is None
+    path = tmp_path / "grounding.yaml"
+    path.write_text(f"base: {MODEL_DIR / 'configs' / 'avqa_grounding.yaml'}\nprompt: {{alpha: 0.2}}\n")
+    with pytest.raises(ConfigError, match=r"task 'avqa_grounding' has no prompt modules; remove the 'prompt' section"):
+        load_config(path)

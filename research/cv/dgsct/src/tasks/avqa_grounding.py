@@ -50,6 +50,7 @@ class AVQAGroundingTask(Task):
     output_names = ("match_pos", "match_neg")
     loss_names = ("match",)
     select_metric = "match_accuracy"
+    uses_prompt = False                         # frozen backbones without prompt modules
 
     def build_network(self):
         backbones = Backbones(*build_backbones(self.cfg), self.cfg.model.backbone_train_mode)

@@ -50,6 +50,7 @@ class Task:
     output_names = ()                           # network outputs, in order (the metric reads them by name)
     loss_names = ()                             # loss parts after the total
     select_metric = "accuracy"                  # default of train.early_stop_metric (a key of the metric result)
+    uses_prompt = True                          # the network has DG-SCT prompt modules (the config's prompt section)
     resizes_frames = False                      # the network resizes data.image_size frames to the Swin size
     plot = None                                 # optional method (source, records, out_dir, max_videos) -> paths
     plot_max_videos = 0                         # videos eval.py --plot draws by default (0 = all)
