@@ -53,6 +53,7 @@ SLOW_TESTS = {
     "test_htsat.py": {"test_graph_mode_stepwise_api_equals_pynative_forward"},
     "test_fewshot_head.py": {"test_heads_compile_in_graph_mode"},
     "test_swin_v2.py": {"test_graph_mode_equals_pynative"},
+    "test_compiled_step_grads.py": "*",
     "test_avs_head.py": {"test_head_shapes_and_official_relu_flag", "test_head_explicit_affinity_gives_same_logits"},
 }
 DISTRIBUTED_FILES = {"test_distributed_ave.py"}
