@@ -147,10 +147,12 @@ def compiled_step(fn):
 
 
 def step_weights(*params):
-    """Parameters -> tensors to pass to a ``compiled_step``. ``p + 0`` is a new tensor (the gradient still flows back to
-    the Parameter); passing the Parameter itself makes MindSpore bind it into the compiled graph, which then gets
-    recompiled (and duplicated in memory) for every instance. ``None`` (an absent bias) is passed through."""
-    return tuple(None if p is None else p + 0 for p in params)
+    """Parameters -> tensors to pass to a ``compiled_step``: ``p.reshape(p.shape)``, a view of the Parameter's memory
+    (no copy; the gradient still flows back to the Parameter). Passing the Parameter itself makes MindSpore bind it
+    into the compiled graph, which then gets recompiled (and duplicated in memory) for every instance; a copy
+    (``p + 0``) stays resident after the call, because a compiled graph keeps its last inputs alive (one block's weights
+    per graph). ``None`` (an absent bias) is passed through."""
+    return tuple(None if p is None else p.reshape(p.shape) for p in params)
 
 
 _LAYER_NORM = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=LAYER_NORM_EPS)
