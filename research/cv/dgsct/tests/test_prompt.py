@@ -29,6 +29,9 @@ C, D, N, M = 16, 24, 16, 9
 AVE = dict(reduction=4, num_tokens=3)
 S4 = dict(reduction=4, num_tokens=3, tokens_init="zeros", alignment="resize", apply_ln_before=False,
           gate_before_ln_post=True, use_bn=False, audio_gate=False)
+# few/zero-shot copy (`few-shot/nets/net_trans.py`): in-module temporal gate; alpha 0.2 as the few-shot flags, gamma
+# 0.3 (official 0.01-0.05) so that a wrong gate cannot hide inside the tolerance
+FEWSHOT = dict(reduction=4, num_tokens=3, alpha=0.2, beta=0.05, temporal_gate=True, gamma=0.3)
 
 
 def _inputs(batch=4):
@@ -113,7 +116,15 @@ def _torch_reference(torch, params, x, y, cfg, use_gate, train):
     x_c = x1 * (m_c + 1)
     s = lin("fc_affine_v_s_att", F.relu(lin("fc_affine_video_2", x_c)) * F.relu(lin("fc_affine_audio_2", guide)))
     pool = torch.softmax(torch.tanh(s).transpose(1, 2), -1)
-    x2 = x1 * (cfg.alpha * m_c + cfg.beta * torch.sigmoid(s) + 1 - cfg.alpha)
+    if cfg.temporal_gate:
+        # as the official few-shot module: guide vectors viewed as [B, 10, C], gate [B, 10, 1, 1] on [B, 10, N, C]
+        videos = x.shape[0] // 10
+        g_t = torch.sigmoid(lin("temporal_gated.0", guide.reshape(videos, 10, -1))).unsqueeze(-1)
+        view = lambda t: t.reshape(videos, 10, t.shape[1], t.shape[2])  # noqa: E731
+        x2 = view(x1) * (cfg.alpha * view(m_c) + cfg.beta * view(torch.sigmoid(s)) + cfg.gamma * g_t + 1 - cfg.alpha)
+        x2 = x2.reshape(x1.shape)
+    else:
+        x2 = x1 * (cfg.alpha * m_c + cfg.beta * torch.sigmoid(s) + 1 - cfg.alpha)
     ln = lambda name, t: F.layer_norm(t, (t.shape[-1],), p[name + ".gamma"], p[name + ".beta"], 1e-5)  # noqa: E731
     if cfg.apply_ln_before:
         x2 = ln("ln_before", x2)
@@ -139,7 +150,7 @@ def _torch_reference(torch, params, x, y, cfg, use_gate, train):
     return z, pool
 
 
-@pytest.mark.parametrize("variant", [AVE, S4, dict(AVE, gate_before_ln_post=True)])
+@pytest.mark.parametrize("variant", [AVE, S4, dict(AVE, gate_before_ln_post=True), FEWSHOT])
 @pytest.mark.parametrize("train", [True, False])
 def test_parity_with_torch_reference(pynative, variant, train):
     """Non-zero gates, train (BN batch stats) and eval mode, output + map + input gradient."""
@@ -153,8 +164,9 @@ def test_parity_with_torch_reference(pynative, variant, train):
         module.bn2.moving_variance.set_data(ms.Tensor(np.linspace(0.5, 2.0, C).astype(np.float32)))
     module.set_train(train)
     params = params_numpy(module)
-    x, y = _inputs()
-    weights = np.random.default_rng(2).standard_normal((4, N, C)).astype(np.float32)
+    batch = 20 if cfg.temporal_gate else 4      # the official temporal gate needs 10 segments per video
+    x, y = _inputs(batch)
+    weights = np.random.default_rng(2).standard_normal((batch, N, C)).astype(np.float32)
 
     def loss_fn(x_in, y_in):
         out, pool = module(x_in, y_in)
@@ -194,3 +206,19 @@ def test_graph_mode_equals_pynative():
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
     np.testing.assert_allclose(graph, eager, rtol=1e-5, atol=1e-6)
+
+
+def test_temporal_gate_changes_the_output_only_when_enabled(pynative):
+    """The gate adds gamma * G_t to the re-weighting: with gamma > 0 the output differs from the same module without
+    the gate (same weights); the gate exists only in the temporal variant."""
+    assert not hasattr(CrossModalPrompt(C, N, D, M, PromptConfig(**AVE)), "temporal_gated")
+    module = CrossModalPrompt(C, N, D, M, PromptConfig(**dict(FEWSHOT, gamma=0.5)))
+    params = params_numpy(module)
+    assert params["temporal_gated.0.weight"].shape == (1, C) and params["temporal_gated.0.bias"].shape == (1,)
+    module.gate.set_data(ms.Tensor([0.7], ms.float32))
+    module.set_train(False)
+    x, y = _inputs(20)
+    with_gate = module(x, y)[0].asnumpy()
+    module.gamma = 0.0
+    without = module(x, y)[0].asnumpy()
+    assert np.abs(with_gate - without).max() > 1e-3
