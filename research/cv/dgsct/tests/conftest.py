@@ -13,11 +13,8 @@
 # limitations under the License.
 # ============================================================================
 """Shared pytest setup: model folder on sys.path, CPU device, shared-data lookup, small helpers."""
-import gzip
 import inspect
-import itertools
 import os
-import string
 import sys
 from pathlib import Path
 
@@ -154,10 +151,7 @@ def pynative():
 def tiny_tokenizer(tmp_path_factory):
     """The tiny CLIP's vocabulary (600 ids = 512 byte symbols + 86 merges + 2 specials) in the released format,
     context length 16 (CLIPConfig.tiny)."""
+    from src.data.fewshot_synthetic import write_clip_bpe
     from src.text.clip_bpe import CLIPTokenizer
-    letters = string.ascii_lowercase
-    merges = [(a, b) for a, b in itertools.product(letters, letters)][:86]
-    path = tmp_path_factory.mktemp("vocab") / "bpe_tiny.txt.gz"
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        handle.write("\n".join(["#version: 0.2"] + [" ".join(m) for m in merges]) + "\n")
-    return CLIPTokenizer(str(path), vocab_size=600, context_length=16)
+    path = write_clip_bpe(tmp_path_factory.mktemp("vocab") / "bpe_tiny.txt.gz")
+    return CLIPTokenizer(path, vocab_size=600, context_length=16)
