@@ -182,7 +182,7 @@ def torch_reference(torch, p, frames, spec_image, class_ids, eot, n_ctx, contras
         return 0.2 * h + 0.8 * x
     norm = lambda x: x / x.norm(dim=-1, keepdim=True)  # noqa: E731
     logits_v = t["logit_scale"].exp() * norm(adapter(image, "clip_adapter")) @ norm(adapter(text, "clip_adapter_text")).T
-    logits_a = t["clap_audio.logit_scale_a"] * norm(audio) @ norm(t["clap_class_text"]).T
+    logits_a = t["clap_audio.logit_scale_a"] * norm(audio) @ norm(t["class_text"]).T
     scores = (2 * logits_v + 2 * logits_a).reshape(BATCH, SEGMENTS, -1)
     # contrastive: fc_a1 on the audio embeddings, per-video means, exp(CLIP scale) taken at construction
     fa = F.linear(audio, t["audio_visual_contrastive_learner.fc_a1.weight"],
@@ -203,7 +203,7 @@ def test_whole_network_matches_torch_reference(tiny_tokenizer, pynative):
     waves = (rng.standard_normal((BATCH, SEGMENTS, 16000)) * 0.1).astype(np.float32)
     scores, audio_image, image_audio = net(ms.Tensor(frames), ms.Tensor(waves))
     spec = net.clap_audio.htsat.frontend(ms.Tensor(waves.reshape(BATCH * SEGMENTS, -1))).asnumpy()
-    params = params_numpy(net)
+    params = dict(params_numpy(net), class_text=net.clap_class_text.asnumpy())
     learner = net.prompt_learner
     with torch.no_grad():
         ref = torch_reference(torch, params, frames, spec, learner.prompt_ids.asnumpy(), learner.eot_index.asnumpy(),
@@ -213,3 +213,22 @@ def test_whole_network_matches_torch_reference(tiny_tokenizer, pynative):
     for ours, theirs in zip((scores, audio_image, image_audio), ref):
         np.testing.assert_allclose(ours.asnumpy(), theirs.numpy(), rtol=1e-4, atol=1e-4)
     assert np.abs(scores.asnumpy()).max() > 1.0
+
+
+def test_checkpoint_is_independent_of_the_class_list(tiny_tokenizer, tmp_path, pynative):
+    """Zero-shot: weights trained on one class set load into the network of another class set (strictly) and score
+    its classes; the class-specific parts (prompt token ids, CLAP class texts) are rebuilt from the names."""
+    from src.dgsct.model import load_network_checkpoint
+    net = build_net(tiny_tokenizer)
+    randomize(net)
+    ms.save_checkpoint(net, str(tmp_path / "pretrained.ckpt"))
+    other = ["bell", "cat", "background"]
+    target = FewShotNet(CLIP(CLIPConfig.tiny(vision_layers=3)), CLAPAudioEncoder(HTSATConfig.tiny(**HTSAT), joint_dim=24),
+                        PROMPT, tiny_tokenizer, other, np.ones((3, 24), np.float32), segments=SEGMENTS)
+    load_network_checkpoint(target, tmp_path / "pretrained.ckpt")
+    np.testing.assert_array_equal(target.prompt_learner.ctx.asnumpy(), net.prompt_learner.ctx.asnumpy())
+    target.set_train(False)
+    rng = np.random.default_rng(0)
+    frames = ms.Tensor(rng.standard_normal((2, SEGMENTS, 3, 32, 32)).astype(np.float32))
+    waves = ms.Tensor((rng.standard_normal((2, SEGMENTS, 16000)) * 0.1).astype(np.float32))
+    assert target(frames, waves)[0].shape == (2, SEGMENTS, 3)

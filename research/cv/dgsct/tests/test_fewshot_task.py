@@ -95,6 +95,31 @@ def test_loss_matches_torch_and_switches_weight(pynative):
             assert float(total.asnumpy()) == pytest.approx(float(weight * ce_ref + contrast), rel=1e-5)
 
 
+def test_adaptive_weighting_of_the_zero_shot_pretraining(pynative):
+    """pretrain/main_trans.py: sum_i w_i L_i, w_i = L_i / (e + sum L) + 1 / e (1-based epoch e), gradient through w."""
+    torch = torch_or_skip()
+    from dataclasses import replace
+    cfg = replace(load_config(MODEL_DIR / "configs" / "fewshot_ave.yaml").head, loss_weighting="adaptive")
+    rng = np.random.default_rng(1)
+    labels = np.zeros((2, 10, 5), np.float32)
+    labels[:, :, -1] = 1
+    scores, ai, ia = (rng.standard_normal(s).astype(np.float32) for s in ((2, 10, 5), (2, 2), (2, 2)))
+    loss = FewShotLoss(cfg, False)
+    loss.set_epoch(2)                                                     # the third epoch: e = 3
+    s_t = torch.tensor(scores, requires_grad=True)
+    ce_t = torch.nn.CrossEntropyLoss()
+    parts = [ce_t(s_t.reshape(20, -1), torch.tensor(labels).reshape(20, -1)),
+             ce_t(torch.tensor(ai), torch.eye(2)), ce_t(torch.tensor(ia), torch.eye(2))]
+    total_ref = sum((p / (3 + sum(parts)) + 1 / 3) * p for p in parts)
+    total_ref.backward()
+    total = loss(ms.Tensor(scores), ms.Tensor(ai), ms.Tensor(ia), ms.Tensor(labels))[0]
+    assert float(total.asnumpy()) == pytest.approx(float(total_ref), rel=1e-5)
+    grad = ms.grad(lambda s: loss(s, ms.Tensor(ai), ms.Tensor(ia), ms.Tensor(labels))[0])(ms.Tensor(scores))
+    np.testing.assert_allclose(grad.asnumpy(), s_t.grad.numpy(), rtol=1e-4, atol=1e-7)
+    with pytest.raises(ConfigError, match="head.loss_weighting"):
+        FewShotLoss(replace(cfg, loss_weighting="dynamic"), False)
+
+
 def test_training_split_is_the_k_shot_subset(synthetic):
     cfg = load_config(TINY, _overrides(synthetic))
     _, source = bind_task(cfg).build_data("train", 2, False)

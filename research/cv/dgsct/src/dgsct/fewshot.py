@@ -31,7 +31,10 @@ LayerNorm-ed final HTS-AT tokens). logits_v = exp(CLIP logit_scale) cos(CLIP-Ada
 texts)), logits_a = CLAP logit_scale_a (not exponentiated, as the official code) cos(audio, CLAP class texts);
 scores = 2 logits_v + 2 logits_a per segment; the audio-visual contrastive logits use per-video means.
 The CLAP class-text embeddings come from a frozen text encoder and fixed prompts ("The sounds of <name>"), so they
-are computed once when the network is built (`clap_class_text`, not trainable) instead of on every step.
+are computed once when the network is built (`clap_class_text`, a constant) instead of on every step. Nothing in the
+checkpoint depends on the class list (the prompt learner's context is shared by all classes, the class-name tokens
+are looked up on every call), so a network trained on one class set (zero-shot: VGGSound-AVEL40K) loads into the
+network built for another one (AVE, LLP) and scores its classes without further training.
 """
 import numpy as np
 
@@ -108,7 +111,7 @@ class FewShotNet(nn.Cell):
         self.clip_adapter = ClipAdapter(embed_dim)
         self.clip_adapter_text = ClipAdapter(embed_dim)
         self.logit_scale = Parameter(ms.Tensor(clip.logit_scale.asnumpy()), name="logit_scale", requires_grad=False)
-        self.clap_class_text = Parameter(ms.Tensor(clap_class_text), name="clap_class_text", requires_grad=False)
+        self.clap_class_text = ms.Tensor(clap_class_text)      # derived from the class names: not in checkpoints
         # official: exp(CLIP logit_scale) taken once when the layer is built
         scale = float(clip.logit_scale.asnumpy().reshape(-1)[0])
         self.audio_visual_contrastive_learner = AudioVisualContrastive(scale, embed_dim, segments)

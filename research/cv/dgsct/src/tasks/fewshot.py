@@ -20,7 +20,9 @@ src/dgsct/fewshot.py trained on the first k videos per class.
 * target "video" (AVE classification, `--weak 1`): the mean of the 10 segment scores over the K event classes; the
   target is the class of the first event segment; metric = video accuracy.
 Loss (official): w * CE + 2 * L(audio->image) + 1.5 * L(image->audio), w = 500 for epochs 1..10 and 5 afterwards;
-the contrastive terms are CE of the [B, B] logits against the identity.
+the contrastive terms are CE of the [B, B] logits against the identity. `head.loss_weighting: adaptive` is the
+zero-shot pre-training loss (`pretrain/main_trans.py`): sum_i w_i L_i with w_i = L_i / (e + sum_j L_j) + 1 / e, e the
+1-based epoch, the weights not detached from the graph.
 """
 from dataclasses import dataclass, field
 
@@ -60,6 +62,7 @@ class FewShotHeadConfig:
     ce_switch_epoch: int = 10
     audio_image_weight: float = 2.0
     image_audio_weight: float = 1.5
+    loss_weighting: str = "fixed"         # fixed (few-shot) | adaptive (zero-shot pre-training, pretrain/main_trans.py)
 
 
 @dataclass
@@ -104,12 +107,17 @@ class FewShotLoss(nn.Cell):
         super().__init__()
         self.cfg = cfg
         self.video_level = video_level
+        if cfg.loss_weighting not in ("fixed", "adaptive"):
+            raise ConfigError(f"key 'head.loss_weighting' must be fixed or adaptive, got {cfg.loss_weighting!r}")
+        self.adaptive = cfg.loss_weighting == "adaptive"
         self.ce_weight = Parameter(ms.Tensor(cfg.ce_weight_early, ms.float32), name="ce_weight", requires_grad=False)
+        self.epoch = Parameter(ms.Tensor(1.0, ms.float32), name="epoch", requires_grad=False)   # 1-based
 
     def set_epoch(self, epoch):
         """epoch 0-based; the official loop counts epochs from 1 and uses the early weight while epoch <= 10."""
         late = epoch + 1 > self.cfg.ce_switch_epoch
         self.ce_weight.set_data(ms.Tensor(self.cfg.ce_weight_late if late else self.cfg.ce_weight_early, ms.float32))
+        self.epoch.set_data(ms.Tensor(float(epoch + 1), ms.float32))
 
     def construct(self, scores, audio_image, image_audio, labels):
         if self.video_level:
@@ -119,7 +127,12 @@ class FewShotLoss(nn.Cell):
         identity = ops.eye(audio_image.shape[0], audio_image.shape[0], ms.float32)
         loss_ai = soft_cross_entropy(audio_image, identity)
         loss_ia = soft_cross_entropy(image_audio, identity)
-        total = self.ce_weight * ce + self.cfg.audio_image_weight * loss_ai + self.cfg.image_audio_weight * loss_ia
+        if self.adaptive:
+            denominator = self.epoch + ce + loss_ai + loss_ia
+            total = ((ce / denominator + 1 / self.epoch) * ce + (loss_ai / denominator + 1 / self.epoch) * loss_ai
+                     + (loss_ia / denominator + 1 / self.epoch) * loss_ia)
+        else:
+            total = self.ce_weight * ce + self.cfg.audio_image_weight * loss_ai + self.cfg.image_audio_weight * loss_ia
         return total, ce, loss_ai, loss_ia
 
 
