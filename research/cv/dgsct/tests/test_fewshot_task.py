@@ -162,3 +162,36 @@ def test_readme_tiny_commands_train_evaluate_export(tmp_path):
             still.append(name)
     assert not moved_frozen
     assert not still, still
+
+
+def test_zero_shot_pretraining_config_and_vggsound_source(tmp_path):
+    """configs/zeroshot_pretrain.yaml inherits the few-shot settings; the VGGSound-AVEL40K split (AVE file layout,
+    6-digit ids) yields per-segment targets over the classes + background, and shots=0 keeps the whole split."""
+    from PIL import Image
+    from src.data.vggsound_avel import CATEGORY_FILE, LABEL_FILE
+    cfg = load_config(MODEL_DIR / "configs" / "zeroshot_pretrain.yaml")
+    assert (cfg.data.options.dataset, cfg.data.options.shots, cfg.head.loss_weighting) == ("vggsound_avel", 0,
+                                                                                         "adaptive")
+    assert (cfg.prompt.alpha, cfg.prompt.beta, cfg.prompt.gamma, cfg.train.lr) == (0.3, 0.01, 0.05, 3e-4)
+    (tmp_path / CATEGORY_FILE).write_text("dog barking\nchurch bell\ncat\n")
+    rows = [("12", "church bell", "[0, 1, 1, 0, 0, 0, 0, 0, 0, 0]", "train"),
+            ("7", "dog barking", "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]", "train"),
+            ("31", "cat", "[0, 0, 0, 0, 0, 0, 0, 0, 1, 1]", "test")]
+    (tmp_path / LABEL_FILE).write_text("video_id,category,label,split\n" +
+                                       "".join(f'{v},{c},"{f}",{s}\n' for v, c, f, s in rows))
+    for video_id, *_ in rows:
+        folder = tmp_path / "frames" / video_id.zfill(6)
+        folder.mkdir(parents=True)
+        for number in range(1, 11):
+            Image.fromarray(np.full((8, 8, 3), number * 20, np.uint8)).save(folder / f"{number:08d}.jpg")
+        (tmp_path / "wave").mkdir(exist_ok=True)
+        np.save(tmp_path / "wave" / f"{video_id.zfill(6)}.npy", np.zeros(10 * 8000, np.float32))
+    tiny = load_config(TINY, ["--data.options.dataset=vggsound_avel", "--data.options.shots=0",
+                              f"--data.root={tmp_path}"])
+    _, source = bind_task(tiny).build_data("train", 1, False)
+    assert len(source) == 2 and source.classes == ["dog barking", "church bell", "cat"]
+    frames, waves, labels = source[0]
+    assert frames.shape == (10, 3, 32, 32) and waves.shape == (10, 16000) and labels.shape == (10, 4)
+    assert labels.argmax(-1).tolist() == [3, 1, 1, 3, 3, 3, 3, 3, 3, 3]
+    with pytest.raises(ConfigError, match=r"data\.options\.dataset"):
+        load_config(TINY, ["--data.options.dataset=llp"])

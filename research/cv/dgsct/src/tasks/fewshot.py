@@ -19,12 +19,15 @@ src/dgsct/fewshot.py trained on the first k videos per class.
   segment labels; metric = segment accuracy.
 * target "video" (AVE classification, `--weak 1`): the mean of the 10 segment scores over the K event classes; the
   target is the class of the first event segment; metric = video accuracy.
+* dataset "vggsound_avel": the zero-shot pre-training set (VGGSound-AVEL40K, 141 classes + background, per segment;
+  official `pretrain/main_trans.py`), in the AVE file layout (src/data/vggsound_avel.py).
 Loss (official): w * CE + 2 * L(audio->image) + 1.5 * L(image->audio), w = 500 for epochs 1..10 and 5 afterwards;
 the contrastive terms are CE of the [B, B] logits against the identity. `head.loss_weighting: adaptive` is the
 zero-shot pre-training loss (`pretrain/main_trans.py`): sum_i w_i L_i with w_i = L_i / (e + sum_j L_j) + 1 / e, e the
 1-based epoch, the weights not detached from the graph.
 """
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import mindspore as ms
@@ -33,11 +36,13 @@ from mindspore import Parameter, nn, ops
 from ..config import ConfigError
 from ..data.ave import AVESource, load_categories
 from ..data.fewshot import SHOTS, KShotSource, ave_k_shot
+from ..data.vggsound_avel import CATEGORY_FILE, VGGSoundAVELSource, read_categories, vggsound_k_shot
 from ..data.transforms import build_task_dataset
 from ..dgsct.fewshot import FewShotNet, freeze_fewshot
 from .base import Task
 
 TARGETS = ("segment", "video")
+DATASETS = ("ave", "vggsound_avel")
 
 
 @dataclass
@@ -68,10 +73,13 @@ class FewShotHeadConfig:
 @dataclass
 class FewShotDataOptions:
     """`data.options:` of the few-shot task."""
+    dataset: str = "ave"                  # ave | vggsound_avel (zero-shot pre-training, VGGSound-AVEL40K)
     target: str = "segment"               # segment (AVE) | video (AVE classification)
     shots: int = 16                       # k videos per class in the training split (0 = the whole split)
 
     def validate(self, source):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"{source}: key 'data.options.dataset' must be one of {DATASETS}, got {self.dataset!r}")
         if self.target not in TARGETS:
             raise ValueError(f"{source}: key 'data.options.target' must be one of {TARGETS}, got {self.target!r}")
         if self.shots != 0 and self.shots not in SHOTS:
@@ -183,7 +191,7 @@ class FewShotTask(Task):
     @classmethod
     def prepare(cls, cfg):
         """Class names (+ "background" for the per-segment target) and their CLAP text embeddings."""
-        names = load_categories(cfg.data.root)
+        names = class_names(cfg.data)
         if cfg.data.options.target == "segment":
             names = names + ["background"]
         return FewShotDerived(names, clap_class_text(cfg.head, names))
@@ -236,9 +244,12 @@ class FewShotTask(Task):
 
     def build_data(self, split, batch_size, training, rank=0, group_size=1):
         data = self.cfg.data
-        source = AVESource(data.root, split, data, classes=load_categories(data.root))
+        if data.options.dataset == "vggsound_avel":
+            source, k_shot = VGGSoundAVELSource(data.root, split, data), vggsound_k_shot
+        else:
+            source, k_shot = AVESource(data.root, split, data, classes=load_categories(data.root)), ave_k_shot
         if split == data.train_split and data.options.shots:
-            source = KShotSource(source, ave_k_shot(source.records, source.classes, data.options.shots),
+            source = KShotSource(source, k_shot(source.records, source.classes, data.options.shots),
                                  data.options.shots)
         return build_task_dataset(source, data, batch_size, training, rank, group_size), source
 
@@ -246,11 +257,18 @@ class FewShotTask(Task):
         return FewShotAccuracy(self.video_level, self.cfg.data.options.shots)
 
     def example_labels(self, batch):
-        k = len(load_categories(self.cfg.data.root)) if self.cfg.data.root else 1
+        k = len(class_names(self.cfg.data)) if self.cfg.data.root else 1
         labels = np.zeros((batch, self.cfg.data.num_segments, k + 1), np.float32)
         labels[:, :, -1] = 1
         labels[:, :3, 0], labels[:, :3, -1] = 1, 0
         return (labels,)
+
+
+def class_names(data):
+    """The event classes of the configured dataset (without background)."""
+    if data.options.dataset == "vggsound_avel":
+        return read_categories(Path(data.root) / CATEGORY_FILE)
+    return load_categories(data.root)
 
 
 def _required(path, key):
