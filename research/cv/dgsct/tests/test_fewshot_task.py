@@ -195,3 +195,22 @@ def test_zero_shot_pretraining_config_and_vggsound_source(tmp_path):
     assert labels.argmax(-1).tolist() == [3, 1, 1, 3, 3, 3, 3, 3, 3, 3]
     with pytest.raises(ConfigError, match=r"data\.options\.dataset"):
         load_config(TINY, ["--data.options.dataset=llp"])
+
+
+def test_readme_plot_of_accuracy_against_shots(tmp_path):
+    """The README's plot_shots.py line, as written, on metrics files of the form eval.py writes for this task."""
+    from PIL import Image
+    work = model_workdir(tmp_path / "model")
+    (work / "outputs").mkdir()
+    for shots, accuracy in ((1, 41.5), (2, 47.25), (4, 52.0)):
+        (work / "outputs" / f"fewshot_{shots}.json").write_text(json.dumps(
+            {"accuracy": accuracy, "shots": float(shots), "task": "fewshot", "split": "test", "checkpoint": "x"}))
+    line = readme_line("python plot_shots.py")
+    result = run_shell(line, work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [r.split()[:2] for r in result.stdout.splitlines()[1:4]]
+    assert rows == [["1", "41.50"], ["2", "47.25"], ["4", "52.00"]]
+    assert Image.open(work / "outputs" / "fewshot_shots.png").size == (640, 420)
+    (work / "outputs" / "fewshot_4.json").write_text(json.dumps({"accuracy": 50.0}))
+    result = run_shell(line, work)
+    assert result.returncode != 0 and "outputs/fewshot_4.json" in result.stderr and "shots" in result.stderr
