@@ -82,6 +82,18 @@ def test_freezing_follows_the_official_scripts(tiny_tokenizer, pynative):
     assert len([n for n in names if n.endswith(".gate_av")]) == 12
 
 
+def test_backbone_eval_mode_option(tiny_tokenizer, pynative):
+    """model.backbone_train_mode=false: training mode for the prompts and heads, eval mode for the frozen towers."""
+    from src.dgsct.encoder import set_train_mode
+    net = build_net(tiny_tokenizer)
+    set_train_mode(net, True)
+    assert net.clap_audio.htsat.frontend.training                     # official: frozen towers in train mode
+    net.backbone_train_mode = False
+    set_train_mode(net, True)
+    assert not net.visual.training and not net.clap_audio.htsat.training and not net.clap_audio.htsat.frontend.training
+    assert net.vis_adapter_blocks_p1[0].training and net.prompt_learner.training
+
+
 def test_gates_at_zero_leave_the_backbone_embeddings_unchanged(tiny_tokenizer, pynative):
     """Every prompt module is gated and starts at 0: the walk equals the plain CLIP / CLAP forward at init."""
     net = build_net(tiny_tokenizer).set_train(False)

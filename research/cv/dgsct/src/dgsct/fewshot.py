@@ -116,6 +116,10 @@ class FewShotNet(nn.Cell):
         scale = float(clip.logit_scale.asnumpy().reshape(-1)[0])
         self.audio_visual_contrastive_learner = AudioVisualContrastive(scale, embed_dim, segments)
 
+    def frozen_backbones(self):
+        """The frozen towers that model.backbone_train_mode=false keeps in eval mode during training."""
+        return self.visual, self.clap_audio.htsat
+
     def encode(self, images, waves):
         """images [B', 3, S, S], waves [B', L] -> (image embedding [B', D], audio embedding [B', D])."""
         htsat = self.clap_audio.htsat
