@@ -146,3 +146,13 @@ def pynative():
     ms.set_context(mode=ms.PYNATIVE_MODE)
     yield
     ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tmp_path_factory):
+    """The tiny CLIP's vocabulary (600 ids = 512 byte symbols + 86 merges + 2 specials) in the released format,
+    context length 16 (CLIPConfig.tiny)."""
+    from src.data.fewshot_synthetic import write_clip_bpe
+    from src.text.clip_bpe import CLIPTokenizer
+    path = write_clip_bpe(tmp_path_factory.mktemp("vocab") / "bpe_tiny.txt.gz")
+    return CLIPTokenizer(path, vocab_size=600, context_length=16)
