@@ -99,6 +99,8 @@ class TrainConfig:
     lr: float = REQUIRED                # Adam(0.9, 0.999, eps 1e-8) learning rate
     lr_step_epochs: int = 1             # StepLR(step_size, gamma) stepped per epoch
     lr_gamma: float = 1.0               # 1.0 = constant learning rate
+    lr_milestones: list = field(default_factory=list)   # non-empty: MultiStepLR(milestones, lr_gamma) instead of StepLR
+    grad_clip_norm: float = 0.0         # > 0: clip the gradient to this global norm before each update
     accum_itr: int = 1                  # batches whose gradients are averaged into one Adam step
     seed: int = 0
     log_every: int = 10
@@ -377,6 +379,13 @@ def _check_values(cfg, source, task):
     """Values a type check cannot catch, named by key."""
     if cfg.train.mode not in ("graph", "pynative"):
         raise ConfigError(f"{source}: key 'train.mode' must be graph or pynative (either case), got {cfg.train.mode!r}")
+    milestones = cfg.train.lr_milestones
+    if any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in milestones) or milestones != sorted(milestones):
+        raise ConfigError(f"{source}: key 'train.lr_milestones' must be increasing positive epoch counts, "
+                          f"got {milestones!r}")
+    if cfg.train.grad_clip_norm < 0:
+        raise ConfigError(f"{source}: key 'train.grad_clip_norm' must be >= 0 (0 = no clipping), "
+                          f"got {cfg.train.grad_clip_norm}")
     if cfg.train.early_stop_patience < 0:
         raise ConfigError(f"{source}: key 'train.early_stop_patience' must be >= 0 (0 = never), "
                           f"got {cfg.train.early_stop_patience}")
@@ -407,8 +416,8 @@ def _check_input_sizes(cfg, source, task):
             (HTSATConfig, cfg.model.htsat_preset, cfg.model.htsat_overrides, "clip_samples", "clip_samples")):
         if not hasattr(config_cls, preset):
             raise ConfigError(f"{source}: unknown backbone preset {config_cls.__name__}.{preset}()")
-        if data_key == "image_size" and task.resizes_frames:
-            continue
+        if data_key == "image_size" and (task.resizes_frames or task.image_backbone != "swin"):
+            continue                  # the few-shot tasks check their CLIP image size themselves
         built = overrides.get(model_key, getattr(getattr(config_cls, preset)(), model_key))
         if built != getattr(cfg.data, data_key):
             prefix = "swin" if config_cls is SwinV2Config else "htsat"
