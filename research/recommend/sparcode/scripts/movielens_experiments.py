@@ -97,7 +97,20 @@ FAST_GRID = {
     # warm start from the two-tower run of the same seed (its id / field embeddings and query MLP; run it first)
     "warm_tt": {"init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
     "td05_warm_tt": {"target_density": 0.05, "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    # ceiling probes (issue 9): the same options for both models, one change each
+    "a2a_neg50": {"model": "all_to_all", "num_negatives": 50},
+    "m4_warm_tt": {"num_codebooks": 4, "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    "m4_td05_warm_tt": {"num_codebooks": 4, "target_density": 0.05,
+                        "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    "tt_d64_neg50": {"model": "two_tower", "num_negatives": 50},
+    "tt_d64_inbatch": {"model": "two_tower", "negative_sampling": "in_batch"},
+    "tt_d128": {"model": "two_tower", "token_dim": 128, "embedding_size": 128},
+    "tt_d32": {"model": "two_tower", "token_dim": 32, "embedding_size": 32},
+    "tt_d64_lr3e-3": {"model": "two_tower", "lr": 0.003},
 }
+# the options probed for both models on the fast budget (seed 0), SparCode first, then the two-tower
+CEILING_PROBE = ("neg50", "a2a_neg50", "m4_td05_warm_tt", "m4_warm_tt", "ku8", "tt_d64_neg50", "tt_d64_inbatch",
+                 "tt_d128", "tt_d32", "tt_d64_lr3e-3")
 PLANS = {
     "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
                                         max_examples_per_user=10, early_stop_patience=0), (0,))],
@@ -111,6 +124,7 @@ PLANS = {
     "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE),
                         {key: FAST_GRID[key] for key in ("tt_d64", "tt_d64_e6", "td05_warm_tt", "warm_tt")},
                         seeds=SEEDS3),
+    "ceiling_probe": _runs("fa_", dict(PER_USER, **SC_BASE), {key: FAST_GRID[key] for key in CEILING_PROBE}),
 }
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
