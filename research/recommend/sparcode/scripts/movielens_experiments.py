@@ -104,13 +104,14 @@ FAST_GRID = {
                         "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
     "tt_d64_neg50": {"model": "two_tower", "num_negatives": 50},
     "tt_d64_inbatch": {"model": "two_tower", "negative_sampling": "in_batch"},
+    "tt_d64_inbatch_logq": {"model": "two_tower", "negative_sampling": "in_batch", "logq_correction": True},
     "tt_d128": {"model": "two_tower", "token_dim": 128, "embedding_size": 128},
     "tt_d32": {"model": "two_tower", "token_dim": 32, "embedding_size": 32},
     "tt_d64_lr3e-3": {"model": "two_tower", "lr": 0.003},
 }
 # the options probed for both models on the fast budget (seed 0), SparCode first, then the two-tower
 CEILING_PROBE = ("neg50", "a2a_neg50", "m4_td05_warm_tt", "m4_warm_tt", "ku8", "tt_d64_neg50", "tt_d64_inbatch",
-                 "tt_d128", "tt_d32", "tt_d64_lr3e-3")
+                 "tt_d64_inbatch_logq", "tt_d128", "tt_d32", "tt_d64_lr3e-3")
 PLANS = {
     "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
                                         max_examples_per_user=10, early_stop_patience=0), (0,))],
