@@ -115,6 +115,10 @@ FAST_GRID = {
     "tt_d64_neg50_e6": {"model": "two_tower", "num_negatives": 50, "epochs": 6},
     "tt_d128_neg50_e6": {"model": "two_tower", "token_dim": 128, "embedding_size": 128, "num_negatives": 50,
                          "epochs": 6},
+    "tt_d128_neg50_lr3e-3": {"model": "two_tower", "token_dim": 128, "embedding_size": 128, "num_negatives": 50,
+                             "lr": 0.003},
+    "tt_d128_neg50_lr3e-3_e6": {"model": "two_tower", "token_dim": 128, "embedding_size": 128, "num_negatives": 50,
+                                "lr": 0.003, "epochs": 6},
     # every change that helped one of the models, together: 50 negatives, 4 codebooks, trained with the density
     # target, warm-started from the same-seed two-tower with 50 negatives (of the same d)
     "combo_d64": {"num_negatives": 50, "num_codebooks": 4, "target_density": 0.05,
@@ -125,7 +129,8 @@ FAST_GRID = {
 # the options probed for both models on the fast budget (seed 0), SparCode first, then the two-tower
 CEILING_PROBE = ("neg50", "a2a_neg50", "m4_td05_warm_tt", "m4_warm_tt", "ku8", "tt_d64_neg50", "tt_d64_inbatch",
                  "tt_d64_inbatch_logq", "tt_d128", "tt_d32", "tt_d64_lr3e-3", "tt_d128_neg50", "tt_d128_inbatch_logq",
-                 "tt_d64_neg50_e6", "tt_d128_neg50_e6", "combo_d64", "combo_d128")
+                 "tt_d64_neg50_e6", "tt_d128_neg50_e6", "tt_d128_neg50_lr3e-3", "tt_d128_neg50_lr3e-3_e6",
+                 "combo_d64", "combo_d128")
 PLANS = {
     "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
                                         max_examples_per_user=10, early_stop_patience=0), (0,))],
