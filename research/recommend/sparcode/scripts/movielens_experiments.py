@@ -148,8 +148,9 @@ PLANS = {
     # the reported comparison of the probes: SparCode's combination (warm-started from the same-seed 50-negative
     # two-tower) and the two-towers of the same option set, 3 epochs and 6 epochs (= the combination's total)
     "ceiling_final": _runs("fa_", dict(PER_USER, **SC_BASE),
-                           {key: FAST_GRID[key] for key in ("tt_d64_neg50", "combo_d64", "tt_d64_neg50_e6",
-                                                            "tt_d128_neg50_lr3e-3_e6")}, seeds=SEEDS3),
+                           {key: FAST_GRID[key] for key in ("tt_d64_neg50", "combo_d64", "tt_d128_neg50_lr3e-3",
+                                                            "tt_d64_neg50_e6", "tt_d128_neg50_lr3e-3_e6")},
+                           seeds=SEEDS3),
 }
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
