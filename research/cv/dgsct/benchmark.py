@@ -66,7 +66,7 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode, threads=0, ev
     import mindspore as ms
     from mindspore import nn
     from src.config import load_config
-    from src.dgsct.encoder import count_parameters, freeze_backbones, set_train_mode
+    from src.dgsct.encoder import count_parameters, set_train_mode
     from src.dgsct.model import build_network
     from src.tasks import example_training_batch
     from src.trainer import GradNet, LossNet
@@ -81,7 +81,7 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode, threads=0, ev
     start = time.time()
     net, task = build_network(cfg)
     build = time.time() - start
-    freeze_backbones(net.encoder, cfg.model.train_swin_norm, cfg.model.train_htsat)
+    task.freeze(net)
     trainable, total = count_parameters(net)
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)
     grad_net = GradNet(LossNet(net, task.build_loss(), len(task.input_columns)), optimizer.parameters)

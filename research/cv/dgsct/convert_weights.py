@@ -21,7 +21,10 @@
         [--ignore 'head.*' ...] [--report report.txt]
 
 Kinds (tables in src/convert/): swinv2 (timm 0.6 Swin-V2), htsat (HTS-AT Lightning checkpoint),
-dgsct_ave (whole official DG-SCT AVE checkpoint).
+dgsct_ave (whole official DG-SCT AVE checkpoint), clip (OpenAI CLIP, e.g. ViT-B-32.pt; a TorchScript archive needs
+--unsafe-pickle at export), clap (LAION-CLAP audio side: HTS-AT + audio_projection + logit_scale_a), clap_text
+(LAION-CLAP text side: RoBERTa + text_projection). A table may name source keys it always leaves out (IGNORE: the
+other half of a CLAP checkpoint); they are listed in the report as ignored.
 """
 import argparse
 import fnmatch
@@ -32,6 +35,9 @@ TABLES = {
     "swinv2": "src.convert.swin_v2_table",
     "htsat": "src.convert.htsat_table",
     "dgsct_ave": "src.convert.dgsct_table",
+    "clip": "src.convert.clip_table",
+    "clap": "src.convert.clap_table",
+    "clap_text": "src.convert.clap_text_table",
 }
 
 
@@ -63,10 +69,11 @@ def run_map(args):
     from src.convert.mapping import DEFAULT_BUFFERS, ConversionError, convert, load_npz, save_checkpoint_atomic
     table = load_table(args.kind)
     source = load_npz(args.src)
-    kept = {k: v for k, v in source.items() if not any(fnmatch.fnmatchcase(k, p) for p in args.ignore)}
+    ignore = list(getattr(table, "IGNORE", ())) + list(args.ignore)
+    kept = {k: v for k, v in source.items() if not any(fnmatch.fnmatchcase(k, p) for p in ignore)}
     target = table.build_target(kept, args.config)   # e.g. no head in the target when 'head.*' is ignored
     buffers = getattr(table, "BUFFERS", DEFAULT_BUFFERS)
-    result = convert(source, table.RULES, target, ignore=args.ignore, buffers=buffers, strict=False)
+    result = convert(source, table.RULES, target, ignore=ignore, buffers=buffers, strict=False)
     report = result.report()
     print(report)
     if args.report:
@@ -95,7 +102,8 @@ def main(argv=None):
     mp.add_argument("--out", required=True, help="output .ckpt (written atomically)")
     mp.add_argument("--config", default=None,
                     help="target model: swinv2 / htsat preset name (default large_192 / audioset), dgsct_ave yaml "
-                         "(default configs/ave.yaml)")
+                         "(default configs/ave.yaml), clip preset (openai / tiny; default: read from the state "
+                         "dict), clap preset (dgsct / clap_48k / tiny), clap_text preset (base / tiny)")
     mp.add_argument("--ignore", nargs="*", default=[], help="fnmatch patterns of source keys to leave out")
     mp.add_argument("--report", default=None, help="also write the mapping report to this file")
     args = parser.parse_args(argv)

@@ -39,7 +39,7 @@ from src.checkpoint import TrainProgress, restore_training_checkpoint
 from src.config import ConfigError, load_config, save_config
 from src.config_help import config_help
 from src.backbones.layers import use_global_batch_draws
-from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters, freeze_backbones
+from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters
 from src.dgsct.model import build_network
 from src.dgsct.sync_batch_norm import use_cross_rank_batch_norm
 from src.tasks import bind_task
@@ -163,7 +163,7 @@ def main(argv=None):
     seed_everything(cfg.train.seed, rank)
     log = print if rank == 0 else (lambda *a, **k: None)
     net, task = build_network(cfg)
-    freeze_backbones(net.encoder, cfg.model.train_swin_norm, cfg.model.train_htsat)
+    task.freeze(net)
     broadcast_from_rank0(net, rank, size)
     synced = use_cross_rank_batch_norm(net, size)
     if synced:

@@ -67,6 +67,8 @@ class TrainConfig:
     lr: float = 5.0e-4
     lr_step_epochs: int = 3             # StepLR(step_size, gamma) stepped per epoch
     lr_gamma: float = 0.35
+    lr_milestones: list = field(default_factory=list)   # non-empty: MultiStepLR(milestones, lr_gamma) instead of StepLR
+    grad_clip_norm: float = 0.0         # > 0: clip the gradient to this global norm before each update
     accum_itr: int = 2
     seed: int = 43
     log_every: int = 10
@@ -288,6 +290,13 @@ def _check_values(cfg, source, task):
     """Values a type check cannot catch, named by key."""
     if cfg.train.mode not in ("graph", "pynative"):
         raise ConfigError(f"{source}: key 'train.mode' must be graph or pynative (either case), got {cfg.train.mode!r}")
+    milestones = cfg.train.lr_milestones
+    if any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in milestones) or milestones != sorted(milestones):
+        raise ConfigError(f"{source}: key 'train.lr_milestones' must be increasing positive epoch counts, "
+                          f"got {milestones!r}")
+    if cfg.train.grad_clip_norm < 0:
+        raise ConfigError(f"{source}: key 'train.grad_clip_norm' must be >= 0 (0 = no clipping), "
+                          f"got {cfg.train.grad_clip_norm}")
     if cfg.train.early_stop_epochs < 0:
         raise ConfigError(f"{source}: key 'train.early_stop_epochs' must be >= 0 (0 = never), "
                           f"got {cfg.train.early_stop_epochs}")
@@ -315,8 +324,8 @@ def _check_input_sizes(cfg, source, task):
             (HTSATConfig, cfg.model.htsat_preset, cfg.model.htsat_overrides, "clip_samples", "clip_samples")):
         if not hasattr(config_cls, preset):
             raise ConfigError(f"{source}: unknown backbone preset {config_cls.__name__}.{preset}()")
-        if data_key == "image_size" and task.resizes_frames:
-            continue
+        if data_key == "image_size" and (task.resizes_frames or task.image_backbone != "swin"):
+            continue                  # the few-shot tasks check their CLIP image size themselves
         built = overrides.get(model_key, getattr(getattr(config_cls, preset)(), model_key))
         if built != getattr(cfg.data, data_key):
             prefix = "swin" if config_cls is SwinV2Config else "htsat"

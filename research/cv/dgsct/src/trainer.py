@@ -61,8 +61,11 @@ class GradNet(nn.Cell):
         return values, grads
 
 
-def step_lr(base_lr, epoch, step_epochs, gamma):
-    """torch StepLR(step_size=step_epochs, gamma) value during `epoch` (0-based)."""
+def step_lr(base_lr, epoch, step_epochs, gamma, milestones=()):
+    """torch StepLR(step_size=step_epochs, gamma) value during `epoch` (0-based), stepped once per epoch; with
+    `milestones`, torch MultiStepLR(milestones, gamma): gamma once for every milestone <= epoch."""
+    if milestones:
+        return base_lr * gamma ** sum(1 for m in milestones if m <= epoch)
     return base_lr * gamma ** (epoch // step_epochs)
 
 
@@ -83,11 +86,13 @@ class Trainer:
         self.global_batch = 0
 
     def set_epoch_lr(self, epoch):
-        lr = step_lr(self.cfg.lr, epoch, self.cfg.lr_step_epochs, self.cfg.lr_gamma)
+        lr = step_lr(self.cfg.lr, epoch, self.cfg.lr_step_epochs, self.cfg.lr_gamma, self.cfg.lr_milestones)
         self.optimizer.learning_rate.set_data(ms.Tensor(lr, ms.float32))
         return lr
 
     def _apply(self, grads):
+        if self.cfg.grad_clip_norm > 0:     # torch clip_grad_norm_: one global norm over all gradients
+            grads = ops.clip_by_global_norm(grads, self.cfg.grad_clip_norm)
         self.optimizer(grads)
 
     def _check_after_last_update(self, batch, epoch):
@@ -156,6 +161,7 @@ class Trainer:
         batches_left, last, eval_ds = cfg.train.max_steps, None, None
         for epoch in range(progress.epoch, cfg.train.epochs):
             set_train_mode(net, True)      # keeps frozen backbones in eval mode if model.backbone_train_mode is false
+            task.start_epoch(epoch)         # epoch-dependent loss weights (few-shot)
             means, ran = self.train_epoch(train_ds, epoch, steps_per_epoch, samples_per_step, batches_left)
             if after_epoch is not None:
                 after_epoch()

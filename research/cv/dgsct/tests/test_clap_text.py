@@ -169,16 +169,9 @@ def test_pre_tokenizers_match_the_regex_patterns():
 
 
 def write_roberta_files(tmp_path, drop=()):
-    """vocab.json / merges.txt in the released layout: <s> <pad> </s> <unk>, the 256 byte symbols, merge results."""
-    import json
-    from src.text.clip_bpe import byte_symbols
-    merges = [("T", "h"), ("Th", "e"), ("\u0120", "s"), ("o", "u"), ("\u0120s", "ou"), ("n", "d"), ("\u0120sou", "nd")]
-    tokens = ["<s>", "<pad>", "</s>", "<unk>"] + byte_symbols() + ["".join(m) for m in merges]
-    vocab = {t: i for i, t in enumerate(tokens) if t not in drop}
-    (tmp_path / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-    (tmp_path / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n",
-                                         encoding="utf-8")
-    return str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt")
+    """vocab.json / merges.txt in the released layout (the synthetic few-shot set's tiny vocabulary)."""
+    from src.data.fewshot_synthetic import write_roberta_vocab
+    return write_roberta_vocab(tmp_path, drop=drop)
 
 
 def test_roberta_bpe_ids_by_hand(tmp_path):

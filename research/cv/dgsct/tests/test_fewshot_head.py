@@ -15,10 +15,6 @@
 """Few-shot scoring heads: CLIP-Adapter, prompt learner (shared and conditional context), CLIP/CLAP logits and the
 audio-visual contrastive term. The PyTorch reference is written here from the method descriptions (CoOp/CoCoOp
 prompt construction, CLIP-Adapter blending) on top of open_clip's text modules (parity extra; skipped without it)."""
-import gzip
-import itertools
-import string
-
 import numpy as np
 import pytest
 
@@ -29,17 +25,6 @@ from src.heads.fewshot_clip import (AudioVisualContrastive, ClipAdapter, PromptL
 from src.text.clip_bpe import CLIPTokenizer
 
 CLASSES = ["dog", "church_bell", "cat", "background"]     # prompts fit the tiny 16-token context
-
-
-@pytest.fixture(scope="module")
-def tiny_tokenizer(tmp_path_factory):
-    """The tiny CLIP's vocabulary (600 ids = 512 byte symbols + 86 merges + 2 specials) in the released format."""
-    letters = string.ascii_lowercase
-    merges = [(a, b) for a, b in itertools.product(letters, letters)][:86]
-    path = tmp_path_factory.mktemp("vocab") / "bpe_tiny.txt.gz"
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        handle.write("\n".join(["#version: 0.2"] + [" ".join(m) for m in merges]) + "\n")
-    return CLIPTokenizer(str(path), vocab_size=600, context_length=16)
 
 
 @pytest.fixture(scope="module")

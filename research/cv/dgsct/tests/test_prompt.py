@@ -29,6 +29,9 @@ C, D, N, M = 16, 24, 16, 9
 AVE = dict(reduction=4, num_tokens=3)
 S4 = dict(reduction=4, num_tokens=3, tokens_init="zeros", alignment="resize", apply_ln_before=False,
           gate_before_ln_post=True, use_bn=False, audio_gate=False)
+# few/zero-shot copy (`few-shot/nets/net_trans.py`): in-module temporal gate; alpha 0.2 as the few-shot flags, gamma
+# 0.3 (official 0.01-0.05) so that a wrong gate cannot hide inside the tolerance
+FEWSHOT = dict(reduction=4, num_tokens=3, alpha=0.2, beta=0.05, temporal_gate=True, gamma=0.3)
 
 
 def _inputs(batch=4):
@@ -91,55 +94,7 @@ def test_resize_alignment_needs_square_grids():
         CrossModalPrompt(C, 12, D, M, PromptConfig(alignment="resize", reduction=4))
 
 
-def _torch_reference(torch, params, x, y, cfg, use_gate, train):
-    """VisualAdapter.forward written directly in torch (functional), with the MindSpore module's weights."""
-    F = torch.nn.functional
-    p = {k: torch.tensor(v) for k, v in params.items()}
-    if cfg.alignment == "resize":
-        y = F.linear(y, p["fc.weight"], p["fc.bias"])
-        s_in, s_out = int(math.sqrt(y.shape[1])), int(math.sqrt(x.shape[1]))
-        grid = y.transpose(1, 2).reshape(y.shape[0], -1, s_in, s_in)
-        y = F.interpolate(grid, size=(s_out, s_out), mode="bicubic", align_corners=False).flatten(2).transpose(1, 2)
-    else:
-        y = F.conv2d(y.unsqueeze(-1), p["conv_adapter.weight"], p["conv_adapter.bias"]).squeeze(-1)
-        y = F.linear(y, p["fc.weight"], p["fc.bias"])
-    tokens = p["my_tokens"].unsqueeze(0).expand(x.shape[0], -1, -1)
-    tokens = tokens + torch.softmax(tokens @ y.transpose(1, 2), -1) @ y
-    x1 = x + p["gate_av"] * (torch.softmax(x @ tokens.transpose(1, 2), -1) @ tokens)
-    lin = lambda name, t: F.linear(t, p[name + ".weight"], p[name + ".bias"])  # noqa: E731
-    guide = y.mean(1, keepdim=True)
-    pooled = (F.relu(lin("fc_affine_audio_1", guide)) * F.relu(lin("fc_affine_video_1", x1))).mean(1, keepdim=True)
-    m_c = torch.sigmoid(lin("fc_affine_v_c_att", F.relu(lin("fc_affine_bottleneck", pooled))))
-    x_c = x1 * (m_c + 1)
-    s = lin("fc_affine_v_s_att", F.relu(lin("fc_affine_video_2", x_c)) * F.relu(lin("fc_affine_audio_2", guide)))
-    pool = torch.softmax(torch.tanh(s).transpose(1, 2), -1)
-    x2 = x1 * (cfg.alpha * m_c + cfg.beta * torch.sigmoid(s) + 1 - cfg.alpha)
-    ln = lambda name, t: F.layer_norm(t, (t.shape[-1],), p[name + ".gamma"], p[name + ".beta"], 1e-5)  # noqa: E731
-    if cfg.apply_ln_before:
-        x2 = ln("ln_before", x2)
-    z = x2.transpose(1, 2).unsqueeze(-1).contiguous()
-
-    def bn(name, t):   # written out (BatchNorm2d over (B', N)); batch statistics in train mode, running ones in eval
-        if train:
-            mean, var = t.mean((0, 2, 3), keepdim=True), t.var((0, 2, 3), unbiased=False, keepdim=True)
-        else:
-            mean = p[name + ".moving_mean"].view(1, -1, 1, 1)
-            var = p[name + ".moving_variance"].view(1, -1, 1, 1)
-        scale = p[name + ".gamma"].view(1, -1, 1, 1) / torch.sqrt(var + 1e-5)
-        return (t - mean) * scale + p[name + ".beta"].view(1, -1, 1, 1)
-    z = F.conv2d(z, p["down_sampler.weight"], groups=cfg.groups)
-    z = F.relu(bn("bn1", z) if cfg.use_bn else z)
-    z = F.conv2d(z, p["up_sampler.weight"], groups=cfg.groups)
-    z = (bn("bn2", z) if cfg.use_bn else z).squeeze(-1).transpose(1, 2)
-    if cfg.gate_before_ln_post:
-        z = ln("ln_post", p["gate"] * z if use_gate else z)
-    else:
-        z = ln("ln_post", z)
-        z = p["gate"] * z if use_gate else z
-    return z, pool
-
-
-@pytest.mark.parametrize("variant", [AVE, S4, dict(AVE, gate_before_ln_post=True)])
+@pytest.mark.parametrize("variant", [AVE, S4, dict(AVE, gate_before_ln_post=True), FEWSHOT])
 @pytest.mark.parametrize("train", [True, False])
 def test_parity_with_torch_reference(pynative, variant, train):
     """Non-zero gates, train (BN batch stats) and eval mode, output + map + input gradient."""
@@ -153,8 +108,9 @@ def test_parity_with_torch_reference(pynative, variant, train):
         module.bn2.moving_variance.set_data(ms.Tensor(np.linspace(0.5, 2.0, C).astype(np.float32)))
     module.set_train(train)
     params = params_numpy(module)
-    x, y = _inputs()
-    weights = np.random.default_rng(2).standard_normal((4, N, C)).astype(np.float32)
+    batch = 20 if cfg.temporal_gate else 4      # the official temporal gate needs 10 segments per video
+    x, y = _inputs(batch)
+    weights = np.random.default_rng(2).standard_normal((batch, N, C)).astype(np.float32)
 
     def loss_fn(x_in, y_in):
         out, pool = module(x_in, y_in)
@@ -164,7 +120,8 @@ def test_parity_with_torch_reference(pynative, variant, train):
 
     tx = torch.tensor(x.asnumpy(), requires_grad=True)
     ty = torch.tensor(y.asnumpy(), requires_grad=True)
-    ref_out, ref_pool = _torch_reference(torch, params, tx, ty, cfg, True, train)
+    from torch_prompt_reference import functional_prompt
+    ref_out, ref_pool = functional_prompt(params, tx, ty, cfg, True, train)
     ((ref_out * torch.tensor(weights)).sum() + (ref_pool * ref_pool).sum() * 3).backward()
     np.testing.assert_allclose(out.asnumpy(), ref_out.detach().numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(pool.asnumpy(), ref_pool.detach().numpy(), rtol=1e-4, atol=1e-6)
@@ -194,3 +151,19 @@ def test_graph_mode_equals_pynative():
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
     np.testing.assert_allclose(graph, eager, rtol=1e-5, atol=1e-6)
+
+
+def test_temporal_gate_changes_the_output_only_when_enabled(pynative):
+    """The gate adds gamma * G_t to the re-weighting: with gamma > 0 the output differs from the same module without
+    the gate (same weights); the gate exists only in the temporal variant."""
+    assert not hasattr(CrossModalPrompt(C, N, D, M, PromptConfig(**AVE)), "temporal_gated")
+    module = CrossModalPrompt(C, N, D, M, PromptConfig(**dict(FEWSHOT, gamma=0.5)))
+    params = params_numpy(module)
+    assert params["temporal_gated.0.weight"].shape == (1, C) and params["temporal_gated.0.bias"].shape == (1,)
+    module.gate.set_data(ms.Tensor([0.7], ms.float32))
+    module.set_train(False)
+    x, y = _inputs(20)
+    with_gate = module(x, y)[0].asnumpy()
+    module.gamma = 0.0
+    without = module(x, y)[0].asnumpy()
+    assert np.abs(with_gate - without).max() > 1e-3

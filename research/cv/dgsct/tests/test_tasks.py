@@ -35,15 +35,26 @@ def test_every_task_implements_the_contract(name):
     assert task_cls.output_names and task_cls.loss_names and task_cls.input_columns and task_cls.label_columns
 
 
+def tiny_config(name):
+    """configs/tiny/<task>.yaml, or the first tiny config of the task (the few-shot task: fewshot_ave.yaml)."""
+    path = MODEL_DIR / "configs" / "tiny" / f"{name}.yaml"
+    if path.is_file():
+        return path
+    for path in sorted((MODEL_DIR / "configs" / "tiny").glob("*.yaml")):
+        if load_config(path).task == name:
+            return path
+    raise AssertionError(f"no tiny config of task {name!r}")
+
+
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_output_names_follow_the_loss_signature(name):
     """The loss Cell is called with (*outputs, *labels): its leading parameters are the named outputs."""
-    task = bind_task(load_config(MODEL_DIR / "configs" / "tiny" / f"{name}.yaml"))
+    task = bind_task(load_config(tiny_config(name)))
     params = [p.name for p in inspect.signature(task.build_loss().construct).parameters.values()
               if p.kind is p.POSITIONAL_OR_KEYWORD]
     assert params[:len(task.output_names)] == list(task.output_names)
 
 
 def test_unknown_task_names_the_registered_ones():
-    with pytest.raises(ValueError, match=r"x\.yaml: unknown task 'fewshot' \(registered: \['ave', "):
-        get_task("fewshot", "x.yaml")
+    with pytest.raises(ValueError, match=r"x\.yaml: unknown task 'zeroshot' \(registered: \['ave', "):
+        get_task("zeroshot", "x.yaml")

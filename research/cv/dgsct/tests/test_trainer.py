@@ -48,7 +48,7 @@ class _Optimizer:
 
 def _cfg(**kw):
     base = dict(lr=1.0, lr_step_epochs=3, lr_gamma=0.35, accum_itr=2, epochs=10,
-                log_every=0)
+                log_every=0, lr_milestones=[], grad_clip_norm=0.0)
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -80,6 +80,19 @@ def test_step_lr_per_epoch(pynative):
     assert float(opt.learning_rate.asnumpy()) == pytest.approx(2.0 * 0.35)
 
 
+def test_multistep_lr_and_gradient_clipping(pynative):
+    """Few-shot schedule: torch MultiStepLR([10, 20, 30], 0.5) stepped after each epoch (0-based epoch e uses gamma
+    once per milestone <= e), and clip_grad_norm_(0.5) on the global norm."""
+    assert [step_lr(3e-4, e, 3, 0.5, [10, 20, 30]) for e in (0, 9, 10, 19, 20, 35)] == \
+        [3e-4, 3e-4, 1.5e-4, 1.5e-4, 7.5e-5, 3.75e-5]
+    opt = _Optimizer()
+    Trainer(_GradNet(), opt, _cfg(accum_itr=1, grad_clip_norm=0.5), ("zero",)).train_epoch(_Batches(3), 0, 3, 1)
+    assert opt.received == pytest.approx([0.5, 0.5, 0.5])        # |g| = 1, 2, 3 -> clipped to norm 0.5
+    opt = _Optimizer()
+    Trainer(_GradNet(), opt, _cfg(accum_itr=1, grad_clip_norm=2.5), ("zero",)).train_epoch(_Batches(3), 0, 3, 1)
+    assert opt.received == pytest.approx([1.0, 2.0, 2.5])
+
+
 class _Net(ms.nn.Cell):
     def __init__(self):
         super().__init__()
@@ -108,6 +121,9 @@ class _ScriptedTask:
 
     def build_data(self, split, batch_size, training, rank=0, group_size=1):
         return _SizedBatches(1), None
+
+    def start_epoch(self, epoch):
+        pass
 
     def build_metric(self):
         score = next(self.scores)

@@ -97,7 +97,40 @@ FAST_GRID = {
     # warm start from the two-tower run of the same seed (its id / field embeddings and query MLP; run it first)
     "warm_tt": {"init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
     "td05_warm_tt": {"target_density": 0.05, "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    # ceiling probes (issue 9): the same options for both models, one change each
+    "a2a_neg50": {"model": "all_to_all", "num_negatives": 50},
+    "m4_warm_tt": {"num_codebooks": 4, "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    "m4_td05_warm_tt": {"num_codebooks": 4, "target_density": 0.05,
+                        "init_ckpt": "{out}/ckpt/fa_tt_d64-seed{seed}/best.ckpt"},
+    "tt_d64_neg50": {"model": "two_tower", "num_negatives": 50},
+    "tt_d64_inbatch": {"model": "two_tower", "negative_sampling": "in_batch"},
+    "tt_d64_inbatch_logq": {"model": "two_tower", "negative_sampling": "in_batch", "logq_correction": True},
+    "tt_d128": {"model": "two_tower", "token_dim": 128, "embedding_size": 128},
+    "tt_d32": {"model": "two_tower", "token_dim": 32, "embedding_size": 32},
+    "tt_d64_lr3e-3": {"model": "two_tower", "lr": 0.003},
+    "tt_d128_neg50": {"model": "two_tower", "token_dim": 128, "embedding_size": 128, "num_negatives": 50},
+    "tt_d128_inbatch_logq": {"model": "two_tower", "token_dim": 128, "embedding_size": 128,
+                             "negative_sampling": "in_batch", "logq_correction": True},
+    # 6 epochs: the total budget of a SparCode warm-started from a 3-epoch two-tower
+    "tt_d64_neg50_e6": {"model": "two_tower", "num_negatives": 50, "epochs": 6},
+    "tt_d128_neg50_e6": {"model": "two_tower", "token_dim": 128, "embedding_size": 128, "num_negatives": 50,
+                         "epochs": 6},
+    "tt_d128_neg50_lr3e-3": {"model": "two_tower", "token_dim": 128, "embedding_size": 128, "num_negatives": 50,
+                             "lr": 0.003},
+    "tt_d128_neg50_lr3e-3_e6": {"model": "two_tower", "token_dim": 128, "embedding_size": 128, "num_negatives": 50,
+                                "lr": 0.003, "epochs": 6},
+    # every change that helped one of the models, together: 50 negatives, 4 codebooks, trained with the density
+    # target, warm-started from the same-seed two-tower with 50 negatives (of the same d)
+    "combo_d64": {"num_negatives": 50, "num_codebooks": 4, "target_density": 0.05,
+                  "init_ckpt": "{out}/ckpt/fa_tt_d64_neg50-seed{seed}/best.ckpt"},
+    "combo_d128": {"token_dim": 128, "embedding_size": 128, "num_negatives": 50, "num_codebooks": 4,
+                   "target_density": 0.05, "init_ckpt": "{out}/ckpt/fa_tt_d128_neg50-seed{seed}/best.ckpt"},
 }
+# the options probed for both models on the fast budget (seed 0), SparCode first, then the two-tower
+CEILING_PROBE = ("neg50", "a2a_neg50", "m4_td05_warm_tt", "m4_warm_tt", "ku8", "tt_d64_neg50", "tt_d64_inbatch",
+                 "tt_d64_inbatch_logq", "tt_d128", "tt_d32", "tt_d64_lr3e-3", "tt_d128_neg50", "tt_d128_inbatch_logq",
+                 "tt_d64_neg50_e6", "tt_d128_neg50_e6", "tt_d128_neg50_lr3e-3", "tt_d128_neg50_lr3e-3_e6",
+                 "combo_d64", "combo_d128")
 PLANS = {
     "smoke": [("smoke_tt", ML100K, dict(PER_USER, model="two_tower", epochs=1, batch_size=1024,
                                         max_examples_per_user=10, early_stop_patience=0), (0,))],
@@ -111,6 +144,13 @@ PLANS = {
     "fast_final": _runs("fa_", dict(PER_USER, **SC_BASE),
                         {key: FAST_GRID[key] for key in ("tt_d64", "tt_d64_e6", "td05_warm_tt", "warm_tt")},
                         seeds=SEEDS3),
+    "ceiling_probe": _runs("fa_", dict(PER_USER, **SC_BASE), {key: FAST_GRID[key] for key in CEILING_PROBE}),
+    # the reported comparison of the probes: SparCode's combination (warm-started from the same-seed 50-negative
+    # two-tower) and the two-towers of the same option set, 3 epochs and 6 epochs (= the combination's total)
+    "ceiling_final": _runs("fa_", dict(PER_USER, **SC_BASE),
+                           {key: FAST_GRID[key] for key in ("tt_d64_neg50", "combo_d64", "tt_d128_neg50_lr3e-3",
+                                                            "tt_d64_neg50_e6", "tt_d128_neg50_lr3e-3_e6")},
+                           seeds=SEEDS3),
 }
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans

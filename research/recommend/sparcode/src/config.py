@@ -300,6 +300,9 @@ def _check_values(values, source_of):
         fail("split_seed", f"must be >= 0 or null, got {values['split_seed']}")
     if not 0.0 < values["eval_hist_frac"] < 1.0:
         fail("eval_hist_frac", f"must be in (0, 1), got {values['eval_hist_frac']}")
+    if values["logq_correction"] and values["negative_sampling"] != "in_batch":
+        fail("logq_correction", f"corrects in-batch sampling only: set negative_sampling: in_batch "
+                                f"(got {values['negative_sampling']!r})")
     if values["target_density"] is not None and not 0.0 < values["target_density"] <= 1.0:
         fail("target_density", f"must be in (0, 1], got {values['target_density']}")
     positive = ("history_len", "min_interactions", "embedding_size", "token_dim", "num_query_tokens", "num_item_tokens",

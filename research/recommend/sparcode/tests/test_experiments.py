@@ -174,3 +174,19 @@ def test_loss_columns_of_best_epoch():
                                                     "codebook_perplexity": "3.0/4.5"}
     assert experiments.loss_columns([{"epoch": 0, "softmax_loss": 1.0, "commit_loss": 0.0}], 0) == {
         "softmax_loss": 1.0, "commit_loss": 0.0}
+
+
+def test_readme_experiment_commands_name_existing_plans():
+    """Every movielens_experiments.py command of the READMEs names a plan of the script, and every --only run is in
+    it (the long plans themselves are not run here; the smoke plan test runs the same command line)."""
+    import shlex
+    for readme in ("README.md", "README_CN.md"):
+        with open(os.path.join(MODEL_DIR, readme), encoding="utf-8") as f:
+            lines = [line.split("#")[0].strip() for line in f
+                     if line.startswith("python scripts/movielens_experiments.py")]
+        assert any("--plan=ceiling_final" in line for line in lines), readme
+        for line in lines:
+            args = dict(arg[2:].split("=", 1) for arg in shlex.split(line)[2:] if "=" in arg)
+            assert args["plan"] == "list" or args["plan"] in experiments.PLANS, (readme, line)
+            runs = {run for run, *_ in experiments.PLANS.get(args["plan"], [])}
+            assert set(filter(None, args.get("only", "").split(","))) <= runs, (readme, line)

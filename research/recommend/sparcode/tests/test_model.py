@@ -18,6 +18,7 @@ import pytest
 import mindspore as ms
 from mindspore import Tensor
 
+from src.config import ConfigError
 from src.model import build_model
 from src.model.layers import masked_mean
 from src.model.interaction import MLPInteraction, SAInteraction
@@ -189,6 +190,36 @@ def test_in_batch_negatives(name):
         s = np.concatenate([[scores[row, row]], scores[row, keep & (np.arange(6) != row)]])
         expected.append(reference_sampled_softmax(s[None]))
     np.testing.assert_allclose(softmax, np.mean(expected), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sparcode", "two_tower"])
+def test_in_batch_logq_correction(name):
+    """logq_correction: every in-batch logit of column j is lowered by log q(pos_j), q = training-positive share."""
+    meta = tiny_meta()
+    counts = np.arange(N_ITEMS + 1, dtype=np.int64) * 3          # uneven popularity, item 0 (padding) never a positive
+    meta["item_pos_counts"] = counts
+    user_feats, hist, pos, negs = tiny_batch(batch=6)
+    pos[3] = pos[1]
+    plain = build(tiny_config(model=name, negative_sampling="in_batch"), meta)
+    corrected = build(tiny_config(model=name, negative_sampling="in_batch", logq_correction=True), meta)
+    _, softmax_plain, _, _ = loss_parts(plain, (user_feats, hist, pos, negs))
+    _, softmax, _, _ = loss_parts(corrected, (user_feats, hist, pos, negs))
+    scores = corrected.score(*tensors(user_feats, hist, pos[None])).asnumpy()   # same init seed: same weights
+    log_q = np.log((counts + 1.0) / (counts + 1.0).sum())
+    scores = scores - log_q[pos][None, :]
+    expected = []
+    for row in range(6):
+        keep = (pos != pos[row]) & (np.arange(6) != row)
+        expected.append(reference_sampled_softmax(np.concatenate([[scores[row, row]], scores[row, keep]])[None]))
+    np.testing.assert_allclose(softmax, np.mean(expected), rtol=1e-5, atol=1e-5)
+    assert abs(float(softmax) - float(softmax_plain)) > 1e-3       # the correction changes the loss
+
+
+def test_logq_correction_needs_in_batch_and_counts():
+    with pytest.raises(ConfigError, match="logq_correction"):
+        tiny_config(logq_correction=True)                           # negative_sampling: uniform
+    with pytest.raises(KeyError, match="item_pos_counts"):
+        build(tiny_config(negative_sampling="in_batch", logq_correction=True), tiny_meta())
 
 
 def test_code_ids_and_token_scores_agree_with_score():

@@ -34,6 +34,7 @@ Everything here follows the PyTorch/timm semantics the official DG-SCT code reli
   per distinct input shape and reused by every block instance of that shape (see ``compiled_step``).
 * ``layer_norm_fn`` / ``exact_gelu`` / ``mlp_branch``: functional forms used inside those compiled steps.
 """
+import functools
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -178,15 +179,33 @@ def compiled_step(fn):
     MindSpore keys its compile cache on the function and the shapes/dtypes of the tensor arguments (Python scalars and
     tuples are compile-time constants), so the 18 stage-3 Swin-V2 blocks share ONE compiled graph. ``ms.jit`` on a
     cell's method instead compiles one graph per cell instance, each holding its own weights and activation buffers
-    (+0.39 GB and 5-16 s per stage-3 Swin-V2 block). Inside a GRAPH_MODE network the call is simply inlined."""
-    return ms.jit(fn)
+    (+0.39 GB and 5-16 s per stage-3 Swin-V2 block). Inside a GRAPH_MODE network the call is simply inlined.
+
+    One ``ms.jit`` object per pattern of which tensor arguments require a gradient: MindSpore 2.10 (PyNative) reuses
+    the backward graph of a jit function across calls, and a graph first differentiated with its weight arguments
+    frozen, then used once with them trainable, returns wrong (zero) weight gradients from the second trainable call on
+    (tests/test_compiled_step_grads.py). Frozen backbones and trainable ones thus never share a graph. Not covered:
+    trainable weights differentiated for the inputs only (``ms.grad(..., weights=None)``), then for the weights (the
+    pattern cannot be seen when the forward runs); the training prompt front therefore runs uncompiled (prompt.py)."""
+    graphs = {}
+
+    @functools.wraps(fn)
+    def step(*args):
+        key = tuple(bool(getattr(arg, "_requires_grad", False)) for arg in args)
+        graph = graphs.get(key)
+        if graph is None:
+            graph = graphs[key] = ms.jit(fn)
+        return graph(*args)
+    return step
 
 
 def step_weights(*params):
-    """Parameters -> tensors to pass to a ``compiled_step``. ``p + 0`` is a new tensor (the gradient still flows back to
-    the Parameter); passing the Parameter itself makes MindSpore bind it into the compiled graph, which then gets
-    recompiled (and duplicated in memory) for every instance. ``None`` (an absent bias) is passed through."""
-    return tuple(None if p is None else p + 0 for p in params)
+    """Parameters -> tensors to pass to a ``compiled_step``: ``p.reshape(p.shape)``, a view of the Parameter's memory
+    (no copy; the gradient still flows back to the Parameter). Passing the Parameter itself makes MindSpore bind it
+    into the compiled graph, which then gets recompiled (and duplicated in memory) for every instance; a copy
+    (``p + 0``) stays resident after the call, because a compiled graph keeps its last inputs alive (one block's weights
+    per graph). ``None`` (an absent bias) is passed through."""
+    return tuple(None if p is None else p.reshape(p.shape) for p in params)
 
 
 _LAYER_NORM = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=LAYER_NORM_EPS)

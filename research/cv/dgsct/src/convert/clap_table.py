@@ -51,6 +51,7 @@ RULES = [
 BUFFERS = HTSAT_BUFFERS
 
 TEXT_SIDE = ("text_branch.*", "text_transform.*", "text_projection.*", "logit_scale_t")
+IGNORE = TEXT_SIDE           # `convert_weights.py map --kind clap` converts the audio side only
 
 _LAYER, _OURS = "text_branch.encoder.layer.{i}.", "text_branch.layers.{i}."
 TEXT_RULES = [

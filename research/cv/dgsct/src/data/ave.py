@@ -133,25 +133,19 @@ def segment_labels(record, classes, num_segments=10):
     return labels
 
 
-class AVESource:
-    """Random-access AVE split yielding (frames [T,3,S,S], waves [T,clip], labels [T,K+1]) per annotation row."""
-
+class SegmentVideoSource:
+    """Random-access split of videos stored as frames/<id>/*.jpg + wave/<id>.npy, yielding (frames [T,3,S,S],
+    waves [T,clip], labels [T,K+1]). Subclasses set root, cfg, records (with video_id and source), classes and
+    labels [N, T, K+1], then call check_files()."""
     columns = ("frames", "waves", "labels")
 
-    def __init__(self, root, split, data_cfg, classes=None, check_files=True):
-        self.root = Path(root)
-        self.cfg = data_cfg
-        annotations = parse_annotation_file(self.root / "Annotations.txt", data_cfg.num_segments)
-        self.records = read_split(self.root, split, data_cfg.num_segments, annotations)
-        self.classes = list(classes or load_categories(self.root, annotations))
-        # labels are small: build them all now, so a category outside the class list fails before training
-        self.labels = np.stack([segment_labels(r, self.classes, data_cfg.num_segments) for r in self.records])
-        if check_files:   # name the first missing frame folder / wave file before training starts
-            for record in self.records:
-                for path in (self.frame_dir(record), self.wave_path(record)):
-                    if not path.exists():
-                        kind = "frame folder" if path.suffix != ".npy" else "wave file"
-                        raise DataError(f"{path}: missing {kind}{self._context(record)}")
+    def check_files(self):
+        """Name the first missing frame folder / wave file before training starts."""
+        for record in self.records:
+            for path in (self.frame_dir(record), self.wave_path(record)):
+                if not path.exists():
+                    kind = "frame folder" if path.suffix != ".npy" else "wave file"
+                    raise DataError(f"{path}: missing {kind}{self._context(record)}")
 
     @staticmethod
     def _context(record):
@@ -175,6 +169,21 @@ class AVESource:
         waves = load_wave_segments(str(self.wave_path(record)), cfg.num_segments, cfg.audio_rate, cfg.clip_samples,
                                    context)
         return frames, waves, self.labels[i]
+
+
+class AVESource(SegmentVideoSource):
+    """Random-access AVE split yielding (frames [T,3,S,S], waves [T,clip], labels [T,K+1]) per annotation row."""
+
+    def __init__(self, root, split, data_cfg, classes=None, check_files=True):
+        self.root = Path(root)
+        self.cfg = data_cfg
+        annotations = parse_annotation_file(self.root / "Annotations.txt", data_cfg.num_segments)
+        self.records = read_split(self.root, split, data_cfg.num_segments, annotations)
+        self.classes = list(classes or load_categories(self.root, annotations))
+        # labels are small: build them all now, so a category outside the class list fails before training
+        self.labels = np.stack([segment_labels(r, self.classes, data_cfg.num_segments) for r in self.records])
+        if check_files:
+            self.check_files()
 
 
 def build_ave_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1):

@@ -58,3 +58,25 @@ def llp_k_shot(weak_labels: np.ndarray, class_names: Sequence[str], shots: int) 
     counts = (weak_labels > 0).sum(axis=1)
     single = [class_names[int(np.argmax(row))] if count == 1 else None for row, count in zip(weak_labels, counts)]
     return first_k_per_class(single, class_names, shots)
+
+
+class KShotSource:
+    """The k-shot subset (``indices``) of a random-access source: same columns and class list, items in subset order
+    (the training loader shuffles them)."""
+
+    def __init__(self, source, indices, shots):
+        self.source = source
+        self.indices = [int(i) for i in indices]
+        if not self.indices:
+            raise ValueError(f"the {shots}-shot subset of {getattr(source, 'root', 'the data')} is empty")
+        self.shots = shots
+        self.columns = source.columns
+        self.classes = source.classes
+        self.root = getattr(source, "root", None)
+        self.records = [source.records[i] for i in self.indices] if hasattr(source, "records") else None
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        return self.source[self.indices[int(index)]]

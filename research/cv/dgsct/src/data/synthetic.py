@@ -103,8 +103,9 @@ def generate(out_dir, num_videos=48, num_classes=4, rate=8000, frames_per_video=
     return classes
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(description, argv=None):
+    """The command line of the synthetic AVE set (also used by src/data/fewshot_synthetic.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", required=True)
     parser.add_argument("--videos", type=int, default=48)
     parser.add_argument("--classes", type=int, default=4)
@@ -113,8 +114,16 @@ def main():
     parser.add_argument("--segments", type=int, default=10, help="clip length in seconds")
     parser.add_argument("--frame_size", type=int, default=80)
     parser.add_argument("--frames", type=int, default=20, help="frames per video")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def generate_from_args(args):
     generate(args.out, args.videos, args.classes, args.rate, args.frames, args.frame_size, args.seed, args.segments)
+
+
+def main():
+    args = parse_args(__doc__.splitlines()[0])
+    generate_from_args(args)
     print(f"synthetic AVE set with {args.videos} videos, {args.classes} classes written to {args.out}")
 
 

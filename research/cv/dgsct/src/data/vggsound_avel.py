@@ -29,9 +29,12 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .ave import SegmentVideoSource
 from .fewshot import first_k_per_class
 
 REQUIRED_COLUMNS = ("video_id", "category", "label", "split")
+CATEGORY_FILE = "VggsoundAVEL40kCategories.txt"
+LABEL_FILE = "vggsound-avel40k_labels.csv"
 NUM_SEGMENTS = 10
 VIDEO_ID_DIGITS = 6
 
@@ -115,3 +118,18 @@ def segment_targets(record: VGGSoundAVELRecord, categories: Sequence[str]) -> np
 def vggsound_k_shot(records: Sequence[VGGSoundAVELRecord], categories: Sequence[str], shots: int) -> List[int]:
     """First ``shots`` training videos per class in file order, grouped in class-list order."""
     return first_k_per_class([r.category for r in records], categories, shots)
+
+
+class VGGSoundAVELSource(SegmentVideoSource):
+    """A VGGSound-AVEL40K split in the layout of the AVE data: <root>/VggsoundAVEL40kCategories.txt,
+    <root>/vggsound-avel40k_labels.csv, frames/<video_id>/*.jpg and wave/<video_id>.npy (video ids zero-padded to 6
+    digits); items (frames [T,3,S,S], waves [T,clip], labels [T, 141 + 1])."""
+
+    def __init__(self, root, split, data_cfg, check_files=True):
+        self.root = Path(root)
+        self.cfg = data_cfg
+        self.classes = read_categories(self.root / CATEGORY_FILE)
+        self.records = read_labels_csv(self.root / LABEL_FILE, self.classes, split, data_cfg.num_segments)
+        self.labels = np.stack([segment_targets(r, self.classes) for r in self.records])
+        if check_files:
+            self.check_files()

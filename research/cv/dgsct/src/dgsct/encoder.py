@@ -157,8 +157,11 @@ def set_train_mode(net, mode=True):
     net.set_train(mode)
     encoder = getattr(net, "encoder", net)
     if mode and not getattr(encoder, "backbone_train_mode", True):
-        encoder.swin.set_train(False)
-        encoder.htsat.set_train(False)
+        # the few-shot network names its own frozen towers (CLIP image tower, CLAP HTS-AT)
+        backbones = encoder.frozen_backbones() if hasattr(encoder, "frozen_backbones") else (encoder.swin,
+                                                                                             encoder.htsat)
+        for backbone in backbones:
+            backbone.set_train(False)
     return net
 
 

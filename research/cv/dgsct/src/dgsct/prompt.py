@@ -17,7 +17,8 @@
 
 Token-major layout: the module's own stream X is [B', N, C], the guiding stream Y is [B', M, D].
 Every task variant (the five official copies of `VisualAdapter` differ in alignment, token init, alpha/beta, LN
-and gate order, BN and audio gate) is a field of PromptConfig, never a copy of the class.
+and gate order, BN and audio gate; the few/zero-shot copy in `few-shot/nets/net_trans.py` adds a temporal gate inside
+the module) is a field of PromptConfig, never a copy of the class.
 """
 import math
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ class PromptConfig:
     gate_before_ln_post: bool = False  # output order: AVS applies the gate before ln_post
     use_bn: bool = True                # --is_bn: BatchNorm after the down/up convs
     audio_gate: bool = True            # --is_gate: scalar gate on the video->audio modules (audio->video always gated)
+    temporal_gate: bool = False        # few/zero-shot variant: per-segment gate G_t = sigmoid(w^T mean(Y') + b) in X2
+    gamma: float = 0.05                # weight of G_t (--gamma; few-shot AVE 0.01, classification 0.05, zero-shot 0.05)
 
     def validate(self, where="prompt"):
         """Reject values the official forward cannot run with, naming the key."""
@@ -143,6 +146,10 @@ class CrossModalPrompt(nn.Cell):
             self.ln_post = layer_norm(dim)
         if use_gate:
             self.gate = Parameter(Tensor(np.zeros(1, np.float32)), name="gate")
+        # few/zero-shot: Linear(C, 1) + sigmoid on the pooled prompt (the official `temporal_gated` Sequential)
+        self.gamma = cfg.gamma
+        if cfg.temporal_gate:
+            self.temporal_gated = nn.SequentialCell([nn.Dense(dim, 1), nn.Sigmoid()])
         torch_default_init(self)
 
     def align(self, y):
@@ -194,10 +201,15 @@ class CrossModalPrompt(nn.Cell):
                             self.fc_affine_v_c_att.weight, self.fc_affine_v_c_att.bias,
                             self.fc_affine_video_2.weight, self.fc_affine_video_2.bias,
                             self.fc_affine_audio_2.weight, self.fc_affine_audio_2.bias,
-                            self.fc_affine_v_s_att.weight, self.fc_affine_v_s_att.bias, *self._norm("ln_before"))
+                            self.fc_affine_v_s_att.weight, self.fc_affine_v_s_att.bias, *self._norm("ln_before"),
+                            *self._temporal_weights())
+
+    def _temporal_weights(self):
+        gated = getattr(self, "temporal_gated", None)
+        return (None, None) if gated is None else (gated[0].weight, gated[0].bias)
 
     def _front_options(self):
-        return (self.alpha, self.beta, self.resize_alignment, self.fc_first, self.apply_ln_before)
+        return (self.alpha, self.beta, self.gamma, self.resize_alignment, self.fc_first, self.apply_ln_before)
 
     def _output_weights(self):
         return step_weights(*self._norm("ln_post"), self.gate if self.use_gate else None)
@@ -268,9 +280,12 @@ def project_eval(z, weight, gamma, beta, moving_mean, moving_variance, eps):
 
 def prompt_front(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w, video_1_b,
                  bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b, audio_2_w, audio_2_b, s_att_w,
-                 s_att_b, ln_before_g, ln_before_b, alpha, beta, aligned, fc_first, apply_ln_before):
+                 s_att_b, ln_before_g, ln_before_b, temporal_w, temporal_b, alpha, beta, gamma, aligned, fc_first,
+                 apply_ln_before):
     """Prompt alignment, latent-token cross-attention, channel and spatial maps, re-weighting and ln_before:
-    (x [B', N, C], y [B', M, D] or the aligned [B', N, C]) -> (x2 [B', N, C] entering the bottleneck, P [B', 1, N])."""
+    (x [B', N, C], y [B', M, D] or the aligned [B', N, C]) -> (x2 [B', N, C] entering the bottleneck, P [B', 1, N]).
+    temporal_w/_b (None = no temporal gate): the few/zero-shot gate G_t = sigmoid(w^T mean_n(Y') + b), one value per
+    segment, added as gamma * G_t to the re-weighting."""
     # Broadcast elementwise products are several times slower than equal-shape ones on MindSpore's CPU kernels,
     # so the per-clip maps are tiled over the tokens/channels they scale; matmuls with a transposed operand use
     # BatchMatMul(transpose_b) instead of a transposed view.
@@ -298,6 +313,11 @@ def prompt_front(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w
     pool_map = ops.softmax(ops.tanh(logits).transpose(0, 2, 1), axis=-1)           # [B', 1, N]
     # (e) dual-guided re-weighting of X1 (not of x_c)
     weight = ops.tile(alpha * channel_map + (1 - alpha), (1, n, 1)) + ops.tile(beta * spatial_map, (1, 1, c))
+    if temporal_w is not None:
+        # official: computed on the guide vectors viewed as [B, 10, C]; the linear map acts per segment, so it is the
+        # same per backbone sample (and needs no fixed segment count)
+        temporal_map = ops.sigmoid(dense(guide, temporal_w, temporal_b))             # [B', 1, 1]
+        weight = weight + ops.tile(gamma * temporal_map, (1, n, c))
     x2 = x1 * weight
     if apply_ln_before:
         x2 = layer_norm_fn(x2, ln_before_g, ln_before_b)
@@ -317,16 +337,16 @@ def prompt_output(out, ln_post_g, ln_post_b, gate, use_ln_post, gate_before_ln_p
 
 def prompt_eval(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w, video_1_b,
                 bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b, audio_2_w, audio_2_b, s_att_w,
-                s_att_b, ln_before_g, ln_before_b, down_w, up_w, bn1_g, bn1_b, bn1_mean, bn1_var, bn2_g, bn2_b,
-                bn2_mean, bn2_var, group_mask, ln_post_g, ln_post_b, gate, alpha, beta, aligned, fc_first,
-                apply_ln_before, groups, use_bn, eps, use_ln_post, gate_before_ln_post):
+                s_att_b, ln_before_g, ln_before_b, temporal_w, temporal_b, down_w, up_w, bn1_g, bn1_b, bn1_mean, bn1_var,
+                bn2_g, bn2_b, bn2_mean, bn2_var, group_mask, ln_post_g, ln_post_b, gate, alpha, beta, gamma, aligned,
+                fc_first, apply_ln_before, groups, use_bn, eps, use_ln_post, gate_before_ln_post):
     """The whole module in eval mode (or without BatchNorm): prompt_front, the grouped bottleneck with folded
     BatchNorm, prompt_output. Returns (out [B', N, C], P [B', 1, N]). (A compiled function takes no tuple of
     tensors that need gradients, hence the flat argument list.)"""
     x2, pool_map = prompt_front(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w,
                                 video_1_b, bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b,
-                                audio_2_w, audio_2_b, s_att_w, s_att_b, ln_before_g, ln_before_b, alpha, beta, aligned,
-                                fc_first, apply_ln_before)
+                                audio_2_w, audio_2_b, s_att_w, s_att_b, ln_before_g, ln_before_b, temporal_w,
+                                temporal_b, alpha, beta, gamma, aligned, fc_first, apply_ln_before)
     b, n, c = x2.shape
     down = block_diagonal_weight(down_w, group_mask, groups)
     up = block_diagonal_weight(up_w, group_mask, groups)

@@ -23,6 +23,7 @@ from .avqa_grounding import AVQAGroundingTask
 from .avs import AVSMS3Task, AVSS4Task
 from .avvp import AVVPTask
 from .base import Task, example_training_batch
+from .fewshot import FewShotTask
 
 TASKS = {task.name: task for task in (
     AVETask,
@@ -31,6 +32,7 @@ TASKS = {task.name: task for task in (
     AVVPTask,
     AVQATask,
     AVQAGroundingTask,
+    FewShotTask,
 )}
 
 

@@ -21,6 +21,8 @@ instead of written into the config. The hooks are argument-free where the config
 
     build_network()                       -> Cell called with the `input_columns`, returning `output_names` in order
     build_loss()                          -> Cell(*outputs, *label columns) -> (total, *loss_names)
+    freeze(net)                           -> (trainable, total) after setting requires_grad (default: backbones)
+    start_epoch(epoch)                    -> None; before each training epoch (epoch-dependent loss weights)
     build_data(split, batch, training, rank, group_size) -> (mindspore dataset, source); checks data vs config
     build_metric()                        -> object with update(outputs, batch) and result()
     example_inputs(batch) / example_labels(batch) -> valid numpy arrays of one batch (export, benchmarks)
@@ -53,6 +55,7 @@ class Task:
     resizes_frames = False                      # the network resizes data.image_size frames to the Swin size
     plot = None                                 # optional method (source, records, out_dir, max_videos) -> paths
     plot_max_videos = 0                         # videos eval.py --plot draws by default (0 = all)
+    image_backbone = "swin"                     # "swin": data.image_size is checked against model.swin_*
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -75,6 +78,15 @@ class Task:
 
     def build_loss(self):
         raise NotImplementedError(f"task {self.name}: build_loss")
+
+    def freeze(self, net):
+        """Set requires_grad of the built network as the official training script does; returns (trainable, total).
+        Default: the frozen Swin-V2 / HTS-AT backbones of `net.encoder`."""
+        from ..dgsct.encoder import freeze_backbones
+        return freeze_backbones(net.encoder, self.cfg.model.train_swin_norm, self.cfg.model.train_htsat)
+
+    def start_epoch(self, epoch):
+        """Called by the trainer before training epoch `epoch` (0-based); default: nothing."""
 
     def build_data(self, split, batch_size, training, rank=0, group_size=1):
         raise NotImplementedError(f"task {self.name}: build_data")

@@ -147,6 +147,8 @@ class RecData:
             "user_field_vocab": user_field_vocab,
             "history_len": self.history_len,
             "has_user_fields": self.user_fields is not None,
+            # how often each item is a training positive (the in-batch candidate distribution, logq_correction)
+            "item_pos_counts": np.bincount(self.train_pos, minlength=self.n_items + 1).astype(np.int64),
         }
 
     def user_feats(self, users):

@@ -53,6 +53,19 @@ class RetrievalModel(nn.Cell):
         if cfg.negative_sampling not in ("uniform", "in_batch"):
             raise ValueError(f"negative_sampling must be 'uniform' or 'in_batch', got {cfg.negative_sampling!r}")
         self.in_batch = cfg.negative_sampling == "in_batch"
+        # logQ correction (Yi et al., RecSys 2019, "Sampling-bias-corrected neural modeling"): an in-batch candidate
+        # appears with probability q(j) proportional to its count as a training positive, so popular items are
+        # over-represented as negatives; training on s(x, j) - log q(j) removes that bias. Training loss only.
+        self.logq = bool(getattr(cfg, "logq_correction", False))
+        if self.logq:
+            if not self.in_batch:
+                raise ValueError("logq_correction needs negative_sampling: in_batch")
+            counts = np.asarray(meta_get(meta, "item_pos_counts", required=True), np.float64)
+            if counts.shape != (self.n_items + 1,):
+                raise ValueError(f"data_meta 'item_pos_counts' has shape {counts.shape}, "
+                                 f"expected ({self.n_items + 1},)")
+            # +1: an item never seen as a positive cannot be in a batch as one, but keeps the table finite
+            self.log_q = Tensor(np.log((counts + 1.0) / (counts + 1.0).sum()).astype(np.float32))
         self.l2 = float(cfg.l2)
         self.commitment_weight = 0.0  # SparCode sets beta
         item_slot_field = meta_get(meta, "item_slot_field")
@@ -133,6 +146,8 @@ class RetrievalModel(nn.Cell):
             x, item_id = self.item_tokenizer.features(pos)
             v = ops.expand_dims(self.item_tokenizer.tokens_from_features(x), 0)        # [1, B, K_i, d_t]
             logits = self._logits(q, v)                                                # [B, B]
+            if self.logq:
+                logits = logits - ops.expand_dims(ops.gather(self.log_q, pos, 0), 0)   # column j: - log q(pos_j)
             same = ops.equal(ops.expand_dims(pos, 1), ops.expand_dims(pos, 0))
             eye = ops.eye(batch, batch, ms.bool_)
             logits = ops.select(ops.logical_and(same, ops.logical_not(eye)),
