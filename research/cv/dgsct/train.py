@@ -15,14 +15,14 @@
 """Train DG-SCT on a task chosen by the config.
 
 python train.py --config_path=configs/ave.yaml [--data.root=DIR] [--ckpt_path=DIR] [--resume] [--section.key=value ...]
-Under msrun (RANK_SIZE > 1) it trains data parallel with the same schedule as one process: train.batch_size is the
-global batch, each of the N ranks takes batch_size / N samples of it per step, gradients are averaged across ranks
-(so the step count and learning rate equal standalone training), training BatchNorm normalises with the statistics of
-the global batch (src/dgsct/sync_batch_norm.py), each rank draws its own dropout / drop path / SpecAugment masks
-(seed + rank) from the initial weights of rank 0, the ranks are checked to hold equal weights after every epoch
-(BatchNorm running statistics averaged first) and rank 0 alone writes the checkpoints to ckpt_path.
---resume continues from <ckpt_path>/last.ckpt (the older form --resume=CKPT still works for one release, with a
-warning).
+Under msrun (RANK_SIZE > 1) it trains data parallel as one process would: train.batch_size is the global batch and
+the N ranks take the N contiguous blocks of the very global batches one process would train on (GlobalBatchSampler),
+gradients and logged losses are averaged across ranks (so the step count and learning rate equal standalone
+training), training BatchNorm normalises with the statistics of the global batch (src/dgsct/sync_batch_norm.py), the
+dropout / drop path / SpecAugment masks are the blocks of the global batch's masks (use_global_batch_draws), all
+ranks start from the weights of rank 0, the ranks are checked to hold equal weights after every epoch (BatchNorm
+running statistics averaged first) and rank 0 alone writes the checkpoints to ckpt_path. The result equals single-process
+training up to the order of floating-point reductions (README "Distributed Training").
 --dry_run checks the config, the data and every checkpoint path, then exits (the scripts run it before they start).
 """
 import argparse
@@ -41,6 +41,7 @@ from mindspore import nn, ops
 from src.checkpoint import TrainProgress, restore_training_checkpoint
 from src.config import ConfigError, load_config, save_config
 from src.config_help import config_help
+from src.backbones.layers import use_global_batch_draws
 from src.dgsct.encoder import check_optimizer_has_no_frozen, count_parameters
 from src.dgsct.model import build_network
 from src.dgsct.sync_batch_norm import use_cross_rank_batch_norm
@@ -96,13 +97,13 @@ def setup_context(cfg):
 
 
 def seed_everything(seed, rank=0):
-    """One seed for the graph's random ops (dropout, drop path, SpecAugment), numpy, Python and the dataset shuffle.
-    Data parallel: rank r seeds its random ops with seed + r, so that the workers' shares of the global batch get
-    independent dropout / drop path / SpecAugment draws as the samples of one process do (with one seed every
-    worker would draw the same masks); the dataset shuffle keeps the common seed (the shards partition one
-    permutation) and the initial weights are copied from rank 0 (broadcast_from_rank0)."""
+    """One seed for the graph's random ops (dropout, drop path, SpecAugment), numpy, Python and the training order
+    (the GlobalBatchSampler's permutation of every epoch). Data parallel: the graph's random ops keep the common seed
+    on every rank, each draws the masks of the whole global batch and keeps its rank's block (use_global_batch_draws),
+    so the workers draw what one process draws; the training order keeps the common seed (the ranks take blocks of
+    the same global batches); numpy and Python (data-pipeline draws such as mixup weights) use seed + rank."""
     import mindspore.dataset as ds
-    ms.set_seed(seed + rank)
+    ms.set_seed(seed)
     ds.config.set_seed(seed)
     np.random.seed(seed + rank)
     random.seed(seed + rank)
@@ -197,12 +198,15 @@ def main(argv=None):
     synced = use_cross_rank_batch_norm(net, size)
     if synced:
         log(f"data parallel over {size} workers: {synced} BatchNorm sites normalise with global-batch statistics")
+    if size > 1:
+        drawn = use_global_batch_draws(net, rank, size)
+        log(f"data parallel over {size} workers: {drawn} random cells draw the masks of the global batch")
     trainable, total = count_parameters(net)
     log(f"task {cfg.task}: trainable parameters {trainable:,} / total {total:,} ({100 * trainable / total:.1f}%)")
     optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr, beta1=0.9, beta2=0.999, eps=1e-8)
     check_optimizer_has_no_frozen(optimizer, net)
     reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True, degree=size) if size > 1 else None
-    grad_net = GradNet(LossNet(net, task.build_loss(), len(task.input_columns)), optimizer.parameters, reducer)
+    grad_net = GradNet(LossNet(net, task.build_loss(), len(task.input_columns)), optimizer.parameters, reducer, size)
     rank_batch = per_rank_batch(cfg.train.batch_size, size)
     train_ds, _ = task.build_data(cfg.data.train_split, rank_batch, True, rank, size)
     progress = TrainProgress(0, 0)

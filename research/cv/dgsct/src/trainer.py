@@ -42,18 +42,23 @@ class LossNet(nn.Cell):
 
 
 class GradNet(nn.Cell):
-    """Returns ((total, parts...), gradients of total w.r.t. the optimizer's parameters), all-reduced under DP."""
+    """Returns ((total, parts...), gradients of total w.r.t. the optimizer's parameters). Data parallel (`reducer`
+    an nn.DistributedGradReducer with mean=True over `workers` ranks): gradients and loss values are averaged over
+    the ranks, i.e. those of the global batch, since every rank's loss is the mean over an equal share of it."""
 
-    def __init__(self, loss_net, params, reducer=None):
+    def __init__(self, loss_net, params, reducer=None, workers=1):
         super().__init__()
         self.grad_fn = ms.value_and_grad(loss_net, None, params, has_aux=True)
         self.reducer = reducer
         self.use_reducer = reducer is not None
+        self.workers = workers
+        self.all_reduce = ops.AllReduce() if self.use_reducer else None
 
     def construct(self, *batch):
         values, grads = self.grad_fn(*batch)
         if self.use_reducer:
             grads = self.reducer(grads)
+            values = tuple(self.all_reduce(v) / self.workers for v in values)
         return values, grads
 
 
@@ -103,6 +108,8 @@ class Trainer:
     def train_epoch(self, dataset, epoch, steps_per_epoch, batch_size, max_batches=0):
         """One pass over `dataset`; returns (mean loss parts dict, batches run)."""
         lr = self.set_epoch_lr(epoch)
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(epoch)                # the training sampler's order of this epoch (resume included)
         k = max(1, self.cfg.accum_itr)
         accumulated, pending = None, 0
         sums, count = None, 0

@@ -36,7 +36,8 @@ ms.set_device("CPU")
 #   parity       compares with a PyTorch reference (skips without requirements-parity.txt); set from the test's source
 #   distributed  starts msrun workers
 SLOW_TESTS = {
-    "test_distributed_ave.py": "*", "test_reproducible.py": "*", "test_avvp_train.py": "*", "test_avqa_train.py": "*",
+    "test_distributed_ave.py": "*", "test_reproducible.py": "*", "test_readme_demo.py": "*",
+    "test_avvp_train.py": "*", "test_avqa_train.py": "*",
     "test_avs_train.py": "*", "test_export_ave.py": "*", "test_infer_ave.py": "*", "test_readme_convert.py": "*",
     "test_graph_warnings.py": "*", "test_attention.py": {"test_eval_output_bit_identical_to_nn_multihead_attention"},
     "test_train_ave.py": {"test_frozen_unchanged_trainable_changed", "test_beats_chance",

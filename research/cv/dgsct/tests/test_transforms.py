@@ -21,7 +21,8 @@ import pytest
 from PIL import Image
 
 from conftest import torch_or_skip
-from src.data.transforms import (DataError, build_generator_dataset, load_frame, load_frames, load_wave_segments,
+from src.data.transforms import (DataError, GlobalBatchSampler, build_generator_dataset, build_task_dataset,
+                                 load_frame, load_frames, load_wave_segments,
                                  normalize_frame, read_wave, resize_bicubic, sample_frame_numbers,
                                  sampled_frame_paths, tile_segments)
 
@@ -210,3 +211,31 @@ def test_generator_dataset_batches_and_shards():
     assert sorted(seen) == list(range(9))                   # the shards are disjoint and cover the data
     one = build_generator_dataset(source, 9, shuffle=False, num_shards=1, shard_id=0)   # 1 shard = plain
     assert next(one.create_tuple_iterator(output_numpy=True))[0].shape == (9, 2)
+
+
+def _epoch_batches(dataset, epoch):
+    dataset.set_epoch(epoch)
+    return [b[1].tolist() for b in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)]
+
+
+def test_training_batches_of_two_workers_are_the_halves_of_the_single_process_batches():
+    """build_task_dataset in training: 29 items, global batch 4 -> 7 batches (one item left out per epoch), a new
+    order every epoch from (seed, epoch); 2 ranks of batch 2 get the two halves of exactly those batches."""
+    import mindspore.dataset as ds
+    ds.config.set_seed(43)
+    data_cfg = type("DataCfg", (), {"num_workers": 2})()
+    single = build_task_dataset(_Numbers(29), data_cfg, 4, True)
+    ranks = [build_task_dataset(_Numbers(29), data_cfg, 2, True, rank, 2) for rank in range(2)]
+    assert single.get_dataset_size() == 7 and all(r.get_dataset_size() == 7 for r in ranks)
+    epochs = []
+    for epoch in range(3):
+        batches = _epoch_batches(single, epoch)
+        halves = [_epoch_batches(r, epoch) for r in ranks]
+        assert [h0 + h1 for h0, h1 in zip(*halves)] == batches
+        flat = sum(batches, [])
+        assert len(flat) == 28 and len(set(flat)) == 28                   # no duplicate, one item left out
+        epochs.append(batches)
+    assert epochs[0] != epochs[1] != epochs[2]                            # reshuffled every epoch
+    assert _epoch_batches(single, 1) == epochs[1]                         # the order of an epoch is reproducible
+    with pytest.raises(ValueError, match="multiple of the 3 workers"):
+        GlobalBatchSampler(29, 4, 0, 3)

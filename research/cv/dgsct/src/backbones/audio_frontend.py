@@ -30,7 +30,7 @@ from mindspore import nn, ops, Parameter, Tensor
 
 from ..dgsct.resize import bicubic_matrix
 from ..dgsct.sync_batch_norm import cross_rank_batch_norm
-from .layers import random_op_seeds
+from .layers import random_op_seeds, uniform_rows
 
 
 
@@ -159,6 +159,7 @@ class AudioFrontend(nn.Cell):
         self.time_pos = Tensor(np.arange(self.num_frames, dtype=np.float32))
         self.freq_pos = Tensor(np.arange(mel_bins, dtype=np.float32))
         self.uniform = ops.UniformReal(*random_op_seeds())
+        self.draw_workers, self.draw_rank = 1, 0     # SpecAugment stripes of the global batch under data parallel
         self.matmul_t = ops.MatMul(transpose_b=True)
 
     def power_spectrogram(self, wave):
@@ -184,7 +185,7 @@ class AudioFrontend(nn.Cell):
         width ~ U{0..drop_width-1}, start ~ U{0..total-width-1} (torchlibrosa's DropStripes).
         """
         total = positions.shape[0]
-        draws = self.uniform((2, batch, stripes))
+        draws = uniform_rows(self.uniform, (2, batch, stripes), 1, self.draw_workers, self.draw_rank)
         width = ops.floor(draws[0] * drop_width)
         start = ops.floor(draws[1] * (total - width))
         pos = positions.reshape(1, 1, total)

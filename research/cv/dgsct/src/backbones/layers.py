@@ -35,13 +35,13 @@ Everything here follows the PyTorch/timm semantics the official DG-SCT code reli
 * ``layer_norm_fn`` / ``exact_gelu`` / ``mlp_branch``: functional forms used inside those compiled steps.
 """
 import functools
-import itertools
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 import mindspore as ms
 from mindspore import nn, ops
+from mindspore.common.seed import _get_graph_seed   # the seed counter of nn.Dropout
 
 LAYER_NORM_EPS = 1e-5
 ATTN_MASK_VALUE = -100.0
@@ -85,36 +85,89 @@ def as_constant(array: np.ndarray) -> ms.Tensor:
     return ms.Tensor(np.ascontiguousarray(array))
 
 
-_RANDOM_OPS_CREATED = itertools.count(1)
-
-
 def random_op_seeds():
     """(seed, seed2) for a random primitive. MindSpore 2.10 gives an ops.UniformReal() without seeds a fresh random
-    seed in every process, whatever mindspore.set_seed says (same-seed runs differed); derive them from the global
-    seed and a creation counter instead: same seed and same construction order = same random draws."""
-    seed = ms.get_seed()
-    return (0, 0) if seed is None else (int(seed), next(_RANDOM_OPS_CREATED))
+    seed in every process, whatever mindspore.set_seed says (same-seed runs differed); take them from the global
+    seed and a creation counter instead, the one nn.Dropout uses (MindSpore's graph-seed counter, reset by
+    mindspore.set_seed): same seed and same construction order = same random draws, also within one process."""
+    if ms.get_seed() is None:
+        return 0, 0                       # no seed set: the kernel picks a random one
+    return _get_graph_seed(0, "dgsct_random_op")
 
 
-class DropPath(nn.Cell):
-    """Stochastic depth (timm semantics): in training, each sample's residual branch is kept with probability
-    1 - drop_prob and divided by that probability; identity in eval mode or when drop_prob == 0."""
+# Cells that draw random numbers per sample (Dropout, DropPath, SpecAugment) carry these two attributes. Under data
+# parallel (use_global_batch_draws) every worker draws the numbers of the whole global batch from the common seed and
+# keeps the rows of its own share, so that the workers together draw exactly what one process draws for that batch.
+DRAW_WORKERS_ATTR = "draw_workers"
+DRAW_RANK_ATTR = "draw_rank"
 
-    def __init__(self, drop_prob: float = 0.0):
+
+def uniform_rows(uniform, shape, axis, workers, rank):
+    """U[0, 1) draws of `shape`, whose `axis` holds this worker's rows of the global batch: with `workers` > 1 the
+    draws of the global shape (axis * workers rows, worker r's rows being the r-th contiguous block), cut to rank's
+    block. `uniform` is an ops.UniformReal with fixed seeds; shape, axis, workers and rank are compile-time values."""
+    if workers == 1:
+        return uniform(shape)
+    rows = shape[axis]
+    draws = uniform(shape[:axis] + (rows * workers,) + shape[axis + 1:])
+    return ops.narrow(draws, axis, rank * rows, rows)
+
+
+def use_global_batch_draws(net, rank, workers):
+    """Make every random cell of `net` draw for the global batch of `workers` data-parallel ranks and keep rank's
+    block (call before the first training step); returns how many cells."""
+    count = 0
+    for _, cell in net.cells_and_names():
+        if hasattr(cell, DRAW_WORKERS_ATTR):
+            setattr(cell, DRAW_WORKERS_ATTR, int(workers))
+            setattr(cell, DRAW_RANK_ATTR, int(rank))
+            count += 1
+    return count
+
+
+class Dropout(nn.Cell):
+    """Inverted dropout (torch nn.Dropout semantics: zero each element with probability p in training, scale the rest
+    by 1 / (1 - p); identity in eval mode) drawn from a seeded ops.UniformReal. `batch_axis` is the axis of x that
+    holds the samples (0 for [B, ...], 1 for sequence-first [L, B, ...]); under data parallel the mask is the one of
+    the global batch (see uniform_rows). nn.Dropout cannot do the latter: its kernel draws the local shape only."""
+
+    def __init__(self, p: float = 0.5, batch_axis: int = 0):
         super().__init__()
-        if not 0.0 <= drop_prob < 1.0:
-            raise ValueError(f"drop_prob must be in [0, 1), got {drop_prob}")
-        self.drop_prob = float(drop_prob)
-        self.keep_prob = 1.0 - self.drop_prob
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"{self.cls_name}: the drop probability must be in [0, 1), got {p}")
+        self.p = float(p)
+        self.keep_prob = 1.0 - self.p
+        self.batch_axis = batch_axis
         self.uniform = ops.UniformReal(*random_op_seeds())
+        self.draw_workers = 1
+        self.draw_rank = 0
+
+    def mask_shape(self, shape):
+        return shape                                                    # one draw per element
 
     def construct(self, x):
-        if not self.training or self.drop_prob == 0.0:
+        if not self.training or self.p == 0.0:
             return x
-        mask_shape = (x.shape[0],) + (1,) * (x.ndim - 1)
-        # floor(keep + U[0,1)) is 1 with probability keep, else 0 (a Bernoulli(keep) draw per sample)
-        keep = ops.floor(self.uniform(mask_shape) + self.keep_prob).astype(x.dtype)
+        draws = uniform_rows(self.uniform, self.mask_shape(x.shape), self.batch_axis, self.draw_workers,
+                             self.draw_rank)
+        keep = ops.floor(draws + self.keep_prob).astype(x.dtype)          # 1 with probability keep_prob, else 0
         return x * keep / self.keep_prob
+
+    def extend_repr(self):
+        return f"p={self.p}, batch_axis={self.batch_axis}"
+
+
+class DropPath(Dropout):
+    """Stochastic depth (timm semantics): in training, each sample's residual branch is kept with probability
+    1 - drop_prob and divided by that probability (one draw per sample of axis 0); identity in eval mode or when
+    drop_prob == 0."""
+
+    def __init__(self, drop_prob: float = 0.0):
+        super().__init__(drop_prob)
+        self.drop_prob = self.p
+
+    def mask_shape(self, shape):
+        return (shape[0],) + (1,) * (len(shape) - 1)
 
     def extend_repr(self):
         return f"drop_prob={self.drop_prob}"
@@ -212,7 +265,7 @@ class Mlp(nn.Cell):
         self.fc1 = nn.Dense(in_features, hidden_features)
         self.act = ExactGELU()
         self.fc2 = nn.Dense(hidden_features, out_features)
-        self.drop = nn.Dropout(p=drop) if drop > 0 else nn.Identity()
+        self.drop = Dropout(p=drop) if drop > 0 else nn.Identity()
         self.drop_rate = drop
 
     def construct(self, x):

@@ -44,7 +44,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import Parameter, nn, ops
 
-from .layers import (DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
+from .layers import (Dropout, DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
                      effective_window, layer_norm, layer_norm_fn, patch_merge_gather, relative_position_index,
                      shift_attn_mask, step_weights, to_pair, tokens_from_windows, trunc_normal, windows_from_tokens)
 
@@ -155,9 +155,9 @@ class WindowAttentionV2(nn.Cell):
             self.q_bias = Parameter(ms.Tensor(np.zeros(dim, np.float32)))
             self.v_bias = Parameter(ms.Tensor(np.zeros(dim, np.float32)))
             self.k_bias = as_constant(np.zeros(dim, np.float32))
-        self.attn_drop = nn.Dropout(p=attn_drop) if attn_drop > 0 else None
+        self.attn_drop = Dropout(p=attn_drop) if attn_drop > 0 else None
         self.proj = nn.Dense(dim, dim)
-        self.proj_drop = nn.Dropout(p=proj_drop) if proj_drop > 0 else None
+        self.proj_drop = Dropout(p=proj_drop) if proj_drop > 0 else None
         self.compilable = attn_drop == 0 and proj_drop == 0     # no random op: the block step can be compiled
 
         self.has_mask = attn_mask is not None
@@ -323,7 +323,7 @@ class SwinV2(nn.Cell):
         self.num_features = self.stage_dims[-1]
 
         self.patch_embed = PatchEmbed(cfg.in_chans, cfg.embed_dim, cfg.patch_size, norm=True)
-        self.pos_drop = nn.Dropout(p=cfg.drop_rate) if cfg.drop_rate > 0 else nn.Identity()
+        self.pos_drop = Dropout(p=cfg.drop_rate) if cfg.drop_rate > 0 else nn.Identity()
         drop_paths = np.linspace(0.0, cfg.drop_path_rate, sum(cfg.depths)).tolist()   # linear over all blocks
         stages = []
         for i, depth in enumerate(cfg.depths):

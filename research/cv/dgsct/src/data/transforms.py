@@ -188,11 +188,48 @@ def build_generator_dataset(source, batch_size, shuffle, num_workers=1, drop_rem
     return dataset.batch(int(batch_size), drop_remainder=drop_remainder)
 
 
+class GlobalBatchSampler:
+    """Training order of one rank: each epoch a new permutation of the items (numpy, seeded by (seed, epoch); the
+    trainer calls set_epoch before every epoch), cut into global batches of `global_batch` items (the last partial
+    one dropped), of which rank r takes the r-th of `workers` equal contiguous blocks. One process (workers = 1)
+    gets the whole global batches; `workers` ranks get disjoint blocks that together are exactly those batches, in
+    the same order, so that data-parallel training sees the batches of single-process training."""
+
+    def __init__(self, num_items, global_batch, rank=0, workers=1, seed=0):
+        if global_batch % workers:
+            raise ValueError(f"global batch {global_batch} is not a multiple of the {workers} workers")
+        self.num_items, self.global_batch = int(num_items), int(global_batch)
+        self.rank, self.workers, self.seed = int(rank), int(workers), int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        return self.num_items // self.global_batch * (self.global_batch // self.workers)
+
+    def __iter__(self):
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_items)
+        batches = order[:self.num_items // self.global_batch * self.global_batch].reshape(-1, self.global_batch)
+        share = self.global_batch // self.workers
+        return iter(batches[:, self.rank * share:(self.rank + 1) * share].ravel().tolist())
+
+
 def build_task_dataset(source, data_cfg, batch_size, training, rank=0, group_size=1):
-    """Task-registry convention of all four tasks: shuffle and drop the last partial batch in training, keep file
-    order and every sample in evaluation; one shard per rank under data parallel; data_cfg.num_workers workers."""
-    return build_generator_dataset(source, batch_size, shuffle=training, num_workers=data_cfg.num_workers,
-                                   drop_remainder=training, num_shards=group_size, shard_id=rank)
+    """Task-registry convention of all four tasks: in training, a GlobalBatchSampler (reshuffled every epoch, last
+    partial global batch dropped; under data parallel `batch_size` is this rank's share of the global batch of
+    batch_size * group_size items, seed = the dataset seed that train.py sets to train.seed) whose set_epoch is
+    the returned dataset's `set_epoch`; in evaluation, file order and every sample; data_cfg.num_workers workers."""
+    import mindspore.dataset as ds
+    if not training:
+        return build_generator_dataset(source, batch_size, shuffle=False, num_workers=data_cfg.num_workers,
+                                       num_shards=group_size, shard_id=rank)
+    sampler = GlobalBatchSampler(len(source), batch_size * group_size, rank, group_size, ds.config.get_seed())
+    dataset = ds.GeneratorDataset(source, list(source.columns), sampler=sampler,
+                                  num_parallel_workers=max(1, int(data_cfg.num_workers)))
+    dataset = dataset.batch(int(batch_size), drop_remainder=True)
+    dataset.set_epoch = sampler.set_epoch       # the pipeline copies the sampler when an iterator is created
+    return dataset
 
 
 def mixup_weights(rng, count, alpha):

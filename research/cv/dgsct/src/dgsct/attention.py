@@ -18,8 +18,9 @@ Same parameters (names, shapes, initialisation) and the same operations, in the 
 nn.MultiheadAttention (which has the PyTorch layout: packed `in_proj_weight` [3C, C], `in_proj_bias`, `out_proj`),
 so checkpoints, converter tables and eval-mode outputs are unchanged. The one difference: nn.MultiheadAttention
 creates its attention-dropout kernel without seeds, so it draws differently in every process whatever
-mindspore.set_seed says; here the attention dropout is an nn.Dropout, whose kernel seeds come from the global seed,
-and two runs with the same train.seed draw the same masks.
+mindspore.set_seed says; here the attention dropout is a seeded Dropout (backbones/layers.py), whose seeds come from
+the global seed: two runs with the same train.seed draw the same masks, and data-parallel workers draw the masks of
+the global batch.
 """
 import math
 
@@ -27,6 +28,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops, Parameter
 from mindspore.common.initializer import HeUniform, Uniform, XavierUniform, initializer
+
+from ..backbones.layers import Dropout
 
 
 class SeededMultiheadAttention(nn.Cell):
@@ -51,9 +54,9 @@ class SeededMultiheadAttention(nn.Cell):
         self.out_proj = nn.Dense(embed_dim, embed_dim, weight_init=HeUniform(math.sqrt(5)), bias_init=Uniform(bound))
         # q and k are each divided by d^(1/4) (as MindSpore does), not the scores by sqrt(d): same rounding as before
         self.scale = ms.Tensor(np.sqrt(np.sqrt(np.float32(self.head_dim))), ms.float32)
-        # nn.Dropout takes its kernel seeds from the global seed (reset by mindspore.set_seed), as every other
-        # dropout of the network does
-        self.attn_dropout = nn.Dropout(p=self.dropout)
+        # seeds from the global seed (reset by mindspore.set_seed), as every other dropout of the network; the
+        # probabilities [B, heads, L, S] hold the samples on axis 0
+        self.attn_dropout = Dropout(p=self.dropout)
 
     @staticmethod
     def _linear(x, weight, bias):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from mindspore import nn, ops
 
-from ..backbones.layers import layer_norm
+from ..backbones.layers import Dropout, layer_norm
 from .attention import SeededMultiheadAttention
 from .torch_init import torch_default_init
 
@@ -37,9 +37,10 @@ class _PostNormLayer(nn.Cell):
         super().__init__()
         self.linear1 = nn.Dense(d_model, dim_ff)
         self.linear2 = nn.Dense(dim_ff, d_model)
-        self.dropout = nn.Dropout(p=dropout)
-        self.dropout1 = nn.Dropout(p=dropout)
-        self.dropout2 = nn.Dropout(p=dropout)
+        # sequence-first [L, B, C]: the samples are on axis 1
+        self.dropout = Dropout(p=dropout, batch_axis=1)
+        self.dropout1 = Dropout(p=dropout, batch_axis=1)
+        self.dropout2 = Dropout(p=dropout, batch_axis=1)
         self.norm1 = layer_norm(d_model)
         self.norm2 = layer_norm(d_model)
         self.relu = nn.ReLU()
@@ -132,7 +133,7 @@ class TemporalAttention(nn.Cell):
         self.gate_scale = cfg.gate_scale
         self.a_fc = nn.Dense(audio_dim, cfg.audio_proj)
         self.v_fc = nn.Dense(video_dim, cfg.video_proj)
-        self.v_dropout = nn.Dropout(p=cfg.video_dropout)
+        self.v_dropout = Dropout(p=cfg.video_dropout)                 # on [B, T, C]
         self.relu = nn.ReLU()
         # BiLSTMs as the original RNN encoder: audio hidden d/2, video hidden d per direction
         self.audio_rnn = nn.LSTM(cfg.audio_proj, d // 2, batch_first=True, bidirectional=True)

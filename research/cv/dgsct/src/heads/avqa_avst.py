@@ -28,7 +28,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
-from ..backbones.layers import l2_normalize, layer_norm
+from ..backbones.layers import Dropout, l2_normalize, layer_norm
 from ..dgsct.attention import SeededMultiheadAttention
 from ..dgsct.torch_init import torch_default_init
 
@@ -114,14 +114,14 @@ class AVSTHead(nn.Cell):
         self.attn_v = SeededMultiheadAttention(dim, cfg.num_heads, dropout=cfg.dropout)
         self.linear11 = nn.Dense(dim, dim)
         self.linear12 = nn.Dense(dim, dim)
-        self.dropout1 = nn.Dropout(p=cfg.dropout)
-        self.dropout2 = nn.Dropout(p=cfg.dropout)
+        self.dropout1 = Dropout(p=cfg.dropout, batch_axis=1)          # on [1, B, C] (sequence-first)
+        self.dropout2 = Dropout(p=cfg.dropout, batch_axis=1)
         self.norm1 = layer_norm(dim)
         self.attn_a = SeededMultiheadAttention(dim, cfg.num_heads, dropout=cfg.dropout)
         self.linear21 = nn.Dense(dim, dim)
         self.linear22 = nn.Dense(dim, dim)
-        self.dropout3 = nn.Dropout(p=cfg.dropout)
-        self.dropout4 = nn.Dropout(p=cfg.dropout)
+        self.dropout3 = Dropout(p=cfg.dropout, batch_axis=1)
+        self.dropout4 = Dropout(p=cfg.dropout, batch_axis=1)
         self.norm2 = layer_norm(dim)
         self.fc_fusion = nn.Dense(2 * dim, dim)
         self.fc_ans = nn.Dense(dim, cfg.num_answers)

@@ -33,7 +33,7 @@ from typing import Sequence, Tuple
 
 from mindspore import nn, ops
 
-from src.backbones.layers import l2_normalize, layer_norm
+from src.backbones.layers import Dropout, l2_normalize, layer_norm
 from src.dgsct.resize import BicubicResize
 from src.dgsct.temporal import InternalTemporalRelationModule
 from src.dgsct.torch_init import torch_default_init
@@ -186,7 +186,7 @@ class AVSTemporalAttention(nn.Cell):
         stages = range(num_stages)
         self.v_fc = nn.CellList([nn.Dense(channels, channels) for _ in stages])
         self.relu = nn.ReLU()
-        self.dropout = nn.Dropout(p=video_dropout)
+        self.dropout = Dropout(p=video_dropout)                   # on [B, T, C]
         self.audio_rnn = nn.CellList([nn.LSTM(audio_dim, d_model // 2, batch_first=True, bidirectional=True)
                                       for _ in stages])
         self.visual_rnn = nn.CellList([nn.LSTM(channels, d_model, batch_first=True, bidirectional=True)
