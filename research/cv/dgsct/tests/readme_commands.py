@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 MODEL_DIR = Path(__file__).resolve().parents[1]
@@ -48,8 +49,9 @@ def readme_commands(readme="README.md"):
 
 
 def readme_line(prefix, contains=""):
-    """The one README command that starts with `prefix` and contains `contains` (fails if the README lost it)."""
-    found = [line for line in readme_commands() if line.startswith(prefix) and contains in line]
+    """The one README command that starts with `prefix` and contains `contains` (fails if the README lost it; the
+    same line shown in two places counts once)."""
+    found = list(dict.fromkeys(line for line in readme_commands() if line.startswith(prefix) and contains in line))
     assert len(found) == 1, f"README.md should show exactly one command '{prefix} ... {contains} ...', found {found}"
     return found[0]
 
@@ -70,3 +72,13 @@ def run_shell(line, cwd, timeout=600, env=None):
                     GLOG_v="3", **(env or {}))
     return subprocess.run(["bash", "-c", line], cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def wait_for(path, seconds=900):
+    """The content of `path` once a background job (the training scripts' exit_status) has written it."""
+    end = time.time() + seconds
+    while time.time() < end:
+        if path.is_file() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(1)
+    raise AssertionError(f"{path} not written within {seconds} s")

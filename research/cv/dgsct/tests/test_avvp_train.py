@@ -12,50 +12,59 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVVP end to end through the task registry on configs/tiny/avvp.yaml: synthetic LLP set -> DG-SCT encoder ->
-MGN head; a few GRAPH_MODE steps with log-mel mixup lower the loss; evaluation gives the F1 table; MindIR export ->
-load -> same outputs."""
+"""AVVP end to end on configs/tiny/avvp.yaml through the README's tiny lines, run as written: synthetic LLP set ->
+train.py (DG-SCT encoder + MGN head, GRAPH_MODE, log-mel mixup); the trained last.ckpt has a lower loss than the
+initial network; evaluation gives the F1 table; MindIR export -> load -> same outputs."""
 import numpy as np
 import mindspore as ms
 from mindspore import nn
 
+from readme_commands import model_workdir, readme_line, run_shell
 from src.config import load_config
-from src.data.avvp_synthetic import make_synthetic_llp
-from src.dgsct.encoder import freeze_backbones
 from src.dgsct.model import build_network
-from src.trainer import GradNet, LossNet, evaluate
+from src.tasks import bind_task
+from src.trainer import LossNet, evaluate
 
 
-def tiny_run(config, data_dir, out_dir, steps, lr_check, export=True):
-    """Shared by the AVVP and AVQA end-to-end tests: build from the config, train `steps` batches on one batch,
-    evaluate, export (unless export=False); returns (net, task, cfg)."""
-    cfg = load_config(config, [f"--data.root={data_dir}", f"--ckpt_path={out_dir}"])
-    net, task = build_network(cfg)
-    freeze_backbones(net.encoder)
-    optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)
-    loss_net = LossNet(net, task.build_loss(), len(task.input_columns))
-    grad_net = GradNet(loss_net, optimizer.parameters)
-    train_ds, _ = task.build_data("train", cfg.train.batch_size, True)
+def readme_tiny_train(work, *lines):
+    """Run README lines as written in `work` (a folder that looks like the model folder); each must exit 0.
+    Returns the stdout of the last one."""
+    for line in lines:
+        result = run_shell(line, work, timeout=1800, env={"OMP_NUM_THREADS": "1"})
+        assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def check_trained_run(work, config, lr_check, overrides=(), export=True):
+    """After a README `python train.py --config_path=<config>` run in `work`: its last.ckpt (in the config's
+    ckpt_path) loads into the network of the config, has a lower loss on a training batch than the initial network
+    of the same seed (eval mode), evaluates, and (unless export=False) exports to MindIR and reloads with the same
+    outputs. Returns (trained net, task, cfg)."""
+    import train as train_script
+    plain = load_config(work / config)
+    out_dir = work / plain.ckpt_path
+    cfg = load_config(work / config, [f"--data.root={work / plain.data.root}", f"--ckpt_path={out_dir}",
+                                      *overrides])
+    assert (out_dir / "config.yaml").is_file()
+    train_ds, _ = bind_task(cfg).build_data(cfg.data.train_split, cfg.train.batch_size, False)
     batch = next(train_ds.create_tuple_iterator(num_epochs=1))
 
-    @ms.jit
-    def step(*args):
-        values, grads = grad_net(*args)
-        optimizer(grads)
-        return values[0]
+    def network_and_loss(ckpt=None):
+        """The config's network (the initial one of train.py's seed, or `ckpt` loaded into it) and its loss on the
+        batch in eval mode (no SpecAugment / drop path / dropout / mixup noise: the losses compare like with like)."""
+        train_script.seed_everything(cfg.train.seed)
+        net, task = build_network(cfg)
+        task.freeze(net)
+        if ckpt is not None:
+            not_loaded, _ = ms.load_param_into_net(net, ms.load_checkpoint(str(ckpt)))
+            assert not not_loaded, not_loaded
+        net.set_train(False)
+        # (LossNet renames the parameters it wraps: load first, then wrap)
+        return net, task, float(LossNet(net, task.build_loss(), len(task.input_columns))(*batch)[0])
 
-    def deterministic_loss():
-        # eval mode: no SpecAugment / drop path / dropout / mixup noise, so the check below compares like with like
-        # (train-mode losses also depend on the state of MindSpore's in-graph random kernels, i.e. on test order)
-        loss_net.set_train(False)
-        value = float(loss_net(*batch)[0])
-        loss_net.set_train(True)
-        return value
-
-    before = deterministic_loss()
-    losses = [float(step(*batch)) for _ in range(steps)]
-    after = deterministic_loss()
-    assert after < before - lr_check, (before, after, losses)
+    _, _, before = network_and_loss()
+    net, task, after = network_and_loss(out_dir / "last.ckpt")
+    assert after < before - lr_check, (before, after)
 
     eval_ds, _ = task.build_data(cfg.data.eval_split, cfg.eval.batch_size, False)
     result, _ = evaluate(net, eval_ds, task, max_batches=1)
@@ -65,7 +74,7 @@ def tiny_run(config, data_dir, out_dir, steps, lr_check, export=True):
         return net, task, cfg
     inputs = task.example_inputs(1)
     expected = [o.asnumpy() for o in net(*inputs)]
-    path = str(out_dir / "export")
+    path = str(work / "export")
     ms.export(net, *inputs, file_name=path, file_format="MINDIR")
     loaded = nn.GraphCell(ms.load(path + ".mindir"))
     for got, want in zip(loaded(*inputs), expected):
@@ -73,8 +82,11 @@ def tiny_run(config, data_dir, out_dir, steps, lr_check, export=True):
     return net, task, cfg
 
 
-def test_tiny_avvp_trains_evaluates_and_exports(graph_mode, tmp_path):
-    data = make_synthetic_llp(str(tmp_path / "llp"), videos_per_split=(2, 1, 1), num_classes=3, image_size=32,
-                              sample_rate=8000)
-    net, task, _ = tiny_run("configs/tiny/avvp.yaml", data, tmp_path / "out", steps=4, lr_check=0.2)
+def test_readme_tiny_avvp_trains_evaluates_and_exports(pynative, tmp_path):
+    """The README's tiny AVVP lines as written (synthetic LLP set, then train.py on configs/tiny/avvp.yaml)."""
+    work = model_workdir(tmp_path)
+    stdout = readme_tiny_train(work, readme_line("python -m src.data.avvp_synthetic"),
+                               readme_line("python train.py", "configs/tiny/avvp.yaml"))
+    assert "epoch 2/2" in stdout and "checkpoint: " in stdout
+    net, task, _ = check_trained_run(work, "configs/tiny/avvp.yaml", lr_check=0.2)
     assert task.name == "avvp" and len(net.head.audio_cug.blocks) == 1
