@@ -19,13 +19,13 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import mindspore as ms
 import pytest
 
+from readme_commands import wait_for as _wait_for
 from src.config import load_config
 from src.convert.mapping import save_checkpoint_atomic
 from src.data.synthetic import generate
@@ -56,15 +56,6 @@ def user_dir(tmp_path_factory):
     wrapper.write_text(f"#!/bin/bash\necho \"$@\" >> {work / 'python_calls.txt'}\nexec {sys.executable} \"$@\"\n")
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     return work
-
-
-def _wait_for(path, seconds=900):
-    end = time.time() + seconds
-    while time.time() < end:
-        if path.is_file() and path.read_text().strip():
-            return path.read_text().strip()
-        time.sleep(1)
-    raise AssertionError(f"{path} not written within {seconds} s")
 
 
 def test_standalone_train_fails_fast_naming_a_missing_relative_checkpoint(user_dir):

@@ -172,6 +172,12 @@ def load_wave_segments(path, num_segments, segment_samples, clip_samples=None, c
 
 
 # ---------------------------------------------------------------------------------------------------------- datasets
+def pipeline_workers(requested):
+    """data.num_workers capped at the machine's CPU count: MindSpore's GeneratorDataset refuses more parallel
+    workers than CPUs (the full-size configs ask for up to 8)."""
+    return max(1, min(int(requested), os.cpu_count() or 1))
+
+
 def build_generator_dataset(source, batch_size, shuffle, num_workers=1, drop_remainder=False, num_shards=None,
                             shard_id=None, seed=None, columns=None, python_multiprocessing=False):
     """Random-access `source` (len + getitem returning a tuple of numpy arrays named by `source.columns`) ->
@@ -183,7 +189,7 @@ def build_generator_dataset(source, batch_size, shuffle, num_workers=1, drop_rem
     if num_shards is not None and int(num_shards) <= 1:
         num_shards = shard_id = None          # one shard = no sharding
     dataset = ds.GeneratorDataset(source, list(columns or source.columns), shuffle=shuffle,
-                                  num_parallel_workers=max(1, int(num_workers)), num_shards=num_shards,
+                                  num_parallel_workers=pipeline_workers(num_workers), num_shards=num_shards,
                                   shard_id=shard_id, python_multiprocessing=python_multiprocessing)
     return dataset.batch(int(batch_size), drop_remainder=drop_remainder)
 
@@ -226,7 +232,7 @@ def build_task_dataset(source, data_cfg, batch_size, training, rank=0, group_siz
                                        num_shards=group_size, shard_id=rank)
     sampler = GlobalBatchSampler(len(source), batch_size * group_size, rank, group_size, ds.config.get_seed())
     dataset = ds.GeneratorDataset(source, list(source.columns), sampler=sampler,
-                                  num_parallel_workers=max(1, int(data_cfg.num_workers)))
+                                  num_parallel_workers=pipeline_workers(data_cfg.num_workers))
     dataset = dataset.batch(int(batch_size), drop_remainder=True)
     dataset.set_epoch = sampler.set_epoch       # the pipeline copies the sampler when an iterator is created
     return dataset
