@@ -70,3 +70,10 @@ def run_shell(line, cwd, timeout=600, env=None):
                     GLOG_v="3", **(env or {}))
     return subprocess.run(["bash", "-c", line], cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_lines(lines, cwd, timeout=900):
+    """Run README command lines in order in `cwd` with 1 kernel thread; fail naming the line and its output."""
+    for line in lines:
+        result = run_shell(line, cwd, timeout=timeout, env={"OMP_NUM_THREADS": "1"})
+        assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
