@@ -99,17 +99,17 @@ def write_vggsound_avel(out_dir, num_videos=24, num_classes=3, rate=8000, frames
 def main():
     import argparse
     extra = argparse.ArgumentParser(add_help=False)
-    extra.add_argument("--dataset", choices=("ave", "vggsound_avel"), default="ave")
-    known, rest = extra.parse_known_args()
-    args = parse_args(__doc__.splitlines()[0], rest)
-    if known.dataset == "vggsound_avel":
+    extra.add_argument("--dataset", choices=("ave", "vggsound_avel"), default="ave",
+                       help="file layout: AVE, or VGGSound-AVEL40K (zero-shot pre-training)")
+    args = parse_args(__doc__.splitlines()[0], parents=[extra])
+    if args.dataset == "vggsound_avel":
         write_vggsound_avel(args.out, args.videos, args.classes, args.rate, args.frames, args.frame_size, args.seed,
                             args.segments)
     else:
         generate_from_args(args)
     write_clip_bpe(Path(args.out) / "vocab" / "bpe_tiny.txt.gz")
     write_roberta_vocab(Path(args.out) / "vocab")
-    print(f"synthetic few-shot set ({known.dataset} layout, {args.videos} videos, {args.classes} classes, tiny vocabularies) written to "
+    print(f"synthetic few-shot set ({args.dataset} layout, {args.videos} videos, {args.classes} classes, tiny vocabularies) written to "
           f"{args.out}")
 
 
