@@ -82,3 +82,12 @@ def wait_for(path, seconds=900):
             return path.read_text().strip()
         time.sleep(1)
     raise AssertionError(f"{path} not written within {seconds} s")
+
+
+def run_lines(lines, cwd, timeout=900):
+    """Run README command lines in order in `cwd` with 1 kernel thread; fail naming the line and its output.
+    Returns the stdout of the last line."""
+    for line in lines:
+        result = run_shell(line, cwd, timeout=timeout, env={"OMP_NUM_THREADS": "1"})
+        assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return result.stdout

@@ -23,12 +23,12 @@ import pytest
 import mindspore as ms
 from mindspore import nn
 
-from readme_commands import model_workdir, readme_line
+from readme_commands import model_workdir, readme_line, run_lines
 from src.config import load_config
 from src.data.avs_synthetic import make_synthetic_avsbench
 from src.dgsct.encoder import freeze_backbones
 from src.dgsct.model import build_network
-from test_avvp_train import check_trained_run, readme_tiny_train
+from test_avvp_train import check_trained_run
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "tiny"
 
@@ -51,13 +51,13 @@ def test_readme_tiny_avs_s4_trains_and_evaluates(pynative, tmp_path):
     """python -m src.data.avs_synthetic --variant s4 ..., python train.py --config_path=configs/tiny/avs_s4.yaml,
     python eval.py ... --plot=outputs/plots_s4, as the README writes them."""
     work = model_workdir(tmp_path)
-    stdout = readme_tiny_train(work, readme_line("python -m src.data.avs_synthetic --variant s4"),
-                               readme_line("python train.py", "configs/tiny/avs_s4.yaml"))
+    stdout = run_lines([readme_line("python -m src.data.avs_synthetic --variant s4"),
+                        readme_line("python train.py", "configs/tiny/avs_s4.yaml")], work)
     assert "epoch 2/2" in stdout and "checkpoint: " in stdout
     net, _, _ = check_trained_run(work, "configs/tiny/avs_s4.yaml", lr_check=0.02, export=False)
     params = [p.name for p in net.trainable_params()]
     assert not any(".swin." in n or ".htsat." in n for n in params)     # frozen backbones
-    stdout = readme_tiny_train(work, readme_line("python eval.py", "configs/tiny/avs_s4.yaml"))
+    stdout = run_lines([readme_line("python eval.py", "configs/tiny/avs_s4.yaml")], work)
     assert "miou" in stdout.lower()
     assert list((work / "outputs" / "plots_s4").glob("*.png"))
 

@@ -19,20 +19,11 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
-from readme_commands import model_workdir, readme_line, run_shell
+from readme_commands import model_workdir, readme_line, run_lines
 from src.config import load_config
 from src.dgsct.model import build_network
 from src.tasks import bind_task
 from src.trainer import LossNet, evaluate
-
-
-def readme_tiny_train(work, *lines):
-    """Run README lines as written in `work` (a folder that looks like the model folder); each must exit 0.
-    Returns the stdout of the last one."""
-    for line in lines:
-        result = run_shell(line, work, timeout=1800, env={"OMP_NUM_THREADS": "1"})
-        assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
 
 
 def check_trained_run(work, config, lr_check, overrides=(), export=True):
@@ -85,8 +76,8 @@ def check_trained_run(work, config, lr_check, overrides=(), export=True):
 def test_readme_tiny_avvp_trains_evaluates_and_exports(pynative, tmp_path):
     """The README's tiny AVVP lines as written (synthetic LLP set, then train.py on configs/tiny/avvp.yaml)."""
     work = model_workdir(tmp_path)
-    stdout = readme_tiny_train(work, readme_line("python -m src.data.avvp_synthetic"),
-                               readme_line("python train.py", "configs/tiny/avvp.yaml"))
+    stdout = run_lines([readme_line("python -m src.data.avvp_synthetic"),
+                        readme_line("python train.py", "configs/tiny/avvp.yaml")], work)
     assert "epoch 2/2" in stdout and "checkpoint: " in stdout
     net, task, _ = check_trained_run(work, "configs/tiny/avvp.yaml", lr_check=0.2)
     assert task.name == "avvp" and len(net.head.audio_cug.blocks) == 1

@@ -212,13 +212,39 @@ class AVVPSource:
                 self.gt_audio[i], self.gt_visual[i])
 
 
+class LLPClassificationSource(AVVPSource):
+    """LLP split for video-level classification (the few-shot task): frames and wave only (no R(2+1)D features, no
+    mixup), items (frames [T,3,S,S], waves [T,clip], labels [T, K+1]) with the weak multi-hot label in every segment
+    and a zero background column, the layout of the AVE segment targets."""
+
+    columns = ("frames", "waves", "labels")
+
+    def media_paths(self, i):
+        return super().media_paths(i)[:-1]                  # frames + wave; the feature file is not read
+
+    def __getitem__(self, index):
+        i = int(index)
+        context = self._context(i)
+        paths = self.media_paths(i)
+        frames = np.stack([load_frame(p, self.image_size, context) for p in paths[:self.num_segments]])
+        wave = load_wave_segments(paths[-1], self.num_segments, self.segment, self.clip, context)
+        labels = np.zeros((self.num_segments, len(self.classes) + 1), np.float32)
+        labels[:, :-1] = self.labels[i]
+        return frames, wave, labels
+
+
+def media_folder(root, media_dir=""):
+    """`media_dir` if set, else `<root>/LLP_dataset` when it exists (official layout), else `root` (synthetic)."""
+    return media_dir or (os.path.join(root, "LLP_dataset") if os.path.isdir(os.path.join(root, "LLP_dataset"))
+                         else root)
+
+
 def build_avvp_dataset(data_cfg, split, batch_size, training, rank=0, group_size=1):
     """Task-registry dataset builder. `data.root` holds the csv files; media are in `data.options.media_dir`, by
     default `<root>/LLP_dataset` when it exists (official layout) else `root` (synthetic layout)."""
     opts = task_options(data_cfg, AVVPDataOptions)
     root = data_cfg.root
-    media = opts.media_dir or (os.path.join(root, "LLP_dataset")
-                                      if os.path.isdir(os.path.join(root, "LLP_dataset")) else root)
+    media = media_folder(root, opts.media_dir)
     source = AVVPSource(media, root, split, image_size=data_cfg.image_size, segment_samples=data_cfg.audio_rate,
                         clip_samples=data_cfg.clip_samples, num_segments=data_cfg.num_segments,
                         st_dir=opts.st_dir, mixup_alpha=opts.mixup_alpha if training else 0.0)

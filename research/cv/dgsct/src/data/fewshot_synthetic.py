@@ -15,7 +15,11 @@
 """Synthetic few-shot set: the synthetic AVE set (src/data/synthetic.py, original AVE format) plus tiny vocabularies in
 the released file formats, for the tiny CLIP (bpe_simple_vocab_16e6.txt.gz layout: byte symbols + letter-pair merges,
 600 ids) and the tiny RoBERTa (vocab.json + merges.txt, 267 ids). The real vocabularies are user-supplied files.
-Command line: python -m src.data.fewshot_synthetic --out DIR, with the options of src/data/synthetic.py.
+With ``--dataset vggsound_avel`` the clips go into the VGGSound-AVEL40K layout of the zero-shot pre-training
+(src/data/vggsound_avel.py: VggsoundAVEL40kCategories.txt, vggsound-avel40k_labels.csv, 6-digit ids) with class names
+of their own ("Pretraining sound k"), so a zero-shot evaluation on the synthetic AVE set sees unseen names.
+Command line: python -m src.data.fewshot_synthetic --out DIR [--dataset ave|vggsound_avel], with the options of
+src/data/synthetic.py.
 """
 import gzip
 import itertools
@@ -23,8 +27,12 @@ import json
 import string
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from ..text.clip_bpe import byte_symbols
-from .synthetic import generate_from_args, parse_args
+from .synthetic import SPLITS, draw_frame, generate_from_args, make_audio, parse_args
+from .vggsound_avel import CATEGORY_FILE, LABEL_FILE, VIDEO_ID_DIGITS
 
 CLIP_TINY_MERGES = 86            # CLIPConfig.tiny vocab 600 = 512 byte symbols (+ '</w>' forms) + 86 merges + 2
 ROBERTA_MERGES = (("T", "h"), ("Th", "e"), ("\u0120", "s"), ("o", "u"), ("\u0120s", "ou"), ("n", "d"),
@@ -53,12 +61,55 @@ def write_roberta_vocab(folder, merges=ROBERTA_MERGES, drop=()):
     return str(folder / "vocab.json"), str(folder / "merges.txt")
 
 
+def write_vggsound_avel(out_dir, num_videos=24, num_classes=3, rate=8000, frames_per_video=20, frame_size=80,
+                        seed=0, num_segments=10):
+    """Synthetic clips (the coloured shapes and tones of src/data/synthetic.py) in the VGGSound-AVEL40K layout:
+    category file, labels CSV (video_id, category, per-second flags, split; splits 60/20/20 % as the synthetic AVE
+    set), frames/<6-digit id>/%08d.jpg, wave/<6-digit id>.npy. Returns the class names."""
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    (out / "wave").mkdir(parents=True, exist_ok=True)
+    classes = [f"Pretraining sound {k}" for k in range(num_classes)]
+    order = rng.permutation(num_videos)
+    split_of, first = {}, 0
+    for index, (name, share) in enumerate(SPLITS):
+        count = num_videos - first if index == len(SPLITS) - 1 else int(round(share * num_videos))
+        split_of.update({int(i): name.replace("Set.txt", "") for i in order[first:first + count]})
+        first += count
+    rows = []
+    for index in range(num_videos):
+        cls = index % num_classes
+        start = int(rng.integers(0, max(1, num_segments - 4)))
+        end = int(rng.integers(min(start + 3, num_segments), num_segments + 1))
+        video_id = str(index).zfill(VIDEO_ID_DIGITS)
+        folder = out / "frames" / video_id
+        folder.mkdir(parents=True, exist_ok=True)
+        for number in range(1, frames_per_video + 1):
+            segment = min((number - 1) * num_segments // frames_per_video, num_segments - 1)
+            frame = draw_frame(rng, frame_size, cls, num_classes, start <= segment < end, segment)
+            Image.fromarray(frame).save(folder / f"{number:08d}.jpg", quality=90)
+        np.save(out / "wave" / f"{video_id}.npy", make_audio(rng, rate, cls, start, end, num_classes, num_segments))
+        flags = [int(start <= t < end) for t in range(num_segments)]
+        rows.append(f'{index},{classes[cls]},"{flags}",{split_of[index]}')
+    (out / CATEGORY_FILE).write_text("\n".join(classes) + "\n", encoding="utf-8")
+    (out / LABEL_FILE).write_text("video_id,category,label,split\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return classes
+
+
 def main():
-    args = parse_args(__doc__.splitlines()[0])
-    generate_from_args(args)
+    import argparse
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--dataset", choices=("ave", "vggsound_avel"), default="ave",
+                       help="file layout: AVE, or VGGSound-AVEL40K (zero-shot pre-training)")
+    args = parse_args(__doc__.splitlines()[0], parents=[extra])
+    if args.dataset == "vggsound_avel":
+        write_vggsound_avel(args.out, args.videos, args.classes, args.rate, args.frames, args.frame_size, args.seed,
+                            args.segments)
+    else:
+        generate_from_args(args)
     write_clip_bpe(Path(args.out) / "vocab" / "bpe_tiny.txt.gz")
     write_roberta_vocab(Path(args.out) / "vocab")
-    print(f"synthetic few-shot set ({args.videos} videos, {args.classes} classes, tiny vocabularies) written to "
+    print(f"synthetic few-shot set ({args.dataset} layout, {args.videos} videos, {args.classes} classes, tiny vocabularies) written to "
           f"{args.out}")
 
 

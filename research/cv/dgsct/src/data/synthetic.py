@@ -103,9 +103,10 @@ def generate(out_dir, num_videos=48, num_classes=4, rate=8000, frames_per_video=
     return classes
 
 
-def parse_args(description, argv=None):
-    """The command line of the synthetic AVE set (also used by src/data/fewshot_synthetic.py)."""
-    parser = argparse.ArgumentParser(description=description)
+def parse_args(description, argv=None, parents=()):
+    """The command line of the synthetic AVE set (also used by src/data/fewshot_synthetic.py, which adds its own
+    options through `parents`, so that --help lists them too)."""
+    parser = argparse.ArgumentParser(description=description, parents=list(parents))
     parser.add_argument("--out", required=True)
     parser.add_argument("--videos", type=int, default=48)
     parser.add_argument("--classes", type=int, default=4)

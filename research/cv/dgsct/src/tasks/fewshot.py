@@ -19,6 +19,10 @@ src/dgsct/fewshot.py trained on the first k videos per class.
   segment labels; metric = segment accuracy.
 * target "video" (AVE classification, `--weak 1`): the mean of the 10 segment scores over the K event classes; the
   target is the class of the first event segment; metric = video accuracy.
+* dataset "llp" (LLP classification, official `few-shot/main_LLP_class.py`): target "video" over the 25 LLP classes
+  (no background); the k-shot training subset takes single-label videos only (`data.options.shots: 0` = all of them).
+  A multi-label test video counts as correct when the top-1 class is one of its labels (our rule: the spec of the
+  official code does not say how multi-label test videos are scored).
 * dataset "vggsound_avel": the zero-shot pre-training set (VGGSound-AVEL40K, 141 classes + background, per segment;
   official `pretrain/main_trans.py`), in the AVE file layout (src/data/vggsound_avel.py).
 Loss (official): w * CE + 2 * L(audio->image) + 1.5 * L(image->audio), w = 500 for epochs 1..10 and 5 afterwards;
@@ -35,14 +39,15 @@ from mindspore import Parameter, nn, ops
 
 from ..config import ConfigError
 from ..data.ave import AVESource, load_categories
-from ..data.fewshot import SHOTS, KShotSource, ave_k_shot
+from ..data.avvp import AVVP_CLASSES, SPLIT_FILES, LLPClassificationSource, media_folder
+from ..data.fewshot import SHOTS, KShotSource, ave_k_shot, llp_k_shot
 from ..data.vggsound_avel import CATEGORY_FILE, VGGSoundAVELSource, read_categories, vggsound_k_shot
 from ..data.transforms import build_task_dataset
 from ..dgsct.fewshot import FewShotNet, freeze_fewshot
 from .base import Task
 
 TARGETS = ("segment", "video")
-DATASETS = ("ave", "vggsound_avel")
+DATASETS = ("ave", "llp", "vggsound_avel")
 
 
 @dataclass
@@ -73,7 +78,7 @@ class FewShotHeadConfig:
 @dataclass
 class FewShotDataOptions:
     """`data.options:` of the few-shot task."""
-    dataset: str = "ave"                  # ave | vggsound_avel (zero-shot pre-training, VGGSound-AVEL40K)
+    dataset: str = "ave"                  # ave | llp (LLP classification) | vggsound_avel (zero-shot pre-training)
     target: str = "segment"               # segment (AVE) | video (AVE classification)
     shots: int = 16                       # k videos per class in the training split (0 = the whole split)
 
@@ -82,6 +87,9 @@ class FewShotDataOptions:
             raise ValueError(f"{source}: key 'data.options.dataset' must be one of {DATASETS}, got {self.dataset!r}")
         if self.target not in TARGETS:
             raise ValueError(f"{source}: key 'data.options.target' must be one of {TARGETS}, got {self.target!r}")
+        if self.dataset == "llp" and self.target != "video":
+            raise ValueError(f"{source}: key 'data.options.target' must be 'video' for data.options.dataset llp "
+                             f"(LLP classification is video level), got {self.target!r}")
         if self.shots != 0 and self.shots not in SHOTS:
             raise ValueError(f"{source}: key 'data.options.shots' must be one of {SHOTS} (or 0 = whole split), "
                              f"got {self.shots}")
@@ -146,15 +154,23 @@ class FewShotLoss(nn.Cell):
 
 class FewShotAccuracy:
     """Segment accuracy (argmax over K+1 per segment) or video accuracy (argmax of the mean segment scores vs the
-    first event's class), in percent over every segment / video of the split."""
+    first event's class; multi_label (LLP): correct when the argmax is any of the video's labels), in percent over
+    every segment / video of the split."""
 
-    def __init__(self, video_level, shots):
+    def __init__(self, video_level, shots, multi_label=False):
         self.video_level = video_level
+        self.multi_label = multi_label
         self.shots = shots
         self.correct = self.count = 0
 
     def update(self, outputs, batch):
         scores, labels = outputs["scores"], batch["labels"]
+        if self.video_level and self.multi_label:
+            predicted = scores.mean(1).argmax(-1)
+            hit = first_event_target_np(labels)[np.arange(len(predicted)), predicted] > 0
+            self.correct += int(hit.sum())
+            self.count += predicted.size
+            return predicted
         if self.video_level:
             predicted, target = scores.mean(1).argmax(-1), first_event_target_np(labels).argmax(-1)
         else:
@@ -244,6 +260,17 @@ class FewShotTask(Task):
 
     def build_data(self, split, batch_size, training, rank=0, group_size=1):
         data = self.cfg.data
+        if data.options.dataset == "llp":
+            if split not in SPLIT_FILES:
+                raise ConfigError(f"LLP split {split!r} (keys data.train_split / data.eval_split) must be one of "
+                                  f"{tuple(SPLIT_FILES)}")
+            source = LLPClassificationSource(media_folder(data.root), data.root, split, image_size=data.image_size,
+                                             segment_samples=data.audio_rate, clip_samples=data.clip_samples,
+                                             num_segments=data.num_segments)
+            if split == data.train_split:      # single-label videos only; shots 0 = all of them
+                shots = data.options.shots or len(source)
+                source = KShotSource(source, llp_k_shot(source.labels, source.classes, shots), shots)
+            return build_task_dataset(source, data, batch_size, training, rank, group_size), source
         if data.options.dataset == "vggsound_avel":
             source, k_shot = VGGSoundAVELSource(data.root, split, data), vggsound_k_shot
         else:
@@ -254,7 +281,8 @@ class FewShotTask(Task):
         return build_task_dataset(source, data, batch_size, training, rank, group_size), source
 
     def build_metric(self):
-        return FewShotAccuracy(self.video_level, self.cfg.data.options.shots)
+        return FewShotAccuracy(self.video_level, self.cfg.data.options.shots,
+                               multi_label=self.cfg.data.options.dataset == "llp")
 
     def example_labels(self, batch):
         k = len(class_names(self.cfg.data)) if self.cfg.data.root else 1
@@ -268,6 +296,8 @@ def class_names(data):
     """The event classes of the configured dataset (without background)."""
     if data.options.dataset == "vggsound_avel":
         return read_categories(Path(data.root) / CATEGORY_FILE)
+    if data.options.dataset == "llp":
+        return list(AVVP_CLASSES)
     return load_categories(data.root)
 
 
