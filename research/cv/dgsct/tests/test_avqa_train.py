@@ -12,21 +12,35 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""AVQA end to end through the task registry on configs/tiny/avqa.yaml (synthetic MUSIC-AVQA set, encoder + frozen
-Swin on the negative frames + AVST head, vocabulary saved with the run), and the grounding pre-training stage."""
+"""AVQA end to end on the README's tiny lines, run as written (synthetic MUSIC-AVQA set, grounding pre-training on
+configs/tiny/avqa_grounding.yaml, then configs/tiny/avqa.yaml initialised from it: encoder + frozen Swin on the
+negative frames + AVST head, vocabulary saved with the run)."""
 import os
 
+import pytest
+
+from readme_commands import model_workdir, readme_line, run_lines
 from src.data.avqa import AVQAVocabulary
-from src.data.avqa_synthetic import make_synthetic_avqa
 from src.tasks import bind_task
-from test_avvp_train import tiny_run
+from test_avvp_train import check_trained_run
 
 
-def test_tiny_avqa_trains_evaluates_and_exports(graph_mode, tmp_path):
-    data = make_synthetic_avqa(str(tmp_path / "avqa"), videos_per_split=(6, 2, 2), questions_per_video=2,
-                               image_size=32, frames_per_video=10, sample_rate=8000)
-    out = tmp_path / "out"
-    net, task, cfg = tiny_run("configs/tiny/avqa.yaml", data, out, steps=4, lr_check=0.2)
+@pytest.fixture(scope="module")
+def readme_avqa_run(tmp_path_factory):
+    """The README's three tiny AVQA lines, once for both tests: (model-like folder, stdout of each train.py)."""
+    work = model_workdir(tmp_path_factory.mktemp("avqa"))
+    run_lines([readme_line("python -m src.data.avqa_synthetic")], work)
+    grounding = run_lines([readme_line("python train.py", "configs/tiny/avqa_grounding.yaml")], work)
+    avqa = run_lines([readme_line("python train.py", "configs/tiny/avqa.yaml")], work)
+    return work, grounding, avqa
+
+
+def test_readme_tiny_avqa_trains_evaluates_and_exports(pynative, readme_avqa_run):
+    work, _, stdout = readme_avqa_run
+    assert "epoch 2/2" in stdout and "checkpoint: " in stdout
+    out = work / "outputs" / "tiny_avqa"
+    net, task, cfg = check_trained_run(work, "configs/tiny/avqa.yaml", lr_check=0.2, overrides=[
+        f"--head.grounding_ckpt={work / 'outputs' / 'tiny_avqa_grounding' / 'last.ckpt'}"])
     # the vocabulary was built from avqa-train.json and saved with the run; the task derived it (the config is
     # not written: a rebuilt task of the same config finds the saved file)
     vocab_file = task.derived.vocab_file
@@ -35,17 +49,15 @@ def test_tiny_avqa_trains_evaluates_and_exports(graph_mode, tmp_path):
     vocab = AVQAVocabulary.load(vocab_file)
     assert net.head.fc_ans.weight.shape[0] == len(vocab.answers)
     assert net.head.question_encoder.word2vec.embedding_table.shape[0] == len(vocab.words)
-    # (parameter names carry the prefix of the training wrapper, e.g. "net.encoder.swin....")
     names = [p.name for p in net.trainable_params()]
     assert any(".vis_adapter_blocks_p1." in n for n in names) and any("head.fc_ans." in n for n in names)
     assert not any("encoder.swin." in n or "encoder.htsat." in n for n in names)
 
 
-def test_tiny_grounding_pretraining(graph_mode, tmp_path):
-    data = make_synthetic_avqa(str(tmp_path / "avqa"), videos_per_split=(6, 2, 2), questions_per_video=1,
-                               image_size=32, frames_per_video=10, sample_rate=8000)
-    net, _, _ = tiny_run("configs/tiny/avqa_grounding.yaml", data, tmp_path / "out", steps=8, lr_check=0.0,
-                         export=False)
+def test_readme_tiny_grounding_pretraining(pynative, readme_avqa_run):
+    work, stdout, _ = readme_avqa_run
+    assert "epoch 2/2" in stdout and "checkpoint: " in stdout
+    net, _, _ = check_trained_run(work, "configs/tiny/avqa_grounding.yaml", lr_check=0.0, export=False)
     # only the grounding/matching head trains; its parameter names match the AVST head's grounding cell
     names = sorted(p.name for p in net.trainable_params())
     assert names and all("head.grounding." in n for n in names)
