@@ -201,12 +201,16 @@ class AVVPSource:
     def __len__(self):
         return len(self.filenames)
 
+    def frames_and_wave(self, frame_paths, wave_path, context):
+        """The video's frames [T, 3, S, S] and its wave cut into T segments [T, clip]."""
+        frames = np.stack([load_frame(p, self.image_size, context) for p in frame_paths])
+        return frames, load_wave_segments(wave_path, self.num_segments, self.segment, self.clip, context)
+
     def __getitem__(self, index):
         i = int(index)
         context = self._context(i)
         paths = self.media_paths(i)
-        frames = np.stack([load_frame(p, self.image_size, context) for p in paths[:self.num_segments]])
-        wave = load_wave_segments(paths[-2], self.num_segments, self.segment, self.clip, context)
+        frames, wave = self.frames_and_wave(paths[:self.num_segments], paths[-2], context)
         video_st = load_features(paths[-1], (self.num_segments, self.st_dim), context)
         return (frames, wave, video_st, mixup_weights(self.rng, self.num_segments, self.mixup_alpha), self.labels[i],
                 self.gt_audio[i], self.gt_visual[i])
@@ -226,8 +230,7 @@ class LLPClassificationSource(AVVPSource):
         i = int(index)
         context = self._context(i)
         paths = self.media_paths(i)
-        frames = np.stack([load_frame(p, self.image_size, context) for p in paths[:self.num_segments]])
-        wave = load_wave_segments(paths[-1], self.num_segments, self.segment, self.clip, context)
+        frames, wave = self.frames_and_wave(paths[:self.num_segments], paths[-1], context)
         labels = np.zeros((self.num_segments, len(self.classes) + 1), np.float32)
         labels[:, :-1] = self.labels[i]
         return frames, wave, labels
