@@ -96,29 +96,33 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode, threads=0, ev
         return net(*inputs)[0].asnumpy()
 
     nan = float("nan")
-    first_train = train_step_s = train_cpu_s = nan
+    first_train = first_train_cpu = train_step_s = train_cpu_s = nan
+    train_rss = nan
     if not eval_only:
         set_train_mode(net, True)
-        first_train, train_step_s, train_cpu_s = _timed(train_step, steps)
+        first_train, first_train_cpu, train_step_s, train_cpu_s = _timed(train_step, steps)
+        train_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     set_train_mode(net, False)
-    first_eval, infer_s, infer_cpu_s = _timed(infer, steps)
+    first_eval, first_eval_cpu, infer_s, infer_cpu_s = _timed(infer, steps)
     return dict(config=config_path + "".join(f" {o}" for o in overrides), task=cfg.task, batch=batch, mode=mode,
                 threads=threads, frames=int(inputs[0].shape[1]), trainable=trainable, total=total, build_s=build,
-                first_train_s=first_train, train_step_s=train_step_s, train_cpu_s=train_cpu_s,
-                samples_per_s=batch / train_step_s, first_eval_s=first_eval, eval_s=infer_s, eval_cpu_s=infer_cpu_s,
+                first_train_s=first_train, first_train_cpu_s=first_train_cpu, train_peak_rss_gb=train_rss,
+                train_step_s=train_step_s, train_cpu_s=train_cpu_s,
+                samples_per_s=batch / train_step_s, first_eval_s=first_eval, first_eval_cpu_s=first_eval_cpu, eval_s=infer_s, eval_cpu_s=infer_cpu_s,
                 clips_per_s=batch / infer_s, vocabulary_from=vocabulary,
                 peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20)
 
 
 def _timed(fn, steps):
-    """(wall seconds of the first call, mean wall seconds and mean process-CPU seconds of the next `steps` calls)."""
-    start = time.perf_counter()
+    """(wall and process-CPU seconds of the first call, mean wall and mean process-CPU seconds of the next `steps`
+    calls)."""
+    start, cpu = time.perf_counter(), time.process_time()
     fn()
-    first = time.perf_counter() - start
+    first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         fn()
-    return first, (time.perf_counter() - start) / steps, (time.process_time() - cpu) / steps
+    return first, first_cpu, (time.perf_counter() - start) / steps, (time.process_time() - cpu) / steps
 
 
 def _rss_gb(pid):
@@ -180,9 +184,9 @@ def main():
     load_before = os.getloadavg()[0]
     notes = []
     print("| config | mode | threads | frames x clips | trainable / total params | build s | "
-          "first train step (compile) s | train step s | train step CPU s | first eval (compile) s | eval s | "
-          "eval CPU s | peak RSS GB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "first train step (compile) wall / CPU s | train step s | train step CPU s | train peak RSS GB | "
+          "first eval (compile) wall / CPU s | eval s | eval CPU s | peak RSS GB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for config in args.configs:
         r, message = run_child(config, args)
         if r is None:
@@ -191,9 +195,10 @@ def main():
         if r["vocabulary_from"]:
             notes.append(f"{r['config']}: AVQA vocabulary from {os.path.normpath(r['vocabulary_from'])}")
         print(f"| {r['config']} | {r['mode']} | {r['threads'] or 'default'} | {r['frames']} x {r['batch']} | "
-              f"{r['trainable']:,} / {r['total']:,} | {r['build_s']:.1f} | {r['first_train_s']:.1f} | "
-              f"{r['train_step_s']:.2f} | {r['train_cpu_s']:.2f} | {r['first_eval_s']:.1f} | {r['eval_s']:.2f} | "
-              f"{r['eval_cpu_s']:.2f} | {r['peak_rss_gb']:.2f} |", flush=True)
+              f"{r['trainable']:,} / {r['total']:,} | {r['build_s']:.1f} | {r['first_train_s']:.1f} / "
+              f"{r['first_train_cpu_s']:.1f} | {r['train_step_s']:.2f} | {r['train_cpu_s']:.2f} | "
+              f"{r['train_peak_rss_gb']:.2f} | {r['first_eval_s']:.1f} / {r['first_eval_cpu_s']:.1f} | "
+              f"{r['eval_s']:.2f} | {r['eval_cpu_s']:.2f} | {r['peak_rss_gb']:.2f} |", flush=True)
     print(f"\n{os.cpu_count()} CPUs; 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
           f"{args.steps} timed calls per row" + "".join(f"\n{n}" for n in notes))
 

@@ -35,6 +35,7 @@ Everything here follows the PyTorch/timm semantics the official DG-SCT code reli
 * ``layer_norm_fn`` / ``exact_gelu`` / ``mlp_branch``: functional forms used inside those compiled steps.
 """
 import functools
+import os
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -42,6 +43,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 from mindspore.common.seed import _get_graph_seed   # the seed counter of nn.Dropout
+from mindspore.graph.api import _no_grad, _pynative_executor   # what ms.recompute uses for its PyNative bprop
 
 LAYER_NORM_EPS = 1e-5
 ATTN_MASK_VALUE = -100.0
@@ -181,22 +183,79 @@ def compiled_step(fn):
     cell's method instead compiles one graph per cell instance, each holding its own weights and activation buffers
     (+0.39 GB and 5-16 s per stage-3 Swin-V2 block). Inside a GRAPH_MODE network the call is simply inlined.
 
-    One ``ms.jit`` object per pattern of which tensor arguments require a gradient: MindSpore 2.10 (PyNative) reuses
-    the backward graph of a jit function across calls, and a graph first differentiated with its weight arguments
-    frozen, then used once with them trainable, returns wrong (zero) weight gradients from the second trainable call on
-    (tests/test_compiled_step_grads.py). Frozen backbones and trainable ones thus never share a graph. Not covered:
-    trainable weights differentiated for the inputs only (``ms.grad(..., weights=None)``), then for the weights (the
-    pattern cannot be seen when the forward runs); the training prompt front therefore runs uncompiled (prompt.py)."""
+    In a PyNative forward that records a backward (training), a step with any argument that requires a gradient runs
+    through ``_Recomputed`` (gradient checkpointing): it keeps only its arguments and output for the backward and
+    there recomputes the step inside one compiled graph that returns the gradients of the arguments that require one
+    (the token map alone for a frozen backbone block). PyNative's own jit backward kept every intermediate of the step
+    (attention maps, MLP hidden layers) from the forward to the backward, for all 36 backbone blocks and 48 prompt
+    modules at once (2 GB per 10-s segment at full size), and computed the frozen weights' gradients besides; the
+    recomputation costs one more forward of the step. It also reused the backward graph of a jit function across
+    calls: a graph first differentiated with its weight arguments frozen, then used with them trainable, returned
+    zero weight gradients (tests/test_compiled_step_grads.py); the recomputing cells are kept per pattern of which
+    arguments require a gradient, so frozen and trainable uses never share a backward graph. Calls that record no
+    backward (evaluation) run one ``ms.jit`` object per pattern as well."""
     graphs = {}
+    recomputed = {}
 
     @functools.wraps(fn)
     def step(*args):
         key = tuple(bool(getattr(arg, "_requires_grad", False)) for arg in args)
+        if any(key) and _recording_gradients():
+            tensors = tuple(isinstance(arg, ms.Tensor) for arg in args)
+            cell = recomputed.get((key, tensors))
+            if cell is None:
+                cell = recomputed[key, tensors] = _Recomputed(fn, key, tensors)
+            return cell(*args)
         graph = graphs.get(key)
         if graph is None:
             graph = graphs[key] = ms.jit(fn)
         return graph(*args)
     return step
+
+
+def _recording_gradients():
+    """True in a compiled (not MS_JIT=0) PyNative forward that records operations for a backward (value_and_grad /
+    grad)."""
+    return (ms.get_context("mode") == ms.PYNATIVE_MODE and os.environ.get("MS_JIT") != "0"
+            and _pynative_executor.grad_flag())
+
+
+class _Recomputed(nn.Cell):
+    """Custom-bprop cell: the forward runs ``fn`` compiled without recording its operations; the bprop recomputes
+    ``fn`` in one compiled graph that returns the vector-Jacobian product for the arguments whose ``needs_grad`` is
+    set (zeros for the other tensors, 0 for constants). ``is_tensor`` marks the tensor arguments: GradOperation's
+    get_all returns one gradient per tensor argument only (None, numbers and tuples get none). Gradient
+    checkpointing of one block step (see ``compiled_step``)."""
+
+    def __init__(self, fn, needs_grad, is_tensor):
+        super().__init__()
+        self.forward = ms.jit(fn)
+        tensor_args = [i for i, tensor in enumerate(is_tensor) if tensor]
+        self.positions = tuple(i for i in tensor_args if needs_grad[i])
+        slots = tuple(slot for slot, i in enumerate(tensor_args) if needs_grad[i])
+        sens_grads = ops.GradOperation(get_all=True, sens_param=True)
+
+        num_args = len(is_tensor)
+
+        def vjp(*args):
+            # the output gradients come as separate tensor arguments after fn's: a tuple argument of tensors would be
+            # a compile-time constant (one recompilation per call)
+            douts = args[num_args:]
+            sens = douts[0] if len(douts) == 1 else douts
+            grads = sens_grads(fn)(*args[:num_args], sens)
+            return tuple(grads[slot] for slot in slots)
+        self.vjp = ms.jit(vjp)
+
+    def construct(self, *args):
+        with _no_grad():
+            return self.forward(*args)
+
+    def bprop(self, *args):
+        inputs, dout = args[:-2], args[-1]
+        grads = self.vjp(*inputs, *(dout if isinstance(dout, tuple) else (dout,)))
+        by_position = dict(zip(self.positions, grads))
+        return tuple(by_position[i] if i in by_position else ops.zeros_like(a) if isinstance(a, ms.Tensor) else 0
+                     for i, a in enumerate(inputs))
 
 
 def step_weights(*params):

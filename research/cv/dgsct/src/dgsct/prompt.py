@@ -217,17 +217,14 @@ class CrossModalPrompt(nn.Cell):
     def construct(self, x, y):
         # The computation is written as module-level functions of the weights and compiled once per input shape
         # (layers.compiled_step): every module of the same shape shares the graph. Eval: the whole module is one
-        # graph. Training runs the same functions uncompiled, with the bottleneck's BatchNorm cells (batch statistics +
-        # running-statistics update) in between.
+        # graph. Training: the front is one graph (recomputed in the backward, see compiled_step), then the
+        # bottleneck's BatchNorm cells (batch statistics + running-statistics update) and the output run op by op.
         if self.resize_alignment:
             y = self.align(y)                      # bicubic grid resize (AVS-S4) outside the compiled graph
         front = (x, y) + self._front_weights()
         output = self._output_weights() + (self.use_ln_post, self.gate_before_ln_post)
         if self.training and self.use_bn:
-            # Not compiled under training: a compiled prompt_front whose graph was first built for an input-only
-            # gradient gave zero weight gradients (my_tokens) when later reused for a weight gradient
-            # (tests/test_prompt.py then tests/test_prompt_train_parity.py in one process).
-            x2, pool_map = prompt_front(*front, *self._front_options())
+            x2, pool_map = compiled_prompt_front(*front, *self._front_options())
             out = prompt_output(self.bottleneck(x2), *output)
             return (out, pool_map) if self.return_pool else out
         bn_weights = (None,) * 8
@@ -361,3 +358,4 @@ def prompt_eval(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w,
 
 # one compiled graph per distinct module shape and variant, shared by all modules (see layers.compiled_step)
 compiled_prompt_eval = compiled_step(prompt_eval)
+compiled_prompt_front = compiled_step(prompt_front)
