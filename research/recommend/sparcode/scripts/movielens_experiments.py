@@ -131,14 +131,14 @@ COMBO_D64 = FAST_GRID["combo_d64"]
 FAST_GRID.update({
     "combo_d64_mlp_dot": dict(COMBO_D64, interaction="mlp_dot"),
     "combo_d64_ku8": dict(COMBO_D64, num_query_tokens=8),
-    "combo_d64_kc256": dict(COMBO_D64, codebook_size=256),
+    # K_c = 256 with 2 codebooks (the released code's M x K_c): 4 x 256 would need codes beyond int32
     "combo_d64_m2_kc256": dict(COMBO_D64, num_codebooks=2, codebook_size=256),
     # self-attention g (a Transformer over [token, item tokens], 1 layer: 3 would triple an already 5x costlier g)
     "a2a_sa": {"model": "all_to_all", "interaction": "self_attention", "sa_layers": 1},
     "combo_d64_sa": dict(COMBO_D64, interaction="self_attention", sa_layers=1),
 })
-CEILING_PROBE2 = ("tt_d64_neg50", "tt_d128_neg50", "combo_d64_mlp_dot", "combo_d64_ku8", "combo_d64_kc256",
-                  "combo_d64_m2_kc256", "combo_d128", "a2a_sa", "combo_d64_sa")
+CEILING_PROBE2 = ("tt_d64_neg50", "tt_d128_neg50", "combo_d64_mlp_dot", "combo_d64_ku8", "combo_d64_m2_kc256",
+                  "combo_d128", "a2a_sa", "combo_d64_sa")
 # the options probed for both models on the fast budget (seed 0), SparCode first, then the two-tower
 CEILING_PROBE = ("neg50", "a2a_neg50", "m4_td05_warm_tt", "m4_warm_tt", "ku8", "tt_d64_neg50", "tt_d64_inbatch",
                  "tt_d64_inbatch_logq", "tt_d128", "tt_d32", "tt_d64_lr3e-3", "tt_d128_neg50", "tt_d128_inbatch_logq",

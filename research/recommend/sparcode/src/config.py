@@ -321,6 +321,11 @@ def _check_values(values, source_of):
         fail("score_bias", f"must be <= 0 (more negative = sparser), got {values['score_bias']}")
     if values["token_dim"] % values["num_codebooks"] != 0:
         fail("token_dim", f"({values['token_dim']}) must be divisible by num_codebooks ({values['num_codebooks']})")
+    if values["model"] == "sparcode" and values["codebook_size"] ** values["num_codebooks"] > 2 ** 31:
+        # query codes are flat int32 ids sum_m c_m K_c^(M-1-m) (src/model/quantizer.py); found only at the first
+        # validation otherwise
+        fail("codebook_size", f"codebook_size ** num_codebooks = {values['codebook_size']} ** "
+                              f"{values['num_codebooks']} exceeds 2^31, the range of the int32 query code ids")
     if values["split_protocol"] == "per_user_time" and min(ratio[1:]) <= 0:
         fail("split_ratio", f"with split_protocol per_user_time, the valid and test fractions of each user's "
                             f"timeline must be > 0, got {ratio}")
