@@ -159,6 +159,9 @@ PLANS = {
                         seeds=SEEDS3),
     "ceiling_probe": _runs("fa_", dict(PER_USER, **SC_BASE), {key: FAST_GRID[key] for key in CEILING_PROBE}),
     "ceiling_probe2": _runs("fa_", dict(PER_USER, **SC_BASE), {key: FAST_GRID[key] for key in CEILING_PROBE2}),
+    # seeds 0, 1, 2 of the third round's best on valid (2 codebooks of 256; seed 0 is shared with ceiling_probe2)
+    "ceiling_final2": _runs("fa_", dict(PER_USER, **SC_BASE),
+                            {key: FAST_GRID[key] for key in ("tt_d64_neg50", "combo_d64_m2_kc256")}, seeds=SEEDS3),
     # the reported comparison of the probes: SparCode's combination (warm-started from the same-seed 50-negative
     # two-tower) and the two-towers of the same option set, 3 epochs and 6 epochs (= the combination's total)
     "ceiling_final": _runs("fa_", dict(PER_USER, **SC_BASE),
