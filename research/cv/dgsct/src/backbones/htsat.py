@@ -35,8 +35,9 @@ from mindspore import nn, ops, Parameter, Tensor
 
 from .audio_frontend import AudioFrontend
 from .layers import (DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
-                     effective_window, layer_norm, layer_norm_fn, patch_merge_gather, relative_position_index,
-                     shift_attn_mask, step_weights, tokens_from_windows, trunc_normal, windows_from_tokens)
+                     effective_window, gather_tokens, layer_norm, layer_norm_fn, patch_merge_gather,
+                     relative_position_index, shift_attn_mask, step_weights, tokens_from_windows, trunc_normal,
+                     window_token_orders, windows_from_tokens)
 
 
 @dataclass
@@ -129,12 +130,14 @@ def scaled_window_attention(x, qkv_w, qkv_b, proj_w, proj_b, bias_table, positio
 
 
 def htsat_attn_branch(x, norm_g, norm_b, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, mask,
-                      resolution, window, shift, num_heads):
-    """Un-dropped attention residual branch of an HTS-AT (Swin-V1) block: window_attn(norm1(x)), x [B, H*W, C]."""
-    windows = windows_from_tokens(layer_norm_fn(x, norm_g, norm_b), resolution, window, shift)
+                      window_order, token_order, window, num_heads):
+    """Un-dropped attention residual branch of an HTS-AT (Swin-V1) block: window_attn(norm1(x)), x [B, H*W, C];
+    window_order / token_order: ``layers.window_token_order`` and its inverse (None: one unshifted window)."""
+    b, length, c = x.shape
+    windows = gather_tokens(layer_norm_fn(x, norm_g, norm_b), window_order).reshape(-1, window[0] * window[1], c)
     windows = scaled_window_attention(windows, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, mask,
                                       num_heads)
-    return tokens_from_windows(windows, resolution, window, shift)
+    return gather_tokens(windows.reshape(b, length, c), token_order)
 
 
 # one compiled graph per distinct block shape, shared by all blocks (see layers.compiled_step)
@@ -157,6 +160,7 @@ class HTSATBlock(nn.Cell):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         # rebuilt from the config, never loaded (the torch buffer `attn_mask` is ignored by the converter)
         self.attn_mask = as_constant(shift_attn_mask(resolution, self.window, self.shift)) if self.shifted else None
+        self.window_order, self.token_order = window_token_orders(self.resolution, self.window, self.shift)
 
     def window_attn(self, x):
         """(Shifted-)window attention over a [B, H*W, C] token map."""
@@ -166,7 +170,7 @@ class HTSATBlock(nn.Cell):
     def attn_residual(self, x):
         """drop_path(window_attn(norm1(x))); all but the drop path is one compiled graph per block shape."""
         branch = compiled_htsat_attn_branch(x, *step_weights(self.norm1.gamma, self.norm1.beta), *self.attn.weights(),
-                                            self.attn_mask, self.resolution, self.window, self.shift,
+                                            self.attn_mask, self.window_order, self.token_order, self.window,
                                             self.attn.num_heads)
         return self.drop_path(branch)
 

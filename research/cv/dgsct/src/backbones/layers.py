@@ -24,6 +24,8 @@ Everything here follows the PyTorch/timm semantics the official DG-SCT code reli
 * ``cyclic_shift``: ``np.roll`` over the two grid axes, built from slices + concat (``ops.roll`` has no CPU kernel).
 * ``windows_from_tokens`` / ``tokens_from_windows``: [B, H*W, C] token map <-> shifted windows [B * nW, N, C]
   (the shift -> partition and reverse -> unshift halves of every (shifted-)window attention).
+* ``window_token_order`` / ``gather_tokens``: the same shift + partition (and its inverse) as one gather of the
+  tokens with a constant index, what the compiled block steps use.
 * ``effective_window``: window/shift actually used when the grid is not larger than the window (timm rule).
 * ``shift_attn_mask`` / ``relative_position_index``: numpy tables built once at construction time; the caller keeps
   them as constant Tensors (not Parameters), so they never appear in checkpoints or in weight conversion.
@@ -359,6 +361,32 @@ def tokens_from_windows(windows, resolution: IntPair, window: IntPair, shift: In
     c = windows.shape[-1]
     x = window_reverse(windows.reshape(-1, wh, ww, c), (wh, ww), (h, w))
     return cyclic_shift(x, shift).reshape(-1, h * w, c)
+
+
+def window_token_order(resolution: IntPair, window: IntPair, shift: IntPair) -> Optional[np.ndarray]:
+    """[H*W] int32: for each token of ``windows_from_tokens``' output (windows flattened in order), its position in
+    the [B, H*W, C] token map; None when that order is the identity (one window, no shift). Gathering the tokens with
+    it does the cyclic shift and the window partition in one op; gathering the windows with its argsort undoes them.
+    Inside a compiled step a gather keeps no buffer resident, while every transpose in a graph kept about twice the
+    transposed tensor after the call (+71 MB per graph for a 26 MB window partition, +13.5 MB with the gather)."""
+    (h, w), (wh, ww), (sh, sw) = to_pair(resolution), to_pair(window), to_pair(shift)
+    grid = np.roll(np.arange(h * w, dtype=np.int32).reshape(h, w), (-sh, -sw), axis=(0, 1))
+    order = grid.reshape(h // wh, wh, w // ww, ww).transpose(0, 2, 1, 3).reshape(-1)
+    return None if np.array_equal(order, np.arange(h * w)) else order
+
+
+def window_token_orders(resolution: IntPair, window: IntPair, shift: IntPair):
+    """(window order, token order) as constant index Tensors for ``gather_tokens``: tokens -> shifted windows and
+    back; (None, None) when no reordering is needed."""
+    order = window_token_order(resolution, window, shift)
+    if order is None:
+        return None, None
+    return as_constant(order), as_constant(np.argsort(order).astype(np.int32))
+
+
+def gather_tokens(x, order):
+    """x [B, L, C] with its tokens (axis 1) in `order` (a constant [L] index Tensor); None leaves x as it is."""
+    return x if order is None else ops.gather(x, order, 1)
 
 
 def effective_window(resolution: IntPair, window: IntPair, shift: IntPair):

@@ -45,8 +45,9 @@ import mindspore as ms
 from mindspore import Parameter, nn, ops
 
 from .layers import (Dropout, DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
-                     effective_window, layer_norm, layer_norm_fn, patch_merge_gather, relative_position_index,
-                     shift_attn_mask, step_weights, to_pair, tokens_from_windows, trunc_normal, windows_from_tokens)
+                     effective_window, gather_tokens, layer_norm, layer_norm_fn, patch_merge_gather,
+                     relative_position_index, shift_attn_mask, step_weights, to_pair, tokens_from_windows,
+                     trunc_normal, window_token_orders, windows_from_tokens)
 
 # mindcv 0.3.0's SwinTransformerV2 is not reused: it splits qkv into q/k/v Dense layers (not timm's qkv + q_bias/v_bias
 # layout), hard-codes LayerNorm eps 1e-6, and only offers whole-block calls (no attention/MLP residual steps).
@@ -224,12 +225,14 @@ def l2_normalize_rows(x, scale=None):
 
 
 def swin_v2_attn_branch(x, norm_g, norm_b, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb_w2, proj_w, proj_b,
-                        coords_table, position_index, attn_mask, resolution, window, shift, num_heads):
-    """Un-dropped attention residual branch of a Swin-V2 block: norm1(shifted-window attention(x)), x [B, H*W, C]."""
-    windows = windows_from_tokens(x, resolution, window, shift)
+                        coords_table, position_index, attn_mask, window_order, token_order, window, num_heads):
+    """Un-dropped attention residual branch of a Swin-V2 block: norm1(shifted-window attention(x)), x [B, H*W, C];
+    window_order / token_order: ``layers.window_token_order`` and its inverse (None: one unshifted window)."""
+    b, length, c = x.shape
+    windows = gather_tokens(x, window_order).reshape(-1, window[0] * window[1], c)
     windows = cosine_window_attention(windows, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb_w2, proj_w, proj_b,
                                       coords_table, position_index, attn_mask, num_heads)
-    return layer_norm_fn(tokens_from_windows(windows, resolution, window, shift), norm_g, norm_b)
+    return layer_norm_fn(gather_tokens(windows.reshape(b, length, c), token_order), norm_g, norm_b)
 
 
 # one compiled graph per distinct block shape, shared by all blocks (see layers.compiled_step)
@@ -248,6 +251,7 @@ class SwinV2Block(nn.Cell):
         self.resolution = to_pair(resolution)
         self.window, self.shift = effective_window(self.resolution, window_size, shift_size)
         mask = shift_attn_mask(self.resolution, self.window, self.shift) if any(self.shift) else None
+        self.window_order, self.token_order = window_token_orders(self.resolution, self.window, self.shift)
         self.attn = WindowAttentionV2(dim, self.window, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop,
                                       proj_drop=drop, pretrained_window=to_pair(pretrained_window_size),
                                       attn_mask=mask)
@@ -268,7 +272,7 @@ class SwinV2Block(nn.Cell):
         if not self.attn.compilable:
             return self.drop_path1(self.norm1(self.window_attn(x)))
         branch = compiled_swin_v2_attn_branch(x, *step_weights(self.norm1.gamma, self.norm1.beta), *self.attn.weights(),
-                                              self.resolution, self.window, self.shift, self.attn.num_heads)
+                                              self.window_order, self.token_order, self.window, self.attn.num_heads)
         return self.drop_path1(branch)
 
     def mlp_residual(self, x):
