@@ -384,9 +384,50 @@ def window_token_orders(resolution: IntPair, window: IntPair, shift: IntPair):
     return as_constant(order), as_constant(np.argsort(order).astype(np.int32))
 
 
-def gather_tokens(x, order):
-    """x [B, L, C] with its tokens (axis 1) in `order` (a constant [L] index Tensor); None leaves x as it is."""
-    return x if order is None else ops.gather(x, order, 1)
+class _PermuteRows(nn.Cell):
+    """x [B, L, ...] -> x[:, order] for a permutation `order` of L, whose gradient is the inverse gather (MindSpore's
+    gather gradient is a scatter-add into zeros, several times slower)."""
+
+    def construct(self, x, order, inverse):
+        return ops.gather(x, order, 1)
+
+    def bprop(self, x, order, inverse, out, dout):
+        return ops.gather(dout, inverse, 1), ops.zeros_like(order), ops.zeros_like(inverse)
+
+
+_PERMUTE_ROWS = _PermuteRows()
+
+
+def head_orders(tokens: int, num_heads: int):
+    """Constant gather indices that split and merge attention heads without a transpose: (split order, split inverse,
+    merge order, merge inverse), permutations of 3 * heads * tokens and heads * tokens rows. Rows of a [B, tokens * 3 *
+    heads, head_dim] view of the qkv projection in split order are [B, 3, heads, tokens, head_dim]; rows of a [B, heads
+    * tokens, head_dim] view of the attention output in merge order are [B, tokens, heads * head_dim]. A transpose
+    inside a compiled step keeps about twice its tensor resident after the call, a gather not."""
+    split = np.arange(tokens * 3 * num_heads).reshape(tokens, 3 * num_heads).T.reshape(-1)
+    merge = np.arange(num_heads * tokens).reshape(num_heads, tokens).T.reshape(-1)
+    return tuple(as_constant(a.astype(np.int32)) for a in (split, np.argsort(split), merge, np.argsort(merge)))
+
+
+def split_heads(qkv, split_order, split_inverse, num_heads):
+    """qkv projection [B, N, 3C] -> (q, k, v), each [B, heads, N, C / heads] (see ``head_orders``)."""
+    b, n, c3 = qkv.shape
+    head_dim = c3 // (3 * num_heads)
+    rows = _PERMUTE_ROWS(qkv.reshape(b, n * 3 * num_heads, head_dim), split_order, split_inverse)
+    rows = rows.reshape(b, 3, num_heads, n, head_dim)
+    return rows[:, 0], rows[:, 1], rows[:, 2]
+
+
+def merge_heads(x, merge_order, merge_inverse):
+    """Attention output [B, heads, N, d] -> [B, N, heads * d] (see ``head_orders``)."""
+    b, h, n, d = x.shape
+    return _PERMUTE_ROWS(x.reshape(b, h * n, d), merge_order, merge_inverse).reshape(b, n, h * d)
+
+
+def gather_tokens(x, order, inverse):
+    """x [B, L, C] with its tokens (axis 1) in `order`, a constant permutation Tensor whose inverse is `inverse`;
+    order None leaves x as it is."""
+    return x if order is None else _PERMUTE_ROWS(x, order, inverse)
 
 
 def effective_window(resolution: IntPair, window: IntPair, shift: IntPair):
