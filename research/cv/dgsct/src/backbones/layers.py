@@ -24,8 +24,10 @@ Everything here follows the PyTorch/timm semantics the official DG-SCT code reli
 * ``cyclic_shift``: ``np.roll`` over the two grid axes, built from slices + concat (``ops.roll`` has no CPU kernel).
 * ``windows_from_tokens`` / ``tokens_from_windows``: [B, H*W, C] token map <-> shifted windows [B * nW, N, C]
   (the shift -> partition and reverse -> unshift halves of every (shifted-)window attention).
-* ``window_token_order`` / ``gather_tokens``: the same shift + partition (and its inverse) as one gather of the
-  tokens with a constant index, what the compiled block steps use.
+* ``window_token_orders`` / ``gather_tokens``: the same shift + partition (and its inverse) as one gather of the
+  tokens with a constant index; ``head_orders`` / ``split_heads`` / ``merge_heads``: attention heads split from the qkv
+  projection and merged back with gathers. The compiled block steps use these instead of transposes (a transpose inside
+  a compiled graph keeps about twice its tensor resident after the call); their gradient is the inverse gather.
 * ``effective_window``: window/shift actually used when the grid is not larger than the window (timm rule).
 * ``shift_attn_mask`` / ``relative_position_index``: numpy tables built once at construction time; the caller keeps
   them as constant Tensors (not Parameters), so they never appear in checkpoints or in weight conversion.
