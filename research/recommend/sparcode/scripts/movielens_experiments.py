@@ -153,6 +153,21 @@ PLANS = {
                            seeds=SEEDS3),
 }
 
+# Third round (issue 9): one query token per history position (query_encoder: history, K_u = history_len = 20), i.e. a
+# sparse item-to-item table scored from the last 20 history items, on the fast budget above. 2 codebooks x 64 = 4,096
+# codes keep the 1,349 items apart; 10 negatives (20 tokens x 11 candidates ~ the cost of 4 x 51); trained with the
+# density target 0.05.
+HISTORY_GRID = {
+    "hist_td05": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20, "num_negatives": 10,
+                  "num_codebooks": 2, "codebook_size": 64, "target_density": 0.05},
+    "hist_td05_mlp_dot": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20, "num_negatives": 10,
+                          "num_codebooks": 2, "codebook_size": 64, "target_density": 0.05, "interaction": "mlp_dot"},
+}
+PLANS.update({
+    "history_probe": _runs("fa_", dict(PER_USER, **SC_BASE), HISTORY_GRID),
+    "history_final": _runs("fa_", dict(PER_USER, **SC_BASE), HISTORY_GRID, seeds=SEEDS3),
+})
+
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
 # configs/ml1m.yaml on the full ratings.dat, or on a partial file with --ratings_file (the numbers of the README
 # were measured on users 1-2999, ratings.partial-users1-2999.dat.gz). One budget for both models (valid split
