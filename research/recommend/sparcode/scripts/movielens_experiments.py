@@ -164,6 +164,12 @@ HISTORY_GRID = {
                   "num_codebooks": 2, "codebook_size": 64, "target_density": 0.05},
     "hist_td05_mlp_dot": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20, "num_negatives": 10,
                           "num_codebooks": 2, "codebook_size": 64, "target_density": 0.05, "interaction": "mlp_dot"},
+    # 2 x 64 codes collapse to perplexities ~8-13 per codebook (items merged into shared codes): 4 codebooks of 64
+    "hist_m4_td05": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20, "num_negatives": 10,
+                     "num_codebooks": 4, "codebook_size": 64, "target_density": 0.05},
+    "hist_m4_td05_lr3e-3": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
+                            "num_negatives": 10, "num_codebooks": 4, "codebook_size": 64, "target_density": 0.05,
+                            "lr": 0.003},
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
