@@ -22,7 +22,7 @@ after each run. Finished runs are skipped, so an interrupted plan is continued b
 
 `--plan=list` prints the plans. Popularity (train counts, seen items excluded) is added for every protocol used; the history_* plans and
 `--plan=ease_reference` add the EASE item-item reference (scored from the last history_len items, dense and at index
-densities 0.05 / 0.02).
+densities 0.05 / 0.02 / 0.01).
 Selection is on the valid split (`valid_*` columns); the test columns are only read for the chosen settings.
 """
 import argparse
@@ -323,7 +323,7 @@ def popularity_rows(config, data_path, protocol, ratings_file=None):
 # y(u, i) = sum_k B[h_k, i]. The sparse variants keep each history item's round(density * n_items) largest positive
 # weights (negative weights dropped), i.e. an item-to-item table of that density.
 EASE_LAMBDA = 200.0
-EASE_DENSITIES = (None, 0.05, 0.02)
+EASE_DENSITIES = (None, 0.05, 0.02, 0.01)
 
 
 def ease_weights(data, lam=EASE_LAMBDA):

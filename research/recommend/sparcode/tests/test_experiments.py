@@ -238,9 +238,10 @@ def test_ease_reference_plan_on_real_ml100k(shared_data_dir, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(out / "results.csv", encoding="utf-8") as f:
         rows = {row["run"]: row for row in csv.DictReader(f)}
-    assert set(rows) == {"popularity_pu", "ease_pu_l200", "ease_pu_l200_d0.05", "ease_pu_l200_d0.02"}
+    assert set(rows) == {"popularity_pu", "ease_pu_l200", "ease_pu_l200_d0.05", "ease_pu_l200_d0.02",
+                         "ease_pu_l200_d0.01"}
     expected = {"ease_pu_l200": (0.3800, 0.2113), "ease_pu_l200_d0.05": (0.3667, 0.2066),
-                "ease_pu_l200_d0.02": (0.3616, 0.2033)}
+                "ease_pu_l200_d0.02": (0.3616, 0.2033), "ease_pu_l200_d0.01": (0.3411, 0.1953)}
     for run, (recall, ndcg) in expected.items():
         assert int(rows[run]["test_users"]) == 943
         assert float(rows[run]["test_recall@50"]) == pytest.approx(recall, abs=2e-4), run
