@@ -167,6 +167,10 @@ HISTORY_GRID = {
     # 2 x 64 codes collapse to perplexities ~8-13 per codebook (items merged into shared codes): 4 codebooks of 64
     "hist_m4_td05": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20, "num_negatives": 10,
                      "num_codebooks": 4, "codebook_size": 64, "target_density": 0.05},
+    # unit-scale id / field embeddings: items start far apart (more codes in use) and scores away from all-negative
+    "hist_td05_mlp_dot_std1": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
+                               "num_negatives": 10, "num_codebooks": 2, "codebook_size": 64, "target_density": 0.05,
+                               "interaction": "mlp_dot", "embedding_init_std": 1.0},
     # diverged in epoch 0 (commitment loss 50, every score <= 0); kept so that the README row can be reproduced
     "hist_m4_td05_lr3e-3": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
                             "num_negatives": 10, "num_codebooks": 4, "codebook_size": 64, "target_density": 0.05,
