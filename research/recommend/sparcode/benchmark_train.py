@@ -159,6 +159,13 @@ def timed(fn):
 
 def run_worker(model_name, config_path, overrides, threads):
     """One epoch of `model_name` as train.py runs it; returns the measurements (dict)."""
+    # the run folder the trainer needs (nothing is kept): removed with its contents when the worker returns
+    with tempfile.TemporaryDirectory(prefix="benchmark_train_") as run_dir:
+        return _measure(model_name, config_path, dict(overrides, model=model_name, ckpt_path=run_dir), threads)
+
+
+def _measure(model_name, config_path, values, threads):
+    """run_worker's measurements with the config `values` (ckpt_path: the temporary run folder)."""
     import mindspore as ms
     from src.data.dataset import build_data, create_train_dataset
     from src.context import set_context
@@ -167,7 +174,6 @@ def run_worker(model_name, config_path, overrides, threads):
     from src.model.factory import build_model
     from src.trainer import Trainer, epoch_seed
 
-    values = dict(overrides, model=model_name, ckpt_path=tempfile.mkdtemp(prefix="benchmark_train_"))
     cfg = load_config(config_path, values)
     set_context(cfg)
     ms.device_context.cpu.op_tuning.threads_num(threads)

@@ -338,7 +338,7 @@ def _check_values(values, source_of):
         fail("target_density", f"must be in (0, 1], got {values['target_density']}")
     positive = ("history_len", "min_interactions", "embedding_size", "token_dim", "num_query_tokens", "num_item_tokens",
                 "num_codebooks", "codebook_size", "num_negatives", "batch_size", "epochs", "log_every",
-                "index_item_batch", "eval_batch_size", "max_eval_targets", "sa_heads")
+                "index_item_batch", "index_pair_block", "eval_batch_size", "max_eval_targets", "sa_heads")
     for key in positive:
         if values[key] <= 0:
             fail(key, f"must be > 0, got {values[key]}")

@@ -17,7 +17,8 @@ repository: code -> list of (item, score)).
 
 Build (offline). For every indexed code kappa (the distinct codes of the indexed users, or all K_c^M codes when
 `index_keys: all`) and every indexed item i, compute w = ReLU(g([zhat(kappa); v_i]) + b) with the trained model in
-vectorised blocks and keep the entries with w > 0. For the MLP interaction the first layer is factorised:
+blocks of `index_pair_block` (code, item) pairs and keep the entries with w > 0 (the working set is bounded by the
+block, not by the number of codes). For the MLP interaction the first layer is factorised:
 W1 [zhat; v] + b1 = sum_m W1^(m) C^(m)_{kappa_m} + b1 + W1^(v) v is precomputed once per code and per item, so each
 pair costs one vector add plus layers 2..L. The self-attention interaction is evaluated pair by pair in blocks.
 
@@ -62,7 +63,7 @@ from src.atomic_file import atomic_write  # SparCode's one temp-file + os.replac
 from src.scoring import topk_excluding, item_token_table
 
 FORMAT_VERSION = 1
-PAIR_BLOCK = 1 << 16          # (code, item) pairs per MLP block (x hidden width floats per activation)
+PAIR_BLOCK = 1 << 14          # default (code, item) pairs per MLP block (config key index_pair_block)
 SA_PAIR_BLOCK = 1 << 13       # pairs per block for the self-attention interaction
 DENSE_SEARCH_BUDGET = 1 << 25  # floats of the dense score block of one search chunk (128 MB)
 REQUIRED_ARRAYS = ("format", "codes", "indptr", "item_ids", "scores", "items", "codebooks", "meta_json")
@@ -137,7 +138,7 @@ class SparseCodeIndex:
                 for i in range(0, len(items), 4096)])
         else:
             tokens = item_token_table(model, items, batch=int(cfg.index_item_batch))
-        builder = _RowBuilder(model, items, tokens, int(cfg.index_item_batch))
+        builder = _RowBuilder(model, items, tokens, int(cfg.index_item_batch), int(cfg.index_pair_block))
         indptr, entry_items, entry_scores = builder.rows(codes, progress)
         meta = {
             "format": FORMAT_VERSION, "num_codebooks": m, "codebook_size": k_c,
@@ -151,13 +152,13 @@ class SparseCodeIndex:
         index.attach_row_builder(builder)
         return index
 
-    def attach_model(self, model, item_field_values=None, item_batch=4096):
+    def attach_model(self, model, item_field_values=None, item_batch=4096, pair_block=PAIR_BLOCK):
         """Allow on-the-fly rows for codes missing from a loaded index (same model, same items)."""
         if item_field_values is not None:
             tokens = model.item_tokens_from_features(Tensor(self.items), Tensor(item_field_values)).asnumpy()
         else:
             tokens = item_token_table(model, self.items)
-        self.attach_row_builder(_RowBuilder(model, self.items, tokens, item_batch))
+        self.attach_row_builder(_RowBuilder(model, self.items, tokens, item_batch, pair_block))
 
     def attach_row_builder(self, builder):
         """Compute missing rows with `builder.rows(code_ids, progress) -> (indptr, item_ids, scores)` over
@@ -356,21 +357,22 @@ class SparseCodeIndex:
 
 
 class _RowBuilder:
-    """Computes index rows (CSR pieces) for codes against a fixed item set with a model in eval mode."""
+    """Computes index rows (CSR pieces) for codes against a fixed item set with a model in eval mode.
 
-    def __init__(self, model, items, item_tokens, item_batch):
+    Factorised MLP g: the (code, item) pairs stream through layers 2..L in blocks of exactly `pair_block` pairs
+    (whole codes x all items when the catalogue fits in a block, else one code x `pair_block` items; the last block
+    zero-padded), so the working set is a few [pair_block, hidden] activations whatever the number of codes, and
+    GRAPH_MODE compiles one block shape per network for the whole run."""
+
+    def __init__(self, model, items, item_tokens, item_batch, pair_block=PAIR_BLOCK):
         self.model = model
         self.items = items
         self.bias = float(model.get_score_bias())
         self.factorised = model.interaction.factorised_first_layer   # capability of the network (interaction.py)
         self.item_batch = max(1, min(int(item_batch), len(items)))
+        self.pair_block = max(1, int(pair_block))
         if self.factorised:
-            interaction = model.interaction
-
-            @ms.jit
-            def tail(h):              # one compiled graph for layers 2..L (a few block shapes at most)
-                return interaction.tail(h)
-            self.tail = tail
+            self.tail = compiled_tail(model.interaction)
             self.item_part = np.concatenate([
                 model.item_first_layer(Tensor(item_tokens[i:i + self.item_batch])).asnumpy()
                 for i in range(0, len(items), self.item_batch)])                        # [N, h1]
@@ -383,18 +385,41 @@ class _RowBuilder:
         quantizer = self.model.quantizer
         return quantizer.lookup(self.model.decode_code_ids(Tensor(codes.astype(np.int32)))).asnumpy()
 
-    def _raw_scores(self, code_block, i0, i1):
-        """g before bias for every (code in block, item i0:i1) -> [c, i1 - i0]."""
-        if self.factorised:
-            h = code_block[:, None, :] + self.item_part[None, i0:i1]
-            return self.tail(Tensor(h)).asnumpy()
-        v = Tensor(self.item_tokens[None, i0:i1])
-        return self.model.interaction(Tensor(code_block[None]), v).asnumpy()[0]
-
     def rows(self, codes, progress):
+        if self.factorised:
+            return self._rows_factorised(codes, progress)
+        return self._rows_pairwise(codes, progress)
+
+    def _rows_factorised(self, codes, progress):
         n = len(self.items)
-        pair_block = PAIR_BLOCK if self.factorised else SA_PAIR_BLOCK
-        code_chunk = max(1, pair_block // self.item_batch)
+        pairs = min(self.pair_block, len(codes) * n) if len(codes) else 1
+        item_step = min(n, pairs)                   # items per block
+        code_step = max(1, pairs // item_step)      # codes per block (1 when the catalogue exceeds a block)
+        bias = np.float32(self.bias)
+        h = np.zeros((pairs, self.item_part.shape[1]), np.float32)    # the one reused block buffer
+        lengths = np.zeros(len(codes), np.int64)
+        item_parts, score_parts = [], []
+        bar = _progress(len(codes) * n, progress)
+        for c0 in range(0, len(codes), code_step):
+            block = self._code_block(codes[c0:c0 + code_step])                        # [c, h1]
+            for i0 in range(0, n, item_step):
+                i1 = min(n, i0 + item_step)
+                used = len(block) * (i1 - i0)
+                np.add(block[:, None, :], self.item_part[None, i0:i1], out=h[:used].reshape(len(block), i1 - i0, -1))
+                h[used:] = 0.0
+                w = self.tail(Tensor(h)).asnumpy()[:used].reshape(len(block), i1 - i0) + bias
+                r, c = np.nonzero(w > 0)            # row-major: by code, then ascending item id
+                lengths[c0:c0 + len(block)] += np.bincount(r, minlength=len(block))
+                item_parts.append(self.items[i0 + c])
+                score_parts.append(w[r, c].astype(np.float32))
+                bar.update(used)
+        bar.close()
+        return _csr_pieces(lengths, item_parts, score_parts)
+
+    def _rows_pairwise(self, codes, progress):
+        """Non-factorised g (self-attention, MLP-dot): the network on [codes, items] blocks."""
+        n = len(self.items)
+        code_chunk = max(1, SA_PAIR_BLOCK // self.item_batch)
         lengths = np.zeros(len(codes), np.int64)
         item_parts, score_parts = [], []
         bias = np.float32(self.bias)
@@ -404,7 +429,8 @@ class _RowBuilder:
             rows_c, items_c, scores_c = [], [], []
             for i0 in range(0, n, self.item_batch):
                 i1 = min(n, i0 + self.item_batch)
-                w = self._raw_scores(block, i0, i1) + bias
+                v = Tensor(self.item_tokens[None, i0:i1])
+                w = self.model.interaction(Tensor(block[None]), v).asnumpy()[0] + bias
                 r, c = np.nonzero(w > 0)
                 rows_c.append(r)
                 items_c.append(self.items[i0 + c])
@@ -416,10 +442,26 @@ class _RowBuilder:
             item_parts.append(np.concatenate(items_c)[order])
             score_parts.append(np.concatenate(scores_c)[order].astype(np.float32))
         bar.close()
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        items = np.concatenate(item_parts).astype(np.int32) if item_parts else np.zeros(0, np.int32)
-        scores = np.concatenate(score_parts) if score_parts else np.zeros(0, np.float32)
-        return indptr, items, scores
+        return _csr_pieces(lengths, item_parts, score_parts)
+
+
+def compiled_tail(interaction):
+    """g's layers 2..L as one ms.jit function per network, kept on the network: a fresh ms.jit closure per index
+    build compiled (and kept) a new graph with its buffers every time, +0.4-0.7 GB RSS per validation pass."""
+    tail = interaction.__dict__.get("_compiled_index_tail")
+    if tail is None:
+        @ms.jit
+        def tail(h):
+            return interaction.tail(h)
+        object.__setattr__(interaction, "_compiled_index_tail", tail)
+    return tail
+
+
+def _csr_pieces(lengths, item_parts, score_parts):
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    items = np.concatenate(item_parts).astype(np.int32) if item_parts else np.zeros(0, np.int32)
+    scores = np.concatenate(score_parts) if score_parts else np.zeros(0, np.float32)
+    return indptr, items, scores
 
 
 def _checked_k(k, n_cols):

@@ -23,9 +23,10 @@ import pytest
 from model_helpers import MODEL_DIR, build, tiny_config
 
 
-def run_benchmark(*args):
+def run_benchmark(*args, tmpdir=None):
+    env = dict(os.environ, TMPDIR=str(tmpdir)) if tmpdir else None
     proc = subprocess.run([sys.executable, "benchmark_train.py", *args], cwd=MODEL_DIR, capture_output=True,
-                          text=True, timeout=1800, check=False)
+                          text=True, timeout=1800, check=False, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -43,7 +44,11 @@ def check_table(out, models):
 
 def test_readme_synthetic_command(tmp_path):
     output = tmp_path / "bench.json"
-    out = run_benchmark("--config_path=configs/synthetic_tiny.yaml", f"--output={output}")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    out = run_benchmark("--config_path=configs/synthetic_tiny.yaml", f"--output={output}", tmpdir=tmpdir)
+    # each worker's temporary run folder is removed (it used to stay behind as an empty benchmark_train_* folder)
+    assert not [p.name for p in tmpdir.iterdir() if p.name.startswith("benchmark_train_")]
     check_table(out, ["sparcode", "two_tower"])
     rows = json.loads(output.read_text())["rows"]
     assert [r["model"] for r in rows] == ["sparcode", "two_tower"]
