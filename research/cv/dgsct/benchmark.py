@@ -18,6 +18,7 @@ python benchmark.py                                                        # the
 python benchmark.py --configs configs/ave.yaml --batch 1 --mode pynative   # full size (Swin-V2-L + HTS-AT)
 python benchmark.py --configs configs/ave.yaml --batch 1 --set data.num_segments=4 --max_rss_gb 20
 python benchmark.py --configs configs/ave.yaml --batch 1 --steps 1 --mode pynative --threads 1 --eval_only
+python benchmark.py --configs configs/fewshot_ave.yaml --batch 1 --steps 1 --mode pynative --threads 1   # CLIP + CLAP
 
 Each config runs in its own subprocess (so peak RSS is per model); inputs are random tensors of the config's shapes
 with valid labels (src/tasks/base.py example_training_batch); the first (compiling) call of the training step and of the
@@ -26,6 +27,8 @@ threads of the child), with --threads kernel threads (MindSpore op threads and O
 child whose resident memory passes --max_rss_gb and reports the row as over the limit. Prints one markdown table with
 the load average of the machine. "frames" are the frames of one clip (one per 1-s segment, each with its wave; AVQA
 passes as many negative frames besides; a grounding sample is one positive/negative frame pair with one wave).
+A few-shot config whose vocabularies / AVE class names are absent gets stand-in files (src/data/fewshot_synthetic.py
+stand_in_files: synthetic vocabularies in the released layouts, the real AVE class names of ../shared if present).
 """
 import argparse
 import json
@@ -45,6 +48,8 @@ ALL_TINY = ["configs/tiny/ave.yaml", "configs/tiny/avvp.yaml", "configs/tiny/avs
 # the vocabulary (embedding and answer sizes) of an AVQA network comes from avqa-train.json
 DEFAULT_AVQA_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "data",
                                  "av", "MUSIC-AVQA")
+# the class names of a few-shot AVE network (its CLIP prompts and CLAP class texts)
+DEFAULT_AVE_ROOT = os.path.join(os.path.dirname(DEFAULT_AVQA_ROOT), "AVE")
 
 
 def avqa_data(cfg, avqa_root, workdir):
@@ -78,6 +83,10 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode, threads=0, ev
     cfg = load_config(config_path, [f"--{o}" for o in overrides])
     workdir = tempfile.mkdtemp(prefix="dgsct_benchmark_")
     vocabulary = avqa_data(cfg, avqa_root, workdir) if cfg.task == "avqa" else ""
+    generated = ""
+    if cfg.task == "fewshot":
+        from src.data.fewshot_synthetic import stand_in_files
+        generated = stand_in_files(cfg, workdir, DEFAULT_AVE_ROOT)
     start = time.time()
     net, task = build_network(cfg)
     build = time.time() - start
@@ -107,9 +116,9 @@ def measure(config_path, overrides, steps, batch, avqa_root, mode, threads=0, ev
     return dict(config=config_path + "".join(f" {o}" for o in overrides), task=cfg.task, batch=batch, mode=mode,
                 threads=threads, frames=int(inputs[0].shape[1]), trainable=trainable, total=total, build_s=build,
                 first_train_s=first_train, first_train_cpu_s=first_train_cpu, train_peak_rss_gb=train_rss,
-                train_step_s=train_step_s, train_cpu_s=train_cpu_s,
-                samples_per_s=batch / train_step_s, first_eval_s=first_eval, first_eval_cpu_s=first_eval_cpu, eval_s=infer_s, eval_cpu_s=infer_cpu_s,
-                clips_per_s=batch / infer_s, vocabulary_from=vocabulary,
+                train_step_s=train_step_s, train_cpu_s=train_cpu_s, samples_per_s=batch / train_step_s,
+                first_eval_s=first_eval, first_eval_cpu_s=first_eval_cpu, eval_s=infer_s, eval_cpu_s=infer_cpu_s,
+                clips_per_s=batch / infer_s, vocabulary_from=vocabulary, generated=generated,
                 peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20)
 
 
@@ -194,6 +203,8 @@ def main():
             continue
         if r["vocabulary_from"]:
             notes.append(f"{r['config']}: AVQA vocabulary from {os.path.normpath(r['vocabulary_from'])}")
+        if r["generated"]:
+            notes.append(f"{r['config']}: {r['generated']}")
         print(f"| {r['config']} | {r['mode']} | {r['threads'] or 'default'} | {r['frames']} x {r['batch']} | "
               f"{r['trainable']:,} / {r['total']:,} | {r['build_s']:.1f} | {r['first_train_s']:.1f} / "
               f"{r['first_train_cpu_s']:.1f} | {r['train_step_s']:.2f} | {r['train_cpu_s']:.2f} | "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 MODEL_DIR = Path(__file__).resolve().parents[1]
 LINKED = ("src", "configs", "scripts", "train.py", "eval.py", "export.py", "infer.py", "convert_weights.py",
-          "preprocess.py", "plot_shots.py")
+          "preprocess.py", "plot_shots.py", "benchmark.py", "count_params.py")
 
 
 def readme_commands(readme="README.md"):

@@ -162,12 +162,12 @@ def test_encoder_training_gradients_with_frozen_then_trainable_audio_backbone(py
             assert np.abs(w).max() > 0
             np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * np.abs(w).max(), err_msg=f"{setting} input {i}")
         htsat_grads = 0
-        scale = max(np.abs(w).max() for w in want[1])
+        noise = 1e-5 * max(np.abs(w).max() for w in want[1])
         for param, g, w in zip(params, got[1], want[1]):
-            if param.name.endswith("ln_before.beta"):
-                # analytically zero: a per-channel shift before the grouped 1x1 down-sampler reaches the training
-                # BatchNorm as a per-channel shift, which its batch mean removes; both runs give rounding noise
-                assert max(np.abs(g).max(), np.abs(w).max()) < 1e-4 * scale, f"{setting}: {param.name}"
+            if np.abs(w).max() < noise:
+                # analytically zero (a prompt LayerNorm beta whose constant shift the training-mode BatchNorm after
+                # it removes): both runs give float rounding noise, which must stay at that level
+                assert np.abs(g).max() < noise, f"{setting}: {param.name}"
                 continue
             np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * max(np.abs(w).max(), 1e-3),
                                        err_msg=f"{setting}: {param.name}")

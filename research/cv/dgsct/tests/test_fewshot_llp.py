@@ -68,7 +68,7 @@ def test_readme_tiny_llp_train_and_evaluate(tmp_path):
     assert labels[:, -1].max() == 0 and (labels[:, :-1] == weak[expected[0]]).all()
 
     lines = [readme_line("python train.py", "configs/tiny/fewshot_llp.yaml"),
-             readme_line("python eval.py", "configs/tiny/fewshot_llp.yaml")]
+             readme_line("python eval.py", "tiny_fewshot_llp/last.ckpt")]
     run_lines(lines, work)
     metrics = json.loads((work / "outputs" / "tiny_fewshot_llp" / "metrics.json").read_text())
     assert metrics["task"] == "fewshot" and metrics["shots"] == 2.0 and 0 <= metrics["accuracy"] <= 100

@@ -23,8 +23,8 @@ import mindspore as ms
 from mindspore import nn
 
 from src.backbones.layers import (DropPath, Mlp, cyclic_shift, effective_window, layer_norm, patch_merge_gather,
-                                  relative_position_index, shift_attn_mask, tokens_from_windows, window_partition,
-                                  window_reverse, windows_from_tokens)
+                                  gather_tokens, relative_position_index, shift_attn_mask, tokens_from_windows,
+                                  window_partition, window_reverse, window_token_orders, windows_from_tokens)
 from src.backbones.swin_v2 import SwinV2, SwinV2Config, log_spaced_coords_table
 
 
@@ -213,6 +213,24 @@ def test_shifted_windows_roundtrip(pynative):
     rolled = np.roll(x.reshape(2, 8, 8, 3), (-2, -2), axis=(1, 2))
     np.testing.assert_array_equal(windows.asnumpy()[0], rolled[0, :4, :4].reshape(16, 3))
     np.testing.assert_array_equal(tokens_from_windows(windows, 8, 4, 2).asnumpy(), x)
+
+
+@pytest.mark.parametrize("resolution,window,shift", [(8, 4, 2), ((8, 12), (4, 6), (2, 3)), (8, 4, 0)])
+def test_gathered_windows_equal_partition(pynative, resolution, window, shift):
+    """The compiled steps' one-gather shift + partition (and its inverse) give exactly windows_from_tokens'
+    windows and the token map back."""
+    h, w = (resolution, resolution) if isinstance(resolution, int) else resolution
+    wh, ww = (window, window) if isinstance(window, int) else window
+    x = ms.Tensor(np.random.default_rng(5).standard_normal((2, h * w, 3)).astype(np.float32))
+    window_order, token_order = window_token_orders(resolution, window, shift)
+    windows = gather_tokens(x, window_order, token_order).reshape(-1, wh * ww, 3)
+    np.testing.assert_array_equal(windows.asnumpy(), windows_from_tokens(x, resolution, window, shift).asnumpy())
+    tokens = gather_tokens(windows.reshape(2, h * w, 3), token_order, window_order)
+    np.testing.assert_array_equal(tokens.asnumpy(), x.asnumpy())
+
+
+def test_single_unshifted_window_needs_no_gather():
+    assert window_token_orders(12, 12, 0) == (None, None)
 
 
 def test_shift_mask_matches_brute_force():

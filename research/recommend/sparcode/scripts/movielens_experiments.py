@@ -20,7 +20,9 @@ after each run. Finished runs are skipped, so an interrupted plan is continued b
     python scripts/movielens_experiments.py --plan=two_tower_grid --data_path=/path/to/ml-100k --out=./results/ml100k
     python scripts/movielens_experiments.py --plan=smoke --data_path=/path/to/ml-100k --out=/tmp/smoke   # < 1 min
 
-`--plan=list` prints the plans. Popularity (train counts, seen items excluded) is added for every protocol used.
+`--plan=list` prints the plans. Popularity (train counts, seen items excluded) is added for every protocol used; the history_* plans and
+`--plan=ease_reference` add the EASE item-item reference (scored from the last history_len items, dense and at index
+densities 0.05 / 0.02 / 0.01).
 Selection is on the valid split (`valid_*` columns); the test columns are only read for the chosen settings.
 """
 import argparse
@@ -126,6 +128,19 @@ FAST_GRID = {
     "combo_d128": {"token_dim": 128, "embedding_size": 128, "num_negatives": 50, "num_codebooks": 4,
                    "target_density": 0.05, "init_ckpt": "{out}/ckpt/fa_tt_d128_neg50-seed{seed}/best.ckpt"},
 }
+# third round (issue 9): one change each against combo_d64 (g, query tokens, codebook size), and the self-attention g
+COMBO_D64 = FAST_GRID["combo_d64"]
+FAST_GRID.update({
+    "combo_d64_mlp_dot": dict(COMBO_D64, interaction="mlp_dot"),
+    "combo_d64_ku8": dict(COMBO_D64, num_query_tokens=8),
+    # K_c = 256 with 2 codebooks (the released code's M x K_c): 4 x 256 would need codes beyond int32
+    "combo_d64_m2_kc256": dict(COMBO_D64, num_codebooks=2, codebook_size=256),
+    # self-attention g (a Transformer over [token, item tokens], 1 layer: 3 would triple an already 5x costlier g)
+    "a2a_sa": {"model": "all_to_all", "interaction": "self_attention", "sa_layers": 1},
+    "combo_d64_sa": dict(COMBO_D64, interaction="self_attention", sa_layers=1),
+})
+CEILING_PROBE2 = ("tt_d64_neg50", "tt_d128_neg50", "combo_d64_mlp_dot", "combo_d64_ku8", "combo_d64_m2_kc256",
+                  "combo_d128", "a2a_sa", "combo_d64_sa")
 # the options probed for both models on the fast budget (seed 0), SparCode first, then the two-tower
 CEILING_PROBE = ("neg50", "a2a_neg50", "m4_td05_warm_tt", "m4_warm_tt", "ku8", "tt_d64_neg50", "tt_d64_inbatch",
                  "tt_d64_inbatch_logq", "tt_d128", "tt_d32", "tt_d64_lr3e-3", "tt_d128_neg50", "tt_d128_inbatch_logq",
@@ -145,6 +160,10 @@ PLANS = {
                         {key: FAST_GRID[key] for key in ("tt_d64", "tt_d64_e6", "td05_warm_tt", "warm_tt")},
                         seeds=SEEDS3),
     "ceiling_probe": _runs("fa_", dict(PER_USER, **SC_BASE), {key: FAST_GRID[key] for key in CEILING_PROBE}),
+    "ceiling_probe2": _runs("fa_", dict(PER_USER, **SC_BASE), {key: FAST_GRID[key] for key in CEILING_PROBE2}),
+    # seeds 0, 1, 2 of the third round's best on valid (2 codebooks of 256; seed 0 is shared with ceiling_probe2)
+    "ceiling_final2": _runs("fa_", dict(PER_USER, **SC_BASE),
+                            {key: FAST_GRID[key] for key in ("tt_d64_neg50", "combo_d64_m2_kc256")}, seeds=SEEDS3),
     # the reported comparison of the probes: SparCode's combination (warm-started from the same-seed 50-negative
     # two-tower) and the two-towers of the same option set, 3 epochs and 6 epochs (= the combination's total)
     "ceiling_final": _runs("fa_", dict(PER_USER, **SC_BASE),
@@ -152,6 +171,39 @@ PLANS = {
                                                             "tt_d64_neg50_e6", "tt_d128_neg50_lr3e-3_e6")},
                            seeds=SEEDS3),
 }
+
+# Third round (issue 9): one query token per history position (query_encoder: history, K_u = history_len = 20), i.e. a
+# sparse item-to-item table scored from the last 20 history items, on the fast budget above. 2 codebooks x 64 = 4,096
+# codes keep the 1,349 items apart; 10 negatives (20 tokens x 11 candidates ~ the cost of 4 x 51); trained with the
+# density target 0.05.
+HISTORY_GRID = {
+    "hist_td05": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20, "num_negatives": 10,
+                  "num_codebooks": 2, "codebook_size": 64, "target_density": 0.05},
+    "hist_td05_mlp_dot": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20, "num_negatives": 10,
+                          "num_codebooks": 2, "codebook_size": 64, "target_density": 0.05, "interaction": "mlp_dot"},
+    # 2 x 64 codes collapse to perplexities ~8-13 per codebook (items merged into shared codes): 4 codebooks of 64
+    "hist_m4_td05": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20, "num_negatives": 10,
+                     "num_codebooks": 4, "codebook_size": 64, "target_density": 0.05},
+    # unit-scale id / field embeddings: items start far apart (more codes in use) and scores away from all-negative
+    "hist_td05_mlp_dot_std1": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
+                               "num_negatives": 10, "num_codebooks": 2, "codebook_size": 64, "target_density": 0.05,
+                               "interaction": "mlp_dot", "embedding_init_std": 1.0},
+    # diverged in epoch 0 (commitment loss 50, every score <= 0); kept so that the README row can be reproduced
+    "hist_m4_td05_lr3e-3": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
+                            "num_negatives": 10, "num_codebooks": 4, "codebook_size": 64, "target_density": 0.05,
+                            "lr": 0.003},
+}
+# plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
+# without trained runs
+EASE_PLANS = ("history_probe", "history_final", "ease_reference")
+REFERENCE_ONLY = {"ease_reference": ((ML100K, "per_user_time"),)}
+PLANS.update({
+    "ease_reference": [],        # no trained run: the references of REFERENCE_ONLY below
+    "history_probe": _runs("fa_", dict(PER_USER, **SC_BASE), HISTORY_GRID),
+    # the probe that is best on valid (seed 0: 0.3035, below the two-tower's 0.3971, so seeds 1 and 2 were not run)
+    "history_final": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_td05_mlp_dot": HISTORY_GRID["hist_td05_mlp_dot"]},
+                           seeds=SEEDS3),
+})
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
 # configs/ml1m.yaml on the full ratings.dat, or on a partial file with --ratings_file (the numbers of the README
@@ -246,31 +298,97 @@ def loss_columns(history, best_epoch):
     return out
 
 
-# ---------------------------------------------------------------------------------------------- popularity
-def popularity_rows(config, data_path, protocol, ratings_file=None):
-    """Popularity ranking (known train positives counted per item, seen items excluded) on valid and test."""
+# ---------------------------------------------------------------------------------------------- references
+def _reference_data(config, data_path, protocol, ratings_file=None):
+    """(cfg, data, overrides) of a non-trained reference on the plan's split (split_seed 0)."""
     from src.config import load_config  # pylint: disable=import-outside-toplevel
     from src.data.dataset import build_data  # pylint: disable=import-outside-toplevel
-    from src.metrics import evaluate_topk  # pylint: disable=import-outside-toplevel
-    from src.scoring import topk_excluding  # pylint: disable=import-outside-toplevel
     values = {"data_path": data_path, "split_protocol": protocol, "split_seed": 0}
     if ratings_file:
         values["ratings_file"] = ratings_file
     cfg = load_config(os.path.join(MODEL_DIR, config), values)
-    data = build_data(cfg)
-    counts = np.bincount(data.user_pos_items, minlength=data.n_items + 1).astype(np.float64)
-    row = {"run": f"popularity_{'pu' if protocol == 'per_user_time' else 'users'}", "seed": 0, "config": config,
-           "overrides": json.dumps({key: values[key] for key in ("split_protocol", "ratings_file") if key in values})}
-    k = max(cfg.topk)
+    overrides = {key: values[key] for key in ("split_protocol", "ratings_file") if key in values}
+    return cfg, build_data(cfg), overrides
+
+
+def _reference_row(run, config, overrides, cfg, data, split_scores):
+    """Valid and test metrics of split_scores(split) -> scores [n, n_items + 1] (column = item id), seen items
+    excluded."""
+    from src.metrics import evaluate_topk  # pylint: disable=import-outside-toplevel
+    from src.scoring import topk_excluding  # pylint: disable=import-outside-toplevel
+    row = {"run": run, "seed": 0, "config": config, "overrides": json.dumps(overrides)}
     for split_name in ("valid", "test"):
         split = data.split(split_name)
-        scores = np.broadcast_to(counts, (len(split), len(counts)))     # the same counts for every user
-        ranked, _ = topk_excluding(scores, k, split.seen_indptr, split.seen_items, dtype=np.float64)
+        ranked, _ = topk_excluding(split_scores(split), max(cfg.topk), split.seen_indptr, split.seen_items,
+                                   dtype=np.float64)
         metrics = evaluate_topk(ranked, split.target_indptr, split.target_items, ks=tuple(cfg.topk))
         for key in METRICS:
             row[f"{split_name}_{key}"] = round(float(metrics[key]), 4)
         row[f"{split_name}_users"] = len(split)
     return row
+
+
+def _protocol_tag(protocol):
+    return "pu" if protocol == "per_user_time" else "users"
+
+
+def popularity_rows(config, data_path, protocol, ratings_file=None):
+    """Popularity ranking (known train positives counted per item, seen items excluded) on valid and test."""
+    cfg, data, overrides = _reference_data(config, data_path, protocol, ratings_file)
+    counts = np.bincount(data.user_pos_items, minlength=data.n_items + 1).astype(np.float64)
+    # the same counts for every user
+    return _reference_row(f"popularity_{_protocol_tag(protocol)}", config, overrides, cfg, data,
+                          lambda split: np.broadcast_to(counts, (len(split), len(counts))))
+
+
+# EASE (Steck, WWW 2019, "Embarrassingly shallow autoencoders"): an item-item model with the closed form
+# B = I - P diag(1 / diag P), P = (X^T X + lambda I)^-1 (diag B = 0), X the binary user x item matrix of the train
+# interactions. Scored here like SparCode's history tokenizer: from each query's last history_len items only,
+# y(u, i) = sum_k B[h_k, i]. The sparse variants keep each history item's round(density * n_items) largest positive
+# weights (negative weights dropped), i.e. an item-to-item table of that density.
+EASE_LAMBDA = 200.0
+EASE_DENSITIES = (None, 0.05, 0.02, 0.01)
+
+
+def ease_weights(data, lam=EASE_LAMBDA):
+    """B [n_items + 1, n_items + 1] (row/column 0 = padding, zero) from the train interactions."""
+    n_cols = data.n_items + 1
+    users = np.repeat(np.arange(data.n_users), np.diff(data.user_pos_indptr))
+    x = np.zeros((data.n_users, n_cols))
+    x[users, data.user_pos_items] = 1.0
+    p = np.linalg.inv(x.T @ x + lam * np.eye(n_cols))
+    b = -p / np.diag(p)[None, :]
+    np.fill_diagonal(b, 0.0)
+    b[0] = 0.0
+    b[:, 0] = 0.0
+    return b
+
+
+def sparsify_rows(b, density):
+    """Keep each row's round(density * n_items) largest weights, then drop the non-positive ones."""
+    keep = max(1, int(round(density * (b.shape[1] - 1))))
+    threshold = -np.sort(-b, axis=1)[:, keep - 1:keep]
+    return np.where((b >= threshold) & (b > 0), b, 0.0)
+
+
+def ease_rows(config, data_path, protocol, ratings_file=None, lam=EASE_LAMBDA, densities=EASE_DENSITIES):
+    """EASE item-item reference rows, dense and at each density, scored from the last history_len items."""
+    cfg, data, overrides = _reference_data(config, data_path, protocol, ratings_file)
+    dense = ease_weights(data, lam)
+    rows = []
+    for density in densities:
+        b = dense if density is None else sparsify_rows(dense, density)
+        run = f"ease_{_protocol_tag(protocol)}_l{lam:g}" + ("" if density is None else f"_d{density:g}")
+
+        def scores(split, b=b):
+            hist = np.zeros((len(split), b.shape[0]))
+            np.add.at(hist, (np.repeat(np.arange(len(split)), split.hist.shape[1]), split.hist.ravel()), 1.0)
+            return hist @ b                      # row 0 of b is zero: padding adds nothing
+
+        row = _reference_row(run, config, dict(overrides, ease_lambda=lam), cfg, data, scores)
+        row["index_density"] = round(float((b[1:, 1:] != 0).mean()), 4)
+        rows.append(row)
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -332,7 +450,7 @@ def run_plan(plan, data_path, out, only=None, seeds=None, threads=0, ratings_fil
     """Runs the plan's missing (run, seed) results; ratings_file (if given) is a data override of every run."""
     runs_dir = os.path.join(out, "runs")
     os.makedirs(runs_dir, exist_ok=True)
-    protocols = set()
+    protocols = set(REFERENCE_ONLY.get(plan, ()))
     for run, config, overrides, run_seeds in PLANS[plan]:
         protocols.add((config, overrides.get("split_protocol", "users")))
         if only and run not in only:
@@ -359,11 +477,16 @@ def run_plan(plan, data_path, out, only=None, seeds=None, threads=0, ratings_fil
                 raise SystemExit(f"{run} seed {seed} failed with exit code {rc}; see {log_path}")
             write_tables(out, load_rows(out))
     for config, protocol in sorted(protocols):
-        name = f"popularity_{'pu' if protocol == 'per_user_time' else 'users'}-seed0.json"
+        name = f"popularity_{_protocol_tag(protocol)}-seed0.json"
         path = os.path.join(runs_dir, name)
         if not os.path.isfile(path):
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(popularity_rows(config, data_path, protocol, ratings_file), f, indent=1)
+        if plan in EASE_PLANS and not os.path.isfile(os.path.join(runs_dir, f"ease_{_protocol_tag(protocol)}.done")):
+            for row in ease_rows(config, data_path, protocol, ratings_file):
+                with open(os.path.join(runs_dir, f"{row['run']}-seed0.json"), "w", encoding="utf-8") as f:
+                    json.dump(row, f, indent=1)
+            open(os.path.join(runs_dir, f"ease_{_protocol_tag(protocol)}.done"), "w", encoding="utf-8").close()
     rows = load_rows(out)
     write_tables(out, rows)
     return rows

@@ -133,18 +133,42 @@ def load_checkpoint_into(path, model, optimizer=None, strict=True):
     return read_train_state(param_dict, path)
 
 
+# Relative size of each tiled token head's own random init kept on top of the copied two-tower head: identical
+# tokens get identical gradients forever, so a small difference is needed for the K tokens to specialise.
+TILED_HEAD_JITTER = 0.1
+
+
+def _tiled_head(name, saved, param):
+    """The two-tower's 1-token head `saved` [d(, in)] tiled to this model's K-token head `param` [K d(, in)], or
+    None if `name` is not such a pair. Query heads are scaled by 1/K_u, so that the K_u per-token dot products of
+    a g with a dot path sum to the two-tower's <q, v>; item heads are copied, so the mean item token is v."""
+    if not name.endswith(("heads.weight", "heads.bias")) or saved.ndim != param.ndim:
+        return None
+    rows, wanted = saved.shape[0], param.shape[0]
+    if tuple(saved.shape[1:]) != tuple(param.shape[1:]) or wanted % rows or wanted == rows:
+        return None
+    scale = 1.0 / (wanted // rows) if name.startswith("query_tokenizer.") else 1.0
+    tiled = np.concatenate([saved] * (wanted // rows), axis=0) * scale
+    return tiled + TILED_HEAD_JITTER * scale * param.asnumpy()
+
+
 def warm_start_from(path, model):
     """Initialise `model` from the parameters of `path` that have the same name and shape (e.g. SparCode from a
     trained two-tower: id / field embeddings and the query MLP match, the token heads and g do not).
+    If the model's g has a dot path (`interaction: mlp_dot`), the two-tower's query and item token heads are
+    tiled to its K_u / K_i heads as well (see _tiled_head), so it starts at the two-tower's scores.
     Returns (loaded names, skipped names); refuses a file that matches nothing or holds non-finite values."""
     param_dict = _read(path)
+    tile = getattr(getattr(model, "interaction", None), "dot_path", False)
     loaded, skipped = [], []
     for name, param in _unique_parameters(model):
         saved = param_dict.get(name)
-        if saved is None or tuple(saved.shape) != tuple(param.shape) or not param.requires_grad:
+        value = None if saved is None or not param.requires_grad else saved.asnumpy()
+        if value is not None and tuple(value.shape) != tuple(param.shape):
+            value = _tiled_head(name, value, param) if tile else None
+        if value is None:
             skipped.append(name)
             continue
-        value = saved.asnumpy()
         if not np.all(np.isfinite(value)):
             raise CheckpointError(f"init_ckpt {path}: parameter '{name}' has non-finite values")
         param.set_data(ms.Tensor(value, dtype=param.dtype))

@@ -47,7 +47,7 @@ CHOICES = {
     "split_protocol": ("users", "per_user_time"),
     "preset": ("tiny", "S", "S2", "I", "M"),
     "model": ("sparcode", "two_tower", "all_to_all"),
-    "query_encoder": ("mean_pool", "self_attention", "fields"),
+    "query_encoder": ("mean_pool", "self_attention", "fields", "history"),
     "interaction": ("mlp", "mlp_dot", "self_attention"),
     "negative_sampling": ("uniform", "in_batch"),
     "device_target": ("CPU", "GPU", "Ascend"),
@@ -321,6 +321,11 @@ def _check_values(values, source_of):
         fail("score_bias", f"must be <= 0 (more negative = sparser), got {values['score_bias']}")
     if values["token_dim"] % values["num_codebooks"] != 0:
         fail("token_dim", f"({values['token_dim']}) must be divisible by num_codebooks ({values['num_codebooks']})")
+    if values["model"] == "sparcode" and values["codebook_size"] ** values["num_codebooks"] > 2 ** 31:
+        # query codes are flat int32 ids sum_m c_m K_c^(M-1-m) (src/model/quantizer.py); found only at the first
+        # validation otherwise
+        fail("codebook_size", f"codebook_size ** num_codebooks = {values['codebook_size']} ** "
+                              f"{values['num_codebooks']} exceeds 2^31, the range of the int32 query code ids")
     if values["split_protocol"] == "per_user_time" and min(ratio[1:]) <= 0:
         fail("split_ratio", f"with split_protocol per_user_time, the valid and test fractions of each user's "
                             f"timeline must be > 0, got {ratio}")
@@ -331,6 +336,9 @@ def _check_values(values, source_of):
     if values["logq_correction"] and values["negative_sampling"] != "in_batch":
         fail("logq_correction", f"corrects in-batch sampling only: set negative_sampling: in_batch "
                                 f"(got {values['negative_sampling']!r})")
+    if values["query_encoder"] == "history" and values["num_query_tokens"] != values["history_len"]:
+        fail("num_query_tokens", f"query_encoder 'history' makes one token per history position: num_query_tokens "
+                                 f"({values['num_query_tokens']}) must equal history_len ({values['history_len']})")
     if values["target_density"] is not None and not 0.0 < values["target_density"] <= 1.0:
         fail("target_density", f"must be in (0, 1], got {values['target_density']}")
     positive = ("history_len", "min_interactions", "embedding_size", "token_dim", "num_query_tokens", "num_item_tokens",

@@ -130,6 +130,9 @@ def test_invalid_values_and_bad_files(tmp_path):
         load_config(None, ["--split_ratio=[0.5,0.2]"])
     with pytest.raises(ConfigError, match="token_dim"):
         load_config(None, ["--token_dim=30", "--num_codebooks=4"])
+    with pytest.raises(ConfigError, match=r"codebook_size.*256 \*\* 4 exceeds 2\^31.*int32 query code ids"):
+        load_config(None, ["--model=sparcode", "--codebook_size=256", "--num_codebooks=4"])
+    load_config(None, ["--model=all_to_all", "--codebook_size=256", "--num_codebooks=4"])   # no codes: allowed
     with pytest.raises(ConfigError, match="preset"):
         load_config(None, ["--preset=XL"])
     missing = str(tmp_path / "nope.yaml")

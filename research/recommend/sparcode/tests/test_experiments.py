@@ -199,3 +199,51 @@ def test_readme_experiment_commands_name_existing_plans():
             assert args["plan"] == "list" or args["plan"] in experiments.PLANS, (readme, line)
             runs = {run for run, *_ in experiments.PLANS.get(args["plan"], [])}
             assert set(filter(None, args.get("only", "").split(","))) <= runs, (readme, line)
+
+
+def test_ease_closed_form_is_the_zero_diagonal_ridge_regression():
+    """B of ease_weights: column j is the ridge regression of item j's column on the other items (diag B = 0);
+    sparsify_rows keeps each row's largest positive weights."""
+    from types import SimpleNamespace
+    rng = np.random.default_rng(0)
+    n_users, n_items, lam = 30, 8, 2.0
+    x = (rng.random((n_users, n_items)) < 0.4).astype(np.float64)
+    users, items = np.nonzero(x)
+    data = SimpleNamespace(n_users=n_users, n_items=n_items, user_pos_items=(items + 1).astype(np.int32),
+                           user_pos_indptr=np.concatenate([[0], np.cumsum(np.bincount(users, minlength=n_users))]))
+    b = experiments.ease_weights(data, lam)
+    assert b.shape == (n_items + 1, n_items + 1) and not b[0].any() and not b[:, 0].any()
+    for j in range(n_items):
+        others = [i for i in range(n_items) if i != j]
+        xo = x[:, others]
+        ridge = np.linalg.solve(xo.T @ xo + lam * np.eye(n_items - 1), xo.T @ x[:, j])
+        np.testing.assert_allclose(b[1:, 1:][others, j], ridge, rtol=1e-6, atol=1e-9)
+        assert b[j + 1, j + 1] == 0.0
+    sparse = experiments.sparsify_rows(b, 0.25)                     # round(0.25 * 8) = 2 per row
+    assert ((sparse != 0).sum(1) <= 2).all() and (sparse >= 0).all()
+    for row in range(1, n_items + 1):
+        top = np.sort(b[row])[-2:]
+        np.testing.assert_allclose(np.sort(sparse[row][sparse[row] != 0]), top[top > 0])
+
+
+def test_ease_reference_plan_on_real_ml100k(shared_data_dir, tmp_path):
+    """The README's EASE reference command (numbers of its third-round table) on the real ML-100K files."""
+    data_path = os.path.join(shared_data_dir, "movielens", "ml-100k")
+    if not os.path.isdir(data_path):
+        pytest.skip(f"{data_path} not present")
+    out = tmp_path / "ease"
+    proc = subprocess.run([sys.executable, "scripts/movielens_experiments.py", "--plan=ease_reference",
+                           f"--data_path={data_path}", f"--out={out}"], cwd=MODEL_DIR,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(out / "results.csv", encoding="utf-8") as f:
+        rows = {row["run"]: row for row in csv.DictReader(f)}
+    assert set(rows) == {"popularity_pu", "ease_pu_l200", "ease_pu_l200_d0.05", "ease_pu_l200_d0.02",
+                         "ease_pu_l200_d0.01"}
+    expected = {"ease_pu_l200": (0.3800, 0.2113), "ease_pu_l200_d0.05": (0.3667, 0.2066),
+                "ease_pu_l200_d0.02": (0.3616, 0.2033), "ease_pu_l200_d0.01": (0.3411, 0.1953)}
+    for run, (recall, ndcg) in expected.items():
+        assert int(rows[run]["test_users"]) == 943
+        assert float(rows[run]["test_recall@50"]) == pytest.approx(recall, abs=2e-4), run
+        assert float(rows[run]["test_ndcg@50"]) == pytest.approx(ndcg, abs=2e-4), run
+    assert float(rows["ease_pu_l200_d0.05"]["index_density"]) <= 0.05

@@ -35,8 +35,9 @@ from mindspore import nn, ops, Parameter, Tensor
 
 from .audio_frontend import AudioFrontend
 from .layers import (DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
-                     effective_window, layer_norm, layer_norm_fn, patch_merge_gather, relative_position_index,
-                     shift_attn_mask, step_weights, tokens_from_windows, trunc_normal, windows_from_tokens)
+                     effective_window, gather_tokens, head_orders, layer_norm, layer_norm_fn, merge_heads,
+                     patch_merge_gather, relative_position_index, shift_attn_mask, split_heads, step_weights,
+                     tokens_from_windows, trunc_normal, window_token_orders, windows_from_tokens)
 
 
 @dataclass
@@ -99,42 +100,46 @@ class WindowAttention(nn.Cell):
         self.relative_position_bias_table = Parameter(Tensor(np.zeros((table_size, num_heads), np.float32)),
                                                       name="relative_position_bias_table")   # set by HTSAT init
         self.relative_position_index = as_constant(relative_position_index(window).reshape(-1))
+        self.head_orders = head_orders(self.tokens, num_heads)
 
     def weights(self):
         """The tensors ``scaled_window_attention`` takes after x (weights via ``step_weights``, then constants)."""
         return step_weights(self.qkv.weight, self.qkv.bias, self.proj.weight, self.proj.bias,
-                            self.relative_position_bias_table) + (self.relative_position_index,)
+                            self.relative_position_bias_table) + (self.relative_position_index, *self.head_orders)
 
     def construct(self, x, mask=None):
         """x [B*nW, N, C]; mask [nW, N, N] additive (0 / -100) or None."""
         return scaled_window_attention(x, *self.weights(), mask, self.num_heads)
 
 
-def scaled_window_attention(x, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, mask, num_heads):
+def scaled_window_attention(x, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, split_order,
+                            split_inverse, merge_order, merge_inverse, mask, num_heads):
     """Swin-V1 window attention on window tokens x [B*nW, N, C] with a learned relative-position bias; mask
     [nW, N, N] additive (0 / -100) or None."""
     # MindSpore's CPU elementwise kernels are several times slower on strided or broadcast operands: the scale
     # multiplies the contiguous logits (a scalar), and position bias + mask are tiled to the logits' shape.
     batch_windows, n, c = x.shape
     head_dim = c // num_heads
-    qkv = dense(x, qkv_w, qkv_b).reshape(batch_windows, n, 3, num_heads, head_dim).transpose(2, 0, 3, 1, 4)
-    q, k, v = qkv[0], qkv[1], qkv[2]
+    q, k, v = split_heads(dense(x, qkv_w, qkv_b), split_order, split_inverse, num_heads)
     bias = ops.gather(bias_table, position_index, 0).reshape(n, n, num_heads).transpose(2, 0, 1).expand_dims(0)
     if mask is not None:
         bias = bias + mask.expand_dims(1)                                # [nW, heads, N, N]
     attn = _QK_MATMUL(q, k) * head_dim ** -0.5 + ops.tile(bias, (batch_windows // bias.shape[0], 1, 1, 1))
     attn = ops.softmax(attn, -1)
-    x = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(batch_windows, n, c)
-    return dense(x, proj_w, proj_b)
+    return dense(merge_heads(ops.matmul(attn, v), merge_order, merge_inverse), proj_w, proj_b)
 
 
-def htsat_attn_branch(x, norm_g, norm_b, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, mask,
-                      resolution, window, shift, num_heads):
-    """Un-dropped attention residual branch of an HTS-AT (Swin-V1) block: window_attn(norm1(x)), x [B, H*W, C]."""
-    windows = windows_from_tokens(layer_norm_fn(x, norm_g, norm_b), resolution, window, shift)
-    windows = scaled_window_attention(windows, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, mask,
-                                      num_heads)
-    return tokens_from_windows(windows, resolution, window, shift)
+def htsat_attn_branch(x, norm_g, norm_b, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, split_order,
+                      split_inverse, merge_order, merge_inverse, mask, window_order, token_order, window, num_heads):
+    """Un-dropped attention residual branch of an HTS-AT (Swin-V1) block: window_attn(norm1(x)), x [B, H*W, C];
+    split/merge orders: ``layers.head_orders``; window_order / token_order: ``layers.window_token_orders`` (None:
+    one unshifted window)."""
+    b, length, c = x.shape
+    windows = gather_tokens(layer_norm_fn(x, norm_g, norm_b), window_order, token_order)
+    windows = scaled_window_attention(windows.reshape(-1, window[0] * window[1], c), qkv_w, qkv_b, proj_w, proj_b,
+                                      bias_table, position_index, split_order, split_inverse, merge_order,
+                                      merge_inverse, mask, num_heads)
+    return gather_tokens(windows.reshape(b, length, c), token_order, window_order)
 
 
 # one compiled graph per distinct block shape, shared by all blocks (see layers.compiled_step)
@@ -157,6 +162,7 @@ class HTSATBlock(nn.Cell):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         # rebuilt from the config, never loaded (the torch buffer `attn_mask` is ignored by the converter)
         self.attn_mask = as_constant(shift_attn_mask(resolution, self.window, self.shift)) if self.shifted else None
+        self.window_order, self.token_order = window_token_orders(self.resolution, self.window, self.shift)
 
     def window_attn(self, x):
         """(Shifted-)window attention over a [B, H*W, C] token map."""
@@ -166,7 +172,7 @@ class HTSATBlock(nn.Cell):
     def attn_residual(self, x):
         """drop_path(window_attn(norm1(x))); all but the drop path is one compiled graph per block shape."""
         branch = compiled_htsat_attn_branch(x, *step_weights(self.norm1.gamma, self.norm1.beta), *self.attn.weights(),
-                                            self.attn_mask, self.resolution, self.window, self.shift,
+                                            self.attn_mask, self.window_order, self.token_order, self.window,
                                             self.attn.num_heads)
         return self.drop_path(branch)
 

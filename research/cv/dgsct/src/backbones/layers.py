@@ -24,6 +24,10 @@ Everything here follows the PyTorch/timm semantics the official DG-SCT code reli
 * ``cyclic_shift``: ``np.roll`` over the two grid axes, built from slices + concat (``ops.roll`` has no CPU kernel).
 * ``windows_from_tokens`` / ``tokens_from_windows``: [B, H*W, C] token map <-> shifted windows [B * nW, N, C]
   (the shift -> partition and reverse -> unshift halves of every (shifted-)window attention).
+* ``window_token_orders`` / ``gather_tokens``: the same shift + partition (and its inverse) as one gather of the
+  tokens with a constant index; ``head_orders`` / ``split_heads`` / ``merge_heads``: attention heads split from the qkv
+  projection and merged back with gathers. The compiled block steps use these instead of transposes (a transpose inside
+  a compiled graph keeps about twice its tensor resident after the call); their gradient is the inverse gather.
 * ``effective_window``: window/shift actually used when the grid is not larger than the window (timm rule).
 * ``shift_attn_mask`` / ``relative_position_index``: numpy tables built once at construction time; the caller keeps
   them as constant Tensors (not Parameters), so they never appear in checkpoints or in weight conversion.
@@ -418,6 +422,73 @@ def tokens_from_windows(windows, resolution: IntPair, window: IntPair, shift: In
     c = windows.shape[-1]
     x = window_reverse(windows.reshape(-1, wh, ww, c), (wh, ww), (h, w))
     return cyclic_shift(x, shift).reshape(-1, h * w, c)
+
+
+def window_token_order(resolution: IntPair, window: IntPair, shift: IntPair) -> Optional[np.ndarray]:
+    """[H*W] int32: for each token of ``windows_from_tokens``' output (windows flattened in order), its position in
+    the [B, H*W, C] token map; None when that order is the identity (one window, no shift). Gathering the tokens with
+    it does the cyclic shift and the window partition in one op; gathering the windows with its argsort undoes them.
+    Inside a compiled step a gather keeps no buffer resident, while every transpose in a graph kept about twice the
+    transposed tensor after the call (+71 MB per graph for a 26 MB window partition, +13.5 MB with the gather)."""
+    (h, w), (wh, ww), (sh, sw) = to_pair(resolution), to_pair(window), to_pair(shift)
+    grid = np.roll(np.arange(h * w, dtype=np.int32).reshape(h, w), (-sh, -sw), axis=(0, 1))
+    order = grid.reshape(h // wh, wh, w // ww, ww).transpose(0, 2, 1, 3).reshape(-1)
+    return None if np.array_equal(order, np.arange(h * w)) else order
+
+
+def window_token_orders(resolution: IntPair, window: IntPair, shift: IntPair):
+    """(window order, token order) as constant index Tensors for ``gather_tokens``: tokens -> shifted windows and
+    back; (None, None) when no reordering is needed."""
+    order = window_token_order(resolution, window, shift)
+    if order is None:
+        return None, None
+    return as_constant(order), as_constant(np.argsort(order).astype(np.int32))
+
+
+class _PermuteRows(nn.Cell):
+    """x [B, L, ...] -> x[:, order] for a permutation `order` of L, whose gradient is the inverse gather (MindSpore's
+    gather gradient is a scatter-add into zeros, several times slower)."""
+
+    def construct(self, x, order, inverse):
+        return ops.gather(x, order, 1)
+
+    def bprop(self, x, order, inverse, out, dout):
+        return ops.gather(dout, inverse, 1), ops.zeros_like(order), ops.zeros_like(inverse)
+
+
+_PERMUTE_ROWS = _PermuteRows()
+
+
+def head_orders(tokens: int, num_heads: int):
+    """Constant gather indices that split and merge attention heads without a transpose: (split order, split inverse,
+    merge order, merge inverse), permutations of 3 * heads * tokens and heads * tokens rows. Rows of a [B, tokens * 3 *
+    heads, head_dim] view of the qkv projection in split order are [B, 3, heads, tokens, head_dim]; rows of a [B, heads
+    * tokens, head_dim] view of the attention output in merge order are [B, tokens, heads * head_dim]. A transpose
+    inside a compiled step keeps about twice its tensor resident after the call, a gather not."""
+    split = np.arange(tokens * 3 * num_heads).reshape(tokens, 3 * num_heads).T.reshape(-1)
+    merge = np.arange(num_heads * tokens).reshape(num_heads, tokens).T.reshape(-1)
+    return tuple(as_constant(a.astype(np.int32)) for a in (split, np.argsort(split), merge, np.argsort(merge)))
+
+
+def split_heads(qkv, split_order, split_inverse, num_heads):
+    """qkv projection [B, N, 3C] -> (q, k, v), each [B, heads, N, C / heads] (see ``head_orders``)."""
+    b, n, c3 = qkv.shape
+    head_dim = c3 // (3 * num_heads)
+    rows = _PERMUTE_ROWS(qkv.reshape(b, n * 3 * num_heads, head_dim), split_order, split_inverse)
+    rows = rows.reshape(b, 3, num_heads, n, head_dim)
+    return rows[:, 0], rows[:, 1], rows[:, 2]
+
+
+def merge_heads(x, merge_order, merge_inverse):
+    """Attention output [B, heads, N, d] -> [B, N, heads * d] (see ``head_orders``)."""
+    b, h, n, d = x.shape
+    return _PERMUTE_ROWS(x.reshape(b, h * n, d), merge_order, merge_inverse).reshape(b, n, h * d)
+
+
+def gather_tokens(x, order, inverse):
+    """x [B, L, C] with its tokens (axis 1) in `order`, a constant permutation Tensor whose inverse is `inverse`;
+    order None leaves x as it is."""
+    return x if order is None else _PERMUTE_ROWS(x, order, inverse)
 
 
 def effective_window(resolution: IntPair, window: IntPair, shift: IntPair):

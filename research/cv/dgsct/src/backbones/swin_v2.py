@@ -45,8 +45,9 @@ import mindspore as ms
 from mindspore import Parameter, nn, ops
 
 from .layers import (Dropout, DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
-                     effective_window, layer_norm, layer_norm_fn, patch_merge_gather, relative_position_index,
-                     shift_attn_mask, step_weights, to_pair, tokens_from_windows, trunc_normal, windows_from_tokens)
+                     effective_window, gather_tokens, head_orders, layer_norm, layer_norm_fn, merge_heads,
+                     patch_merge_gather, relative_position_index, shift_attn_mask, split_heads, step_weights, to_pair,
+                     tokens_from_windows, trunc_normal, window_token_orders, windows_from_tokens)
 
 # mindcv 0.3.0's SwinTransformerV2 is not reused: it splits qkv into q/k/v Dense layers (not timm's qkv + q_bias/v_bias
 # layout), hard-codes LayerNorm eps 1e-6, and only offers whole-block calls (no attention/MLP residual steps).
@@ -164,13 +165,15 @@ class WindowAttentionV2(nn.Cell):
         if self.has_mask:
             self.num_windows = attn_mask.shape[0]
             self.attn_mask = as_constant(attn_mask[:, None])               # [nW, 1, N, N]
+        self.head_orders = head_orders(self.num_tokens, num_heads)
 
     def weights(self):
         """The tensors ``cosine_window_attention`` takes after x (weights via ``step_weights``, then constants)."""
         qkv_bias = ops.concat((self.q_bias, self.k_bias, self.v_bias)) if self.qkv_bias else None
         return step_weights(self.qkv.weight, qkv_bias, self.logit_scale, self.cpb_mlp[0].weight,
                             self.cpb_mlp[0].bias, self.cpb_mlp[2].weight, self.proj.weight, self.proj.bias) + (
-                                self.coords_table, self.position_index, self.attn_mask if self.has_mask else None)
+                                self.coords_table, self.position_index, self.attn_mask if self.has_mask else None,
+                                *self.head_orders)
 
     def construct(self, x):
         return cosine_window_attention(x, *self.weights(), self.num_heads, self.attn_drop, self.proj_drop)
@@ -185,45 +188,58 @@ def _swin_v2_position_bias(cpb_w1, cpb_b1, cpb_w2, coords_table, position_index,
 
 
 def cosine_window_attention(x, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb_w2, proj_w, proj_b, coords_table,
-                            position_index, attn_mask, num_heads, attn_drop=None, proj_drop=None):
+                            position_index, attn_mask, split_order, split_inverse, merge_order, merge_inverse,
+                            num_heads, attn_drop=None, proj_drop=None):
     """Swin-V2 window attention on window tokens x [B * nW, N, C]; attn_mask [nW, 1, N, N] or None. The dropout
     cells are only passed by a WindowAttentionV2 with non-zero dropout (never inside a compiled step)."""
     # MindSpore's CPU elementwise kernels are several times slower on broadcast operands than on equal shapes,
     # and matmul(q, k.swapaxes) is ~10x slower than BatchMatMul(transpose_b): the small operands are tiled to the
     # full shape (per-head temperature, position bias + shift mask) and the bias goes through BiasAdd.
-    b, n, c = x.shape
-    head_dim = c // num_heads
-    qkv = dense(x, qkv_w, qkv_bias)
-    qkv = qkv.reshape(b, n, 3, num_heads, head_dim).transpose(2, 0, 3, 1, 4)
-    q, k, v = qkv[0], qkv[1], qkv[2]
+    b, n, _ = x.shape
+    q, k, v = split_heads(dense(x, qkv_w, qkv_bias), split_order, split_inverse, num_heads)
 
     # cosine attention: the clamped temperature multiplies the normalised queries (same product as scaling
-    # the [B, heads, N, N] logits, on a tensor N / head_dim times smaller)
+    # the [B, heads, N, N] logits, on a tensor N / head_dim times smaller); it is folded into the queries' row
+    # factor 1 / ||q||
     scale = ops.exp(ops.minimum(logit_scale, MAX_LOGIT_SCALE)).reshape(1, num_heads, 1, 1)
-    q = _L2_NORMALIZE(q) * ops.tile(scale, (b, 1, n, head_dim))
-    attn = _QK_MATMUL(q, _L2_NORMALIZE(k))
+    attn = _QK_MATMUL(l2_normalize_rows(q, scale), l2_normalize_rows(k))
     bias = _swin_v2_position_bias(cpb_w1, cpb_b1, cpb_w2, coords_table, position_index, num_heads, n)
     if attn_mask is not None:
         bias = bias + attn_mask                                              # [nW, heads, N, N]
     attn = ops.softmax(attn + ops.tile(bias, (b // bias.shape[0], 1, 1, 1)), axis=-1)
     if attn_drop is not None:
         attn = attn_drop(attn)
-    x = dense(ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(b, n, c), proj_w, proj_b)
+    x = dense(merge_heads(ops.matmul(attn, v), merge_order, merge_inverse), proj_w, proj_b)
     return x if proj_drop is None else proj_drop(x)
 
 
+def l2_normalize_rows(x, scale=None):
+    """x / max(||x||, 1e-12) over the last axis (torch F.normalize), times `scale` (broadcast to the row factor) if
+    given. Written as a row factor rsqrt(max(sum x^2, 1e-24)) instead of ops.L2Normalize: MindSpore's CPU
+    L2NormalizeGrad kernel took 4.9 s for the stage-1 queries of one clip, about 70x this formula's forward + backward
+    (it made the Swin-V2 block backward 4.5x slower than timm's)."""
+    factor = ops.rsqrt(ops.maximum((x * x).sum(axis=-1, keepdims=True), L2_EPS ** 2))
+    if scale is not None:
+        factor = factor * scale
+    return x * factor
+
+
 def swin_v2_attn_branch(x, norm_g, norm_b, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb_w2, proj_w, proj_b,
-                        coords_table, position_index, attn_mask, resolution, window, shift, num_heads):
-    """Un-dropped attention residual branch of a Swin-V2 block: norm1(shifted-window attention(x)), x [B, H*W, C]."""
-    windows = windows_from_tokens(x, resolution, window, shift)
+                        coords_table, position_index, attn_mask, split_order, split_inverse, merge_order, merge_inverse,
+                        window_order, token_order, window, num_heads):
+    """Un-dropped attention residual branch of a Swin-V2 block: norm1(shifted-window attention(x)), x [B, H*W, C];
+    split/merge orders: ``layers.head_orders``; window_order / token_order: ``layers.window_token_orders`` (None:
+    one unshifted window)."""
+    b, length, c = x.shape
+    windows = gather_tokens(x, window_order, token_order).reshape(-1, window[0] * window[1], c)
     windows = cosine_window_attention(windows, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb_w2, proj_w, proj_b,
-                                      coords_table, position_index, attn_mask, num_heads)
-    return layer_norm_fn(tokens_from_windows(windows, resolution, window, shift), norm_g, norm_b)
+                                      coords_table, position_index, attn_mask, split_order, split_inverse, merge_order,
+                                      merge_inverse, num_heads)
+    return layer_norm_fn(gather_tokens(windows.reshape(b, length, c), token_order, window_order), norm_g, norm_b)
 
 
 # one compiled graph per distinct block shape, shared by all blocks (see layers.compiled_step)
 compiled_swin_v2_attn_branch = compiled_step(swin_v2_attn_branch)
-_L2_NORMALIZE = ops.L2Normalize(axis=-1, epsilon=L2_EPS ** 2)  # x / max(||x||, 1e-12)
 _QK_MATMUL = ops.BatchMatMul(transpose_b=True)
 
 
@@ -238,6 +254,7 @@ class SwinV2Block(nn.Cell):
         self.resolution = to_pair(resolution)
         self.window, self.shift = effective_window(self.resolution, window_size, shift_size)
         mask = shift_attn_mask(self.resolution, self.window, self.shift) if any(self.shift) else None
+        self.window_order, self.token_order = window_token_orders(self.resolution, self.window, self.shift)
         self.attn = WindowAttentionV2(dim, self.window, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop,
                                       proj_drop=drop, pretrained_window=to_pair(pretrained_window_size),
                                       attn_mask=mask)
@@ -258,7 +275,7 @@ class SwinV2Block(nn.Cell):
         if not self.attn.compilable:
             return self.drop_path1(self.norm1(self.window_attn(x)))
         branch = compiled_swin_v2_attn_branch(x, *step_weights(self.norm1.gamma, self.norm1.beta), *self.attn.weights(),
-                                              self.resolution, self.window, self.shift, self.attn.num_heads)
+                                              self.window_order, self.token_order, self.window, self.attn.num_heads)
         return self.drop_path1(branch)
 
     def mlp_residual(self, x):

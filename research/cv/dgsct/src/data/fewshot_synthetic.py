@@ -35,13 +35,20 @@ from .synthetic import SPLITS, draw_frame, generate_from_args, make_audio, parse
 from .vggsound_avel import CATEGORY_FILE, LABEL_FILE, VIDEO_ID_DIGITS
 
 CLIP_TINY_MERGES = 86            # CLIPConfig.tiny vocab 600 = 512 byte symbols (+ '</w>' forms) + 86 merges + 2
+AVE_CLASSES = 28                 # stand-in class count of a few-shot AVE config without class names
 ROBERTA_MERGES = (("T", "h"), ("Th", "e"), ("\u0120", "s"), ("o", "u"), ("\u0120s", "ou"), ("n", "d"),
                   ("\u0120sou", "nd"))
 
 
 def write_clip_bpe(path, num_merges=CLIP_TINY_MERGES):
-    """A CLIP BPE merges file (gzip, '#version' line, one merge a line) with letter-pair merges."""
-    merges = list(itertools.product(string.ascii_lowercase, string.ascii_lowercase))[:num_merges]
+    """A CLIP BPE merges file (gzip, '#version' line, one merge a line): letter-pair merges, then (for the 48,894 merges
+    of the full-size ViT-B/32 text tower) pairs of other byte symbols, every merge result distinct."""
+    letters = list(itertools.product(string.ascii_lowercase, string.ascii_lowercase))
+    seen = set(letters)
+    others = (pair for pair in itertools.product(byte_symbols(), byte_symbols()) if pair not in seen)
+    merges = list(itertools.islice(itertools.chain(letters, others), num_merges))
+    if len(merges) < num_merges:
+        raise ValueError(f"write_clip_bpe: at most {len(merges)} synthetic merges, asked for {num_merges}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(path, "wt", encoding="utf-8") as handle:
@@ -59,6 +66,33 @@ def write_roberta_vocab(folder, merges=ROBERTA_MERGES, drop=()):
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n",
                                        encoding="utf-8")
     return str(folder / "vocab.json"), str(folder / "merges.txt")
+
+
+def stand_in_files(cfg, workdir, ave_root=""):
+    """For benchmarks and parameter counts: give a few-shot config the files its network is built from when they are
+    not on this machine (the config is changed in place): a CLIP BPE merges file with the text tower's vocabulary
+    size and a RoBERTa vocab.json / merges.txt (synthetic, released layouts), and for an AVE config without class
+    names in `data.root` the class names of `ave_root` (the real AVE folder: its 28 classes), else 28 numbered names.
+    Returns a note naming what was generated ("" if nothing)."""
+    from ..data.ave import load_categories
+    from ..tasks.fewshot import FewShotTask
+    head, notes, workdir = cfg.head, [], Path(workdir)
+    if not Path(head.clip_bpe).is_file():
+        vocab_size = FewShotTask(cfg).clip_config().vocab_size
+        head.clip_bpe = write_clip_bpe(workdir / "vocab" / "bpe.txt.gz", vocab_size - 2 * len(byte_symbols()) - 2)
+        notes.append(f"synthetic CLIP BPE ({vocab_size:,} ids)")
+    if not (Path(head.roberta_vocab).is_file() and Path(head.roberta_merges).is_file()):
+        head.roberta_vocab, head.roberta_merges = write_roberta_vocab(workdir / "vocab")
+        notes.append("synthetic RoBERTa vocabulary")
+    has_names = lambda root: any((Path(root) / name).is_file() for name in ("categories.txt", "Annotations.txt"))
+    if cfg.data.options.dataset == "ave" and not has_names(cfg.data.root):
+        real = bool(ave_root) and has_names(ave_root)
+        names = load_categories(ave_root) if real else [f"event {k}" for k in range(AVE_CLASSES)]
+        cfg.data.root = str(workdir / "ave_classes")
+        Path(cfg.data.root).mkdir(parents=True, exist_ok=True)
+        (Path(cfg.data.root) / "categories.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+        notes.append(f"{len(names)} AVE class names ({'real' if real else 'numbered'})")
+    return ", ".join(notes)
 
 
 def write_vggsound_avel(out_dir, num_videos=24, num_classes=3, rate=8000, frames_per_video=20, frame_size=80,

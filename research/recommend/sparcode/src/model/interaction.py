@@ -21,6 +21,9 @@ and state their capabilities as class attributes, which the rest of the code rea
   `item_part`, `codeword_parts`, `tail` and `first.bias`; the index builder (src/index.py) and the SparCode model
   then score codes x items from precomputed first-layer parts. False: the builder calls the network on the pairs.
 - `activation_width`: the widest per-pair activation, which sizes the brute-force scoring blocks (src/scoring.py).
+- `dot_path`: g contains <token, mean item token> and its other part starts at zero, so a warm start from a
+  two-tower (`init_ckpt`) can tile the two-tower's token heads and begin at the two-tower's scores
+  (src/checkpoint.py `warm_start_from`).
 Variants:
 - `MLPInteraction` (default): (1 + K_i) d_t -> hidden ... -> 1, ReLU, dropout, no output activation.
   The first layer is linear in the concatenation, so it is evaluated as
@@ -85,6 +88,7 @@ class MLPInteraction(nn.Cell):
     """g(q, v) = MLP([q ; v_1 ; ... ; v_{K_i}]) -> scalar."""
 
     factorised_first_layer = True
+    dot_path = False
 
     build = classmethod(_build_mlp_sized)
 
@@ -140,6 +144,7 @@ class SAInteraction(nn.Cell):
     """g(q, v) = w . Transformer([q, v_1, ..., v_{K_i}] + pos)[0] + c."""
 
     factorised_first_layer = False
+    dot_path = False
 
     @classmethod
     def build(cls, token_dim, num_item_tokens, opts):
@@ -179,9 +184,14 @@ class MLPDotInteraction(nn.Cell):
     token score at least like a two-tower, the MLP adds what a dot product cannot express. The score is still one
     scalar per (token, item), so the index is built the same way (through the generic path: the dot path is not
     part of a first layer).
+
+    The MLP's output layer starts at zero, so g starts as the dot product alone: warm-started from a two-tower
+    whose token heads are tiled (src/checkpoint.py `warm_start_from`), the model begins at the two-tower's scores
+    and the MLP learns only what the dot product misses.
     """
 
     factorised_first_layer = False
+    dot_path = True
 
     build = classmethod(_build_mlp_sized)
 
@@ -190,6 +200,9 @@ class MLPDotInteraction(nn.Cell):
         self.token_dim = token_dim
         self.num_item_tokens = num_item_tokens
         self.mlp = MLPInteraction(token_dim, num_item_tokens, hidden, dropout)
+        out_layer = self.mlp.rest.net[-1]          # the linear layer to the scalar: zero, so g = <q, v> at init
+        out_layer.weight.set_data(ops.zeros(out_layer.weight.shape, ms.float32))
+        out_layer.bias.set_data(ops.zeros(out_layer.bias.shape, ms.float32))
         self.activation_width = self.mlp.activation_width
 
     def pair_scores(self, q, v):

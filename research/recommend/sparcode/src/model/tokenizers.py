@@ -26,6 +26,10 @@ concatenated with the user profile fields (when the dataset has them) -> MLP -> 
 `fields` is a field tokenizer (our addition for profile features): one token per user field, token_f = A_f e_f + a_f
 with e_f the field-f embedding (K_u = number of user fields; the history is not used). On the synthetic SAFI data the
 utility is a sum of per-field terms, so this tokenizer makes the model realisable (src/data/synthetic.py).
+`history` is a per-position sequence tokenizer: one token per history position, z_k = heads(in_proj(x_{h_k}))
+(K_u = history_len; no pooling, no position embedding, no profile fields), so an item gives the same token wherever
+it sits and a quantized model is a sparse item-to-item table: y(u, i) = sum_k ReLU(g(code(h_k), i) + b). Padding
+positions (item 0) all give one shared token, in training, in the index and when serving alike.
 
 Padding (item id 0, field value 0) is handled with explicit masks; the code never relies on row 0 of a table
 staying zero (the authors' MindSpore release does: its masked mean leaves the mask out of the numerator).
@@ -40,7 +44,7 @@ from mindspore.common.initializer import initializer, Normal, Uniform, XavierUni
 from .layers import MLP, Dense, TransformerEncoder, FieldEmbedding, masked_mean
 
 
-QUERY_ENCODERS = ("mean_pool", "self_attention", "fields")
+QUERY_ENCODERS = ("mean_pool", "self_attention", "fields", "history")
 
 
 class ItemTokenizer(nn.Cell):
@@ -124,6 +128,14 @@ class QueryTokenizer(nn.Cell):
             self.in_proj = self.position = self.encoder = self.mlp = self.heads = None
             self._init_field_tokens(embedding_size, user_slot_field, user_field_vocab, use_user_fields, init_std)
             return
+        if encoder == "history":
+            if num_tokens != history_len:
+                raise ValueError(f"query_encoder 'history' makes one token per history position: num_query_tokens "
+                                 f"({num_tokens}) must equal history_len ({history_len})")
+            self.position = self.encoder = self.mlp = self.user_fields = None
+            self.in_proj = Dense(item_feature_dim, embedding_size, weight_init=XavierUniform())
+            self.heads = Dense(embedding_size, token_dim, weight_init=XavierUniform())
+            return
         self.in_proj = Dense(item_feature_dim, embedding_size, weight_init=XavierUniform())
         if encoder == "self_attention":
             self.position = Parameter(initializer(Normal(0.02), (history_len, embedding_size), ms.float32),
@@ -162,6 +174,8 @@ class QueryTokenizer(nn.Cell):
         if self.encoder_type == "fields":
             profile = self.user_fields(user_feats).swapaxes(0, 1)                 # [F, B, D]
             return ops.matmul(profile, self.field_proj).swapaxes(0, 1) + self.field_bias   # [B, F, d_t]
+        if self.encoder_type == "history":
+            return self.heads(self.in_proj(hist_x))                                # [B, L, d_t]
         h = self.in_proj(hist_x)
         if self.encoder is not None:
             h = self.encoder(h + self.position, hist_mask)
