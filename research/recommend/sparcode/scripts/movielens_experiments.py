@@ -192,6 +192,12 @@ HISTORY_GRID = {
     "hist_m4_td05_lr3e-3": {"query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
                             "num_negatives": 10, "num_codebooks": 4, "codebook_size": 64, "target_density": 0.05,
                             "lr": 0.003},
+    # no quantizer: a history token takes one value per item, so the all-to-all model over history tokens is itself
+    # finite (one token value per item, which could key an index by item id); measured by brute force
+    "hist_a2a": {"model": "all_to_all", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
+                 "num_negatives": 10},
+    "hist_a2a_mlp_dot": {"model": "all_to_all", "query_encoder": "history", "num_query_tokens": 20,
+                         "history_len": 20, "num_negatives": 10, "interaction": "mlp_dot"},
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
@@ -203,6 +209,10 @@ PLANS.update({
     # the probe that is best on valid (seed 0: 0.3035, below the two-tower's 0.3971, so seeds 1 and 2 were not run)
     "history_final": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_td05_mlp_dot": HISTORY_GRID["hist_td05_mlp_dot"]},
                            seeds=SEEDS3),
+    # seeds 0, 1, 2 of the un-quantized all-to-all model over history tokens (the first learned cross model at the
+    # two-tower's level on valid)
+    "history_a2a_final": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_a2a": HISTORY_GRID["hist_a2a"]},
+                               seeds=SEEDS3),
 })
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
