@@ -198,11 +198,9 @@ HISTORY_GRID = {
                  "num_negatives": 10},
     "hist_a2a_mlp_dot": {"model": "all_to_all", "query_encoder": "history", "num_query_tokens": 20,
                          "history_len": 20, "num_negatives": 10, "interaction": "mlp_dot"},
-    # the same with the 6 epochs of the two-tower's longer row, and with its 50 negatives
+    # the same with the 6 epochs of the two-tower's longer row
     "hist_a2a_e6": {"model": "all_to_all", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
                     "num_negatives": 10, "epochs": 6},
-    "hist_a2a_neg50": {"model": "all_to_all", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
-                       "num_negatives": 50},
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
