@@ -24,7 +24,8 @@ Each config runs in its own subprocess (so peak RSS is per model); inputs are ra
 with valid labels (src/tasks/base.py example_training_batch); the first (compiling) call of the training step and of the
 evaluation forward is timed separately; every timed call is reported in wall-clock and in process CPU seconds (all
 threads of the child), with --threads kernel threads (MindSpore op threads and OMP_NUM_THREADS). The parent kills a
-child whose resident memory passes --max_rss_gb and reports the row as over the limit. Prints one markdown table with
+child whose memory (resident + swapped out: on a machine short of memory the kernel swaps a large process out, and
+its resident size alone then stays under any limit) passes --max_rss_gb and reports the row as over the limit. Prints one markdown table with
 the load average of the machine. "frames" are the frames of one clip (one per 1-s segment, each with its wave; AVQA
 passes as many negative frames besides; a grounding sample is one positive/negative frame pair with one wave).
 A few-shot config whose vocabularies / AVE class names are absent gets stand-in files (src/data/fewshot_synthetic.py
@@ -135,14 +136,16 @@ def _timed(fn, steps):
 
 
 def _rss_gb(pid):
+    """Resident + swapped-out memory of process `pid` in GiB (0 when it has exited)."""
+    kib = 0
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 2 ** 20
+                if line.startswith(("VmRSS:", "VmSwap:")):
+                    kib += int(line.split()[1])
     except OSError:
         pass
-    return 0.0
+    return kib / 2 ** 20
 
 
 def run_child(config, args):
@@ -159,7 +162,7 @@ def run_child(config, args):
             if args.max_rss_gb and peak > args.max_rss_gb:
                 child.kill()
                 child.wait()
-                return None, f"killed: resident memory passed {args.max_rss_gb:.0f} GB"
+                return None, f"killed: resident + swapped memory passed {args.max_rss_gb:g} GB"
             time.sleep(0.5)
     with open(log_path, encoding="utf-8") as log:
         lines = log.read().splitlines()
@@ -180,7 +183,8 @@ def main():
     parser.add_argument("--threads", type=int, default=0,
                         help="kernel threads (MindSpore op threads + OMP_NUM_THREADS); 0 = MindSpore's default")
     parser.add_argument("--eval_only", action="store_true", help="skip the training step (evaluation forward only)")
-    parser.add_argument("--max_rss_gb", type=float, default=20.0, help="kill a config above this resident memory")
+    parser.add_argument("--max_rss_gb", type=float, default=20.0,
+                        help="kill a config above this memory (GB, resident + swapped out)")
     parser.add_argument("--log_prefix", default="benchmark_", help="per-config log file prefix")
     parser.add_argument("--avqa_root", default=DEFAULT_AVQA_ROOT,
                         help="MUSIC-AVQA folder with avqa-train.json for the AVQA vocabulary (else a synthetic set)")
