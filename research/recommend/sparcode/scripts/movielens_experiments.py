@@ -201,6 +201,13 @@ HISTORY_GRID = {
     # the same with the 6 epochs of the two-tower's longer row
     "hist_a2a_e6": {"model": "all_to_all", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
                     "num_negatives": 10, "epochs": 6},
+    # the same model served through SparCode's index keyed by history item id (quantizer: item_id): trained at b = 0
+    # (the all-to-all model itself; its density curve comes from scripts/density_curve.py) and trained with the
+    # density target 0.05 (b calibrated before and after every epoch, evaluated through that index)
+    "hist_idx": {"quantizer": "item_id", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
+                 "num_negatives": 10},
+    "hist_idx_td05": {"quantizer": "item_id", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
+                      "num_negatives": 10, "target_density": 0.05},
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
@@ -216,6 +223,10 @@ PLANS.update({
     # two-tower's level on valid)
     "history_a2a_final": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_a2a": HISTORY_GRID["hist_a2a"]},
                                seeds=SEEDS3),
+    # the history model through the item-id index: seed 0 at b = 0 (for the density curve), then seeds 0, 1, 2
+    # trained with the density target 0.05
+    "history_index": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_idx": HISTORY_GRID["hist_idx"]})
+    + _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_idx_td05": HISTORY_GRID["hist_idx_td05"]}, seeds=SEEDS3),
 })
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans

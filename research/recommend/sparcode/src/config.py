@@ -48,6 +48,7 @@ CHOICES = {
     "preset": ("tiny", "S", "S2", "I", "M"),
     "model": ("sparcode", "two_tower", "all_to_all"),
     "query_encoder": ("mean_pool", "self_attention", "fields", "history"),
+    "quantizer": ("product", "item_id"),
     "interaction": ("mlp", "mlp_dot", "self_attention"),
     "negative_sampling": ("uniform", "in_batch"),
     "device_target": ("CPU", "GPU", "Ascend"),
@@ -321,7 +322,15 @@ def _check_values(values, source_of):
         fail("score_bias", f"must be <= 0 (more negative = sparser), got {values['score_bias']}")
     if values["token_dim"] % values["num_codebooks"] != 0:
         fail("token_dim", f"({values['token_dim']}) must be divisible by num_codebooks ({values['num_codebooks']})")
-    if values["model"] == "sparcode" and values["codebook_size"] ** values["num_codebooks"] > 2 ** 31:
+    if values["quantizer"] == "item_id":
+        # the code of a history token is its item id: only the per-item history tokens have such a code
+        if values["model"] != "sparcode":
+            fail("quantizer", f"'item_id' applies to model sparcode only (its codes key the index), got model "
+                              f"{values['model']!r}")
+        if values["query_encoder"] != "history":
+            fail("quantizer", f"'item_id' needs query_encoder 'history' (one token per history item, a function of "
+                              f"the item alone), got query_encoder {values['query_encoder']!r}")
+    elif values["model"] == "sparcode" and values["codebook_size"] ** values["num_codebooks"] > 2 ** 31:
         # query codes are flat int32 ids sum_m c_m K_c^(M-1-m) (src/model/quantizer.py); found only at the first
         # validation otherwise
         fail("codebook_size", f"codebook_size ** num_codebooks = {values['codebook_size']} ** "

@@ -85,7 +85,7 @@ def make_validation_fn(cfg, data, split_name="valid"):
     k = ks[-1]
 
     def evaluate(model):
-        if getattr(model, "quantizer", None) is not None:   # SparCode (quantized): through the codes' index
+        if model.serves_from_index:     # SparCode (product or item-id codes): through the codes' index
             from src.index import SparseCodeIndex  # pylint: disable=import-outside-toplevel  (index imports scoring)
             model.set_train(False)
             codes = query_code_ids(model.code_ids, feats, hist, int(cfg.eval_batch_size))

@@ -43,7 +43,8 @@ File format (one .npz, written atomically: temporary file in the same folder, th
     item_ids    int32 [nnz]      item ids of the entries, ascending within a row
     scores      float32 [nnz]    weights ReLU(g + b) > 0
     items       int32 [n_indexed] the item ids the index covers (ascending); other ids are never returned
-    codebooks   float32 [M, K_c, d_t/M]   the quantizer the codes refer to
+    codebooks   float32 [M, K_c, d_t/M]   the vectors the codes refer to (the quantizer's codebooks; with
+                                 `quantizer: item_id` [1, n_items + 1, d_t], the history token of each item id)
     meta_json   uint8 [*]        UTF-8 JSON: format, num_codebooks, codebook_size, n_items (max item id),
                                  n_indexed_items, score_bias, interaction, build_seconds, created (UTC), config (dict)
                                  and, when built by src/index_build.build_and_save_index, model_digest: the sha256
@@ -116,8 +117,7 @@ class SparseCodeIndex:
         code_ids: codes to index (duplicates allowed); None with cfg.index_keys == "all" -> all K_c^M codes."""
         start = time.time()
         model.set_train(False)
-        quantizer = model.quantizer
-        m, k_c = quantizer.num_codebooks, quantizer.codebook_size
+        m, k_c = model.code_space()
         if code_ids is None:
             if cfg.index_keys != "all":
                 raise ValueError("SparseCodeIndex.build: code_ids is None but config key index_keys is "
@@ -148,7 +148,7 @@ class SparseCodeIndex:
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "config": _config_dict(cfg),
         }
-        index = cls(codes, indptr, entry_items, entry_scores, items, quantizer.codebooks.asnumpy(), meta)
+        index = cls(codes, indptr, entry_items, entry_scores, items, model.codebook_table(), meta)
         index.attach_row_builder(builder)
         return index
 
@@ -382,8 +382,7 @@ class _RowBuilder:
     def _code_block(self, codes):
         if self.factorised:
             return self.model.code_first_layer(Tensor(codes.astype(np.int32))).asnumpy()  # [c, h1]
-        quantizer = self.model.quantizer
-        return quantizer.lookup(self.model.decode_code_ids(Tensor(codes.astype(np.int32)))).asnumpy()
+        return self.model.code_vectors(Tensor(codes.astype(np.int32))).asnumpy()
 
     def rows(self, codes, progress):
         if self.factorised:

@@ -30,6 +30,12 @@ epoch to `score_bias` after `bias_anneal_epochs` epochs) or, when `target_densit
 of items and moves b to the value that keeps `target_density` of the (code, item) pairs (b_target = -quantile(s, 1 -
 target_density)), annealed by the same linear fraction. The index must be built with the b in force at the end of
 training (the checkpoint carries it).
+
+`quantizer: item_id` (with `query_encoder: history` only): a history token is a function of its item alone
+(tokenizers.py), so it takes at most n_items + 1 values and the item id is an exact code for it. Training then feeds
+the raw tokens z to g (no codebooks, no EMA, no commitment loss: the all-to-all model over history tokens), and the
+index is keyed by item id (codebook size n_items + 1, id 0 = the padding token): the same index build, density
+calibration, search, export and infer path as the product quantizer, with exactly the un-quantized model's scores.
 """
 import numpy as np
 import mindspore as ms
@@ -44,6 +50,9 @@ from .quantizer import ProductQuantizer
 # query) whose s_k + b < 0 for all candidates gets no gradient at all and stays dead, which happens when b is set
 # without annealing. The leak changes gradients only; scores, the index and eval are exactly sum_k ReLU(s_k + b).
 RELU_GRAD_LEAK = 0.01
+
+# config key `quantizer`: what a query token's code is (see the module docstring)
+QUANTIZERS = ("product", "item_id")
 
 # Floats of one [rows, items, hidden] activation block of g when many (code, item) pairs are scored at once
 # (density calibration): 64 MB, so the peak stays far below a GB whatever the number of codes.
@@ -76,7 +85,15 @@ class SparCode(RetrievalModel):
     def __init__(self, cfg, meta, quantize=True):
         super().__init__(cfg, meta, cfg.num_query_tokens, cfg.num_item_tokens, cfg.token_dim)
         self.quantize = quantize
-        if quantize:
+        quantizer = getattr(cfg, "quantizer", "product")
+        if quantizer not in QUANTIZERS:
+            raise ValueError(f"config key 'quantizer': must be one of {list(QUANTIZERS)}, got {quantizer!r}")
+        # codes = history item ids: exact, nothing to learn (see the module docstring)
+        self.item_codes = quantize and quantizer == "item_id"
+        if self.item_codes and cfg.query_encoder != "history":
+            raise ValueError(f"config key 'quantizer': 'item_id' needs query_encoder 'history' (a token per history "
+                             f"item), got query_encoder {cfg.query_encoder!r}")
+        if quantize and not self.item_codes:
             self.quantizer = ProductQuantizer(cfg.token_dim, cfg.num_codebooks, cfg.codebook_size,
                                               decay=cfg.ema_decay, eps=cfg.ema_eps,
                                               dead_code_threshold=cfg.dead_code_threshold)
@@ -89,9 +106,9 @@ class SparCode(RetrievalModel):
             raise ValueError(f"score_bias must be <= 0 (more negative = sparser), got {cfg.score_bias}")
         self.target_bias = float(cfg.score_bias)
         self.target_density = None if cfg.target_density is None else float(cfg.target_density)
-        self.vq_warmup_epochs = int(cfg.vq_warmup_epochs) if quantize else 0
+        self.vq_warmup_epochs = int(cfg.vq_warmup_epochs) if self.quantizer is not None else 0
         self.bias_anneal_epochs = int(cfg.bias_anneal_epochs)
-        self.kmeans = bool(cfg.kmeans_init) and quantize
+        self.kmeans = bool(cfg.kmeans_init) and self.quantizer is not None
         self.score_bias = Parameter(Tensor(self.target_bias if self.bias_anneal_epochs <= 0 else 0.0, ms.float32),
                                     requires_grad=False, name="score_bias")
 
@@ -121,8 +138,35 @@ class SparCode(RetrievalModel):
 
     # ------------------------------------------------------------------ codes and per-token scores
     def code_ids(self, user_feats, hist):
-        """Flat code id per query token [B, K_u] int32: sum_m c_m * K_c^(M-1-m)."""
+        """Flat code id per query token [B, K_u] int32: sum_m c_m * K_c^(M-1-m) (item_id: the history item ids)."""
+        if self.item_codes:
+            return hist.astype(ms.int32)
         return self.quantizer.flat_code(self.quantizer.encode(self.query_tokens(user_feats, hist)))
+
+    def code_space(self):
+        """(M, K_c): flat code ids lie in [0, K_c^M) ((1, n_items + 1) for item-id codes)."""
+        if self.item_codes:
+            return 1, self.n_items + 1
+        return self.quantizer.num_codebooks, self.quantizer.codebook_size
+
+    def code_vectors(self, code_ids):
+        """Serving query token zhat [C, d_t] of flat code ids [C] (item_id: the history token of that item)."""
+        code_ids = to_tensor(code_ids)
+        if self.item_codes:
+            x, _ = self.item_tokenizer.features(code_ids)
+            return self.query_tokenizer.history_tokens(x)
+        return self.quantizer.lookup(self.decode_code_ids(code_ids))
+
+    def codebook_table(self):
+        """numpy [M, K_c, d_t / M]: the vectors the code ids stand for (saved with the index; infer.py rebuilds
+        zhat of a code from it). item_id: [1, n_items + 1, d_t], the history token of every item id."""
+        if self.item_codes:
+            was_training = self.training
+            self.set_train(False)
+            table = self.code_vectors(np.arange(self.n_items + 1, dtype=np.int32)).asnumpy()[None]
+            self.set_train(was_training)
+            return table
+        return self.quantizer.codebooks.asnumpy()
 
     def decode_code_ids(self, code_ids):
         """Flat code ids [C] -> codes [C, M]."""
@@ -134,7 +178,7 @@ class SparCode(RetrievalModel):
 
     def raw_token_scores_for_codes(self, code_ids, item_ids):
         """g([zhat(code); v_item]) before bias and ReLU: [C, N] (scored in blocks of codes, see pair_scores_blocked)."""
-        zhat = self.quantizer.lookup(self.decode_code_ids(code_ids))                 # [C, d_t]
+        zhat = self.code_vectors(code_ids)                                             # [C, d_t]
         v = self.item_tokenizer(to_tensor(item_ids))                                   # [N, K_i, d_t]
         return self.pair_scores_blocked(zhat, v)
 
@@ -162,7 +206,9 @@ class SparCode(RetrievalModel):
 
     # First-layer factorisation used by the index builder (interactions with factorised_first_layer).
     def code_first_layer(self, code_ids):
-        """sum_m W1^(m) C^(m)_{c_m} + b1 for flat code ids [C] -> [C, h1]."""
+        """sum_m W1^(m) C^(m)_{c_m} + b1 for flat code ids [C] -> [C, h1] (item_id: W1^(q) zhat + b1)."""
+        if self.item_codes:
+            return self.interaction.query_part(self.code_vectors(code_ids))
         parts = self.interaction.codeword_parts(self.quantizer.codebooks)               # [M, K_c, h1]
         codes = self.decode_code_ids(code_ids) + self.quantizer.code_offset           # [C, M]
         rows = ops.gather(parts.reshape(-1, parts.shape[-1]), codes, 0)               # [C, M, h1]
@@ -204,7 +250,7 @@ class SparCode(RetrievalModel):
         was_training = self.training
         self.set_train(False)
         user_feats, hist = to_tensor(user_feats), to_tensor(hist)
-        if self.quantizer is not None:
+        if self.serves_from_index:
             codes = np.unique(self.code_ids(user_feats, hist).asnumpy())
             raw = self.raw_token_scores_for_codes(codes, item_ids).asnumpy()
         else:

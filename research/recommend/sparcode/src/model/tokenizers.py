@@ -169,13 +169,19 @@ class QueryTokenizer(nn.Cell):
         self.field_bias = Parameter(initializer("zeros", (self.num_tokens, self.token_dim), ms.float32),
                                     name="field_bias")
 
+    def history_tokens(self, item_x):
+        """`history` encoder: the token of each item feature row item_x [..., item_feature_dim] -> [..., d_t]. The
+        token of a history position depends on its item only (no position, no context), so an item id is an exact
+        code for it (SparCode's `quantizer: item_id`)."""
+        return self.heads(self.in_proj(item_x))
+
     def construct(self, hist_x, hist_mask, user_feats):
         """hist_x [B, L, item_feature_dim], hist_mask [B, L] float (1 = real item), user_feats [B, S_u] int32."""
         if self.encoder_type == "fields":
             profile = self.user_fields(user_feats).swapaxes(0, 1)                 # [F, B, D]
             return ops.matmul(profile, self.field_proj).swapaxes(0, 1) + self.field_bias   # [B, F, d_t]
         if self.encoder_type == "history":
-            return self.heads(self.in_proj(hist_x))                                # [B, L, d_t]
+            return self.history_tokens(hist_x)                                     # [B, L, d_t]
         h = self.in_proj(hist_x)
         if self.encoder is not None:
             h = self.encoder(h + self.position, hist_mask)
