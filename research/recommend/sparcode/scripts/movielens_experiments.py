@@ -223,10 +223,10 @@ PLANS.update({
     # two-tower's level on valid)
     "history_a2a_final": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_a2a": HISTORY_GRID["hist_a2a"]},
                                seeds=SEEDS3),
-    # the history model through the item-id index: seed 0 at b = 0 (for the density curve), then seeds 0, 1, 2
-    # trained with the density target 0.05
-    "history_index": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_idx": HISTORY_GRID["hist_idx"]})
-    + _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_idx_td05": HISTORY_GRID["hist_idx_td05"]}, seeds=SEEDS3),
+    # the history model through the item-id index, seeds 0, 1, 2: trained at b = 0 (scripts/density_curve.py then
+    # indexes it at each density) and trained with the density target 0.05
+    "history_index": _runs("fa_", dict(PER_USER, **SC_BASE), {key: HISTORY_GRID[key] for key in
+                                                              ("hist_idx", "hist_idx_td05")}, seeds=SEEDS3),
 })
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans

@@ -248,7 +248,7 @@ def test_unknown_ids_name_the_line(ml10m_dir, tmp_path):
         read_raw("ml-100k", str(path))
 
 
-def real_or_handmade_100k(tmp_path):
+def real_or_handmade_100k(tmp_path, n_users=30, n_items=25, per_user=12):
     """A small ml-100k folder in the original format (u.data, u.item, u.user, u.genre, u.occupation)."""
     folder = tmp_path / "ml-100k"
     folder.mkdir()
@@ -258,7 +258,7 @@ def real_or_handmade_100k(tmp_path):
     (folder / "u.genre").write_text("".join(f"{g}|{k}\n" for k, g in enumerate(genres)) + "\n")
     (folder / "u.occupation").write_text("administrator\nartist\nother\n")
     items = []
-    for i in range(1, 26):
+    for i in range(1, n_items + 1):
         flags = ["0"] * 19
         flags[i % 19] = "1"
         date = "" if i == 5 else f"01-Jan-{1950 + i}"
@@ -266,8 +266,9 @@ def real_or_handmade_100k(tmp_path):
     (folder / "u.item").write_text("".join(items), encoding="latin-1")
     (folder / "u.user").write_text("".join(
         f"{u}|{15 + u}|{'M' if u % 2 else 'F'}|{['administrator', 'artist', 'other'][u % 3]}|1000{u}\n"
-        for u in range(1, 31)))
-    (folder / "u.data").write_text("".join(f"{u}\t{i}\t{int(r + 0.5)}\t{t}\n" for u, i, r, t in synthetic_log()))
+        for u in range(1, n_users + 1)))
+    (folder / "u.data").write_text("".join(f"{u}\t{i}\t{int(r + 0.5)}\t{t}\n"
+                                           for u, i, r, t in synthetic_log(n_users, n_items, per_user)))
     return folder
 
 

@@ -170,3 +170,56 @@ def test_train_eval_export_infer_and_density_curve(item_id_run, tmp_path):
         rows = json.load(f)["rows"]
     assert rows[1]["density"] == pytest.approx(0.2, abs=0.02) and rows[2]["density"] == pytest.approx(0.05, abs=0.01)
     assert os.path.getsize(out + ".png") > 0
+
+
+# The README's commands of the item-id index section (MovieLens-100K, `--plan=history_index` and its density curves).
+HISTORY_INDEX_COMMANDS = (
+    "python scripts/movielens_experiments.py --plan=history_index --data_path=/path/to/ml-100k "
+    "--out=./results/ml100k_fast --threads=1",
+    "python scripts/density_curve.py --ckpt_path=./results/ml100k_fast/ckpt/fa_hist_idx-seed0 "
+    "--out=docs/ml100k_hist_idx_density --threads=1",
+    "python scripts/density_curve.py --ckpt_path=./results/ml100k_fast/ckpt/fa_hist_idx-seed0 --eval_split=valid "
+    "--out=docs/ml100k_hist_idx_density_valid --threads=1",
+)
+
+
+def test_readme_history_index_commands_on_a_small_ml100k_folder(tmp_path):
+    """The README's commands exactly as written (only /path/to/ml-100k replaced), run in a copy of the model folder
+    (their relative outputs ./results and docs/ stay out of the repository) on a 50-user ML-100K folder in the
+    original format: the plan trains its 6 runs through the item-id index, the density curves reach their targets."""
+    import csv
+    import json
+    import shlex
+    import shutil
+    import subprocess
+    from test_data_movielens import real_or_handmade_100k  # pylint: disable=import-outside-toplevel
+    for readme in ("README.md", "README_CN.md"):
+        with open(os.path.join(MODEL_DIR, readme), encoding="utf-8") as f:
+            text = f.read()
+        for command in HISTORY_INDEX_COMMANDS:
+            assert command in text, (readme, command)
+    model_dir = tmp_path / "sparcode"
+    shutil.copytree(MODEL_DIR, model_dir, ignore=shutil.ignore_patterns("tests", "docs", "results", "__pycache__",
+                                                                        "*.ckpt", "*.mindir"))
+    (model_dir / "docs").mkdir()
+    data_path = real_or_handmade_100k(tmp_path, n_users=50, n_items=120, per_user=40)
+    for command in HISTORY_INDEX_COMMANDS:
+        argv = shlex.split(command.replace("/path/to/ml-100k", str(data_path)))
+        proc = subprocess.run([sys.executable] + argv[1:], cwd=model_dir, capture_output=True, text=True,
+                              timeout=900, check=False)
+        assert proc.returncode == 0, command + "\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(model_dir / "results" / "ml100k_fast" / "results.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    trained = [(row["run"], int(row["seed"])) for row in rows if row["run"].startswith("fa_hist_idx")]
+    assert sorted(trained) == [(run, seed) for run in ("fa_hist_idx", "fa_hist_idx_td05") for seed in (0, 1, 2)]
+    for row in rows:   # a density target cannot raise the density of a model whose scores are all <= 0 (b <= 0)
+        if row["run"] == "fa_hist_idx_td05":
+            assert 0.0 <= float(row["index_density"]) <= 0.06 and int(row["test_users"]) == 50
+    for split in ("", "_valid"):
+        with open(model_dir / "docs" / f"ml100k_hist_idx_density{split}.json", encoding="utf-8") as f:
+            curve = json.load(f)
+        assert curve["split"] == ("valid" if split else "test")
+        by_target = {r["target_density"]: r for r in curve["rows"]}
+        assert sorted(by_target) == [0.01, 0.02, 0.05, 0.1, 0.2, 1.0]
+        assert by_target[0.05]["density"] == pytest.approx(0.05, abs=0.01)
+        assert (model_dir / "docs" / f"ml100k_hist_idx_density{split}.png").stat().st_size > 0
