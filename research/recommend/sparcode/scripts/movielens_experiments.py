@@ -208,6 +208,9 @@ HISTORY_GRID = {
                  "num_negatives": 10},
     "hist_idx_td05": {"quantizer": "item_id", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
                       "num_negatives": 10, "target_density": 0.05},
+    # toward +10 %: the item-id model with the 6 epochs of the two-tower's longer row (indexed by density_curve.py)
+    "hist_idx_e6": {"quantizer": "item_id", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
+                    "num_negatives": 10, "epochs": 6},
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
@@ -227,6 +230,8 @@ PLANS.update({
     # indexes it at each density) and trained with the density target 0.05
     "history_index": _runs("fa_", dict(PER_USER, **SC_BASE), {key: HISTORY_GRID[key] for key in
                                                               ("hist_idx", "hist_idx_td05")}, seeds=SEEDS3),
+    "history_index_e6": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_idx_e6": HISTORY_GRID["hist_idx_e6"]},
+                              seeds=SEEDS3),
 })
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
