@@ -137,6 +137,10 @@ def benchmark_queries(data, n_queries):
 
 def prepare(args):
     cfg_sc = load_run(args["sparcode_dir"], "sparcode")
+    if cfg_sc.quantizer != "product":
+        # the query side timed here is the product quantizer's nearest-codeword search; item-id codes need none
+        raise ValueError(f"{args['sparcode_dir']}/config.yaml: key 'quantizer' is {cfg_sc.quantizer!r}; benchmark.py "
+                         "serves product-quantizer runs (the K_u = 20 posting merge is timed by scripts/merge_cost.py)")
     set_context(cfg_sc)
     data = build_data(cfg_sc)
     sc = load_trained_model(cfg_sc, data, resolve_checkpoint(cfg_sc))

@@ -170,6 +170,9 @@ def test_train_eval_export_infer_and_density_curve(item_id_run, tmp_path):
         rows = json.load(f)["rows"]
     assert rows[1]["density"] == pytest.approx(0.2, abs=0.02) and rows[2]["density"] == pytest.approx(0.05, abs=0.01)
     assert os.path.getsize(out + ".png") > 0
+    import benchmark  # pylint: disable=import-outside-toplevel
+    with pytest.raises(ValueError, match=r"key 'quantizer' is 'item_id'; benchmark.py serves product-quantizer runs"):
+        benchmark.prepare({"sparcode_dir": ckpt_dir, "two_tower_dirs": [], "n_queries": 4})
 
 
 # The README's commands of the item-id index section (MovieLens-100K, `--plan=history_index` and its density curves).
