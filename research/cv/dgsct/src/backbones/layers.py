@@ -233,6 +233,7 @@ class _Recomputed(nn.Cell):
 
     def __init__(self, fn, needs_grad, is_tensor):
         super().__init__()
+        self.step_name = fn.__name__          # which block step (profile_dgsct.py --full --train groups by it)
         self.forward = ms.jit(fn)
         tensor_args = [i for i, tensor in enumerate(is_tensor) if tensor]
         self.positions = tuple(i for i in tensor_args if needs_grad[i])
