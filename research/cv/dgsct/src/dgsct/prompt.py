@@ -28,7 +28,7 @@ from mindspore import nn, ops, Parameter, Tensor
 
 from ..backbones.layers import compiled_step, dense, layer_norm, layer_norm_fn, step_weights
 from .resize import BicubicResize
-from .sync_batch_norm import cross_rank_batch_norm
+from .sync_batch_norm import cross_rank_batch_norm, update_running_stats
 from .torch_init import batch_norm2d, torch_default_init
 
 
@@ -223,9 +223,21 @@ class CrossModalPrompt(nn.Cell):
             y = self.align(y)                      # bicubic grid resize (AVS-S4) outside the compiled graph
         front = (x, y) + self._front_weights()
         output = self._output_weights() + (self.use_ln_post, self.gate_before_ln_post)
-        if self.training and self.use_bn:
+        if self.training and self.use_bn and self.batch_norm_workers > 1:
             x2, pool_map = compiled_prompt_front(*front, *self._front_options())
             out = prompt_output(self.bottleneck(x2), *output)
+            return (out, pool_map) if self.return_pool else out
+        if self.training and self.use_bn:
+            # the whole module is one graph with the batch statistics computed inside it; the running statistics
+            # are updated here from the statistics it returns
+            bottleneck = step_weights(self.down_sampler.weight, self.up_sampler.weight, self.bn1.gamma, self.bn1.beta,
+                                      self.bn2.gamma, self.bn2.beta) + (self.group_mask,)
+            options = self._front_options() + (self.groups, self.bn1.eps)
+            out, pool_map, mean1, var1, mean2, var2 = compiled_prompt_train(*front, *bottleneck, *output[:3], *options,
+                                                                            *output[3:])
+            rows = x.shape[0] * x.shape[1]
+            out = ops.depend(out, ops.depend(update_running_stats(self.bn1, mean1, var1, rows),
+                                             update_running_stats(self.bn2, mean2, var2, rows)))
             return (out, pool_map) if self.return_pool else out
         bn_weights = (None,) * 8
         if self.use_bn:
@@ -356,6 +368,41 @@ def prompt_eval(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w,
     return prompt_output(z.reshape(b, n, c), ln_post_g, ln_post_b, gate, use_ln_post, gate_before_ln_post), pool_map
 
 
+def project_train(z, weight, gamma, beta, eps):
+    """Training grouped 1x1 conv + BatchNorm (batch statistics over the rows, as BatchNorm2d over the (B', N)
+    positions) on token rows z [R, C_in]: -> (out [R, C_out], batch mean, biased batch variance). The normalisation is
+    folded into the weight rows and a BiasAdd, as in ``project_eval`` (a broadcast multiply on [R, C] is slow on
+    MindSpore's CPU): BN(z W^T) = z (W * s)^T + (beta - mean * s), s = gamma / sqrt(var + eps)."""
+    rows = _MATMUL_NT(z, weight)
+    mean = rows.mean(axis=0)
+    centred = ops.bias_add(rows, -mean)
+    var = (centred * centred).mean(axis=0)
+    scale = gamma * ops.rsqrt(var + eps)
+    return ops.bias_add(_MATMUL_NT(z, weight * scale.reshape(-1, 1)), beta - mean * scale), mean, var
+
+
+def prompt_train(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w, video_1_b,
+                 bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b, audio_2_w, audio_2_b, s_att_w,
+                 s_att_b, ln_before_g, ln_before_b, temporal_w, temporal_b, down_w, up_w, bn1_g, bn1_b, bn2_g, bn2_b,
+                 group_mask, ln_post_g, ln_post_b, gate, alpha, beta, gamma, aligned, fc_first, apply_ln_before, groups,
+                 eps, use_ln_post, gate_before_ln_post):
+    """The whole module in training with BatchNorm: prompt_front, the grouped bottleneck with batch statistics,
+    prompt_output. Returns (out [B', N, C], P [B', 1, N], mean and biased variance of the two BatchNorms' batches),
+    the statistics for the caller's running-statistics update."""
+    x2, pool_map = prompt_front(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w,
+                                video_1_b, bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b,
+                                audio_2_w, audio_2_b, s_att_w, s_att_b, ln_before_g, ln_before_b, temporal_w,
+                                temporal_b, alpha, beta, gamma, aligned, fc_first, apply_ln_before)
+    b, n, c = x2.shape
+    down = block_diagonal_weight(down_w, group_mask, groups)
+    up = block_diagonal_weight(up_w, group_mask, groups)
+    z, mean1, var1 = project_train(x2.reshape(b * n, c), down, bn1_g, bn1_b, eps)
+    z, mean2, var2 = project_train(ops.relu(z), up, bn2_g, bn2_b, eps)
+    out = prompt_output(z.reshape(b, n, c), ln_post_g, ln_post_b, gate, use_ln_post, gate_before_ln_post)
+    return out, pool_map, mean1, var1, mean2, var2
+
+
 # one compiled graph per distinct module shape and variant, shared by all modules (see layers.compiled_step)
 compiled_prompt_eval = compiled_step(prompt_eval)
+compiled_prompt_train = compiled_step(prompt_train)
 compiled_prompt_front = compiled_step(prompt_front)
