@@ -448,13 +448,33 @@ def profile_full(args):
 # which part a recomputed block step belongs to (layers._Recomputed.step_name); the MLP step is shared by both
 # backbones: its last argument, post_norm, is True for Swin-V2 (res-post-norm) and False for HTS-AT (pre-norm)
 STEP_PARTS = {"swin_v2_attn_branch": "swin", "htsat_attn_branch": "htsat", "prompt_front": "prompt",
-              "prompt_train": "prompt"}
+              "prompt_module": "prompt"}
 
 
 def step_part(cell, inputs):
     if cell.step_name == "mlp_branch":
         return "swin" if inputs[-1] else "htsat"
     return STEP_PARTS.get(cell.step_name, cell.step_name)
+
+
+def thread_cpu_seconds():
+    """{thread name: CPU seconds so far} of this process's threads (Linux /proc; {} elsewhere). MindSpore runs its
+    kernels and its dispatch queues on threads of its own, so the process CPU time is more than the wall time even
+    with one kernel thread."""
+    totals = {}
+    task_dir = "/proc/self/task"
+    if not os.path.isdir(task_dir):
+        return totals
+    ticks = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(task_dir):
+        try:
+            with open(f"{task_dir}/{tid}/comm", encoding="utf-8") as comm, \
+                    open(f"{task_dir}/{tid}/stat", encoding="utf-8") as stat:
+                name, fields = comm.read().strip(), stat.read().rsplit(")", 1)[1].split()
+        except OSError:               # the thread ended meanwhile
+            continue
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks   # utime + stime
+    return totals
 
 
 def instrument_backward(backward, recompute):
@@ -509,9 +529,11 @@ def profile_full_train(args):
     first, first_cpu = time.perf_counter() - first, time.process_time() - first_cpu
     for timer in (forward, backward, recompute, whole):
         timer.reset()
+    threads_before = thread_cpu_seconds()
     wall, cpu = time.perf_counter(), time.process_time()
     step()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    threads = {name: t - threads_before.get(name, 0.0) for name, t in thread_cpu_seconds().items()}
     # the extra recompute forwards ran inside the timed step but are not part of it
     wall -= sum(recompute.wall.values())
     cpu -= sum(recompute.cpu.values())
@@ -546,6 +568,9 @@ def profile_full_train(args):
           f"{whole.wall['optimizer']:.2f} | {whole.cpu['optimizer']:.2f} | | {whole.cpu['optimizer']:.2f} | "
           f"{100 * whole.cpu['optimizer'] / cpu:.1f} % |")
     print(f"| whole step (wall / CPU) | | | | | | {wall:.2f} / {cpu:.2f} | 100 % |")
+    busy = sorted(((t, name) for name, t in threads.items() if t >= 0.01), reverse=True)
+    print("\nCPU seconds per thread during the timed step, extra recompute forwards included (python = the main "
+          "thread): " + ", ".join(f"{name} {t:.2f}" for t, name in busy))
 
 
 def main():
