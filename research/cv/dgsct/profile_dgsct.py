@@ -448,7 +448,7 @@ def profile_full(args):
 # which part a recomputed block step belongs to (layers._Recomputed.step_name); the MLP step is shared by both
 # backbones: its last argument, post_norm, is True for Swin-V2 (res-post-norm) and False for HTS-AT (pre-norm)
 STEP_PARTS = {"swin_v2_attn_branch": "swin", "htsat_attn_branch": "htsat", "prompt_front": "prompt",
-              "prompt_module": "prompt"}
+              "prompt_eval": "prompt"}
 
 
 def step_part(cell, inputs):

@@ -28,7 +28,7 @@ from mindspore import nn, ops, Parameter, Tensor
 
 from ..backbones.layers import compiled_step, dense, layer_norm, layer_norm_fn, step_weights
 from .resize import BicubicResize
-from .sync_batch_norm import cross_rank_batch_norm, update_running_stats
+from .sync_batch_norm import cross_rank_batch_norm
 from .torch_init import batch_norm2d, torch_default_init
 
 
@@ -216,14 +216,14 @@ class CrossModalPrompt(nn.Cell):
 
     def construct(self, x, y):
         # The computation is written as module-level functions of the weights and compiled once per input shape
-        # (layers.compiled_step): every module of the same shape shares the graph, the whole module is one graph
-        # (in training recomputed in the backward, see compiled_step). Under data parallel the training BatchNorm
-        # statistics cover all ranks (sync_batch_norm): the front is one graph and the bottleneck runs op by op.
+        # (layers.compiled_step): every module of the same shape shares the graph. Eval: the whole module is one
+        # graph. Training: the front is one graph (recomputed in the backward, see compiled_step), then the
+        # bottleneck's BatchNorm cells (batch statistics + running-statistics update) and the output run op by op.
         if self.resize_alignment:
             y = self.align(y)                      # bicubic grid resize (AVS-S4) outside the compiled graph
         front = (x, y) + self._front_weights()
         output = self._output_weights() + (self.use_ln_post, self.gate_before_ln_post)
-        if self.training and self.use_bn and self.batch_norm_workers > 1:
+        if self.training and self.use_bn:
             x2, pool_map = compiled_prompt_front(*front, *self._front_options())
             out = prompt_output(self.bottleneck(x2), *output)
             return (out, pool_map) if self.return_pool else out
@@ -233,15 +233,7 @@ class CrossModalPrompt(nn.Cell):
                                       self.bn2.gamma, self.bn2.beta, self.bn2.moving_mean, self.bn2.moving_variance)
         bottleneck = step_weights(self.down_sampler.weight, self.up_sampler.weight) + bn_weights + (self.group_mask,)
         options = self._front_options() + (self.groups, self.use_bn, self.bn1.eps if self.use_bn else 0.0)
-        # training with BatchNorm: the batch statistics are computed inside the graph, which returns them for the
-        # running-statistics update done here
-        batch_stats = self.training and self.use_bn
-        outs = compiled_prompt_module(*front, *bottleneck, *output[:3], *options, *output[3:], batch_stats)
-        out, pool_map = outs[0], outs[1]
-        if batch_stats:
-            rows = x.shape[0] * x.shape[1]
-            out = ops.depend(out, ops.depend(update_running_stats(self.bn1, outs[2], outs[3], rows),
-                                             update_running_stats(self.bn2, outs[4], outs[5], rows)))
+        out, pool_map = compiled_prompt_eval(*front, *bottleneck, *output[:3], *options, *output[3:])
         return (out, pool_map) if self.return_pool else out
 
 
@@ -340,34 +332,14 @@ def prompt_output(out, ln_post_g, ln_post_b, gate, use_ln_post, gate_before_ln_p
     return out
 
 
-def project_train(z, weight, gamma, beta, eps):
-    """Training grouped 1x1 conv + BatchNorm (batch statistics over the rows, as BatchNorm2d over the (B', N)
-    positions) on token rows z [R, C_in]: -> (out [R, C_out], batch mean, biased batch variance). The normalisation is
-    MindSpore's BatchNorm kernel (its gradient kernel is several times faster than the differentiated formula); the
-    kernel also updates the running statistics it is given, here throw-away ones (the caller updates the module's
-    from the returned statistics, once, although the step runs again in the backward), and the returned statistics
-    are computed apart, without gradient."""
-    rows = _MATMUL_NT(z, weight)
-    channels = rows.shape[1]
-    mean = ops.stop_gradient(rows.mean(axis=0))
-    centred = ops.stop_gradient(ops.bias_add(rows, -mean))
-    var = (centred * centred).mean(axis=0)
-    out = ops.BatchNorm(is_training=True, epsilon=eps)(rows, gamma, beta, ops.zeros(channels, rows.dtype),
-                                                      ops.ones(channels, rows.dtype))
-    return out[0], mean, var
-
-
-def prompt_module(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w, video_1_b,
-                  bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b, audio_2_w, audio_2_b, s_att_w,
-                  s_att_b, ln_before_g, ln_before_b, temporal_w, temporal_b, down_w, up_w, bn1_g, bn1_b, bn1_mean,
-                  bn1_var, bn2_g, bn2_b, bn2_mean, bn2_var, group_mask, ln_post_g, ln_post_b, gate, alpha, beta, gamma,
-                  aligned, fc_first, apply_ln_before, groups, use_bn, eps, use_ln_post, gate_before_ln_post,
-                  batch_stats):
-    """The whole module: prompt_front, the grouped bottleneck, prompt_output. BatchNorm (use_bn) with the running
-    statistics folded into the weights (eval), or with batch statistics (batch_stats, training). Returns (out [B', N, C],
-    P [B', 1, N]), followed with batch_stats by the two BatchNorms' batch means and biased variances (for the caller's
-    running-statistics update). (A compiled function takes no tuple of tensors that need gradients, hence the flat
-    argument list.)"""
+def prompt_eval(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w, video_1_b,
+                bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b, audio_2_w, audio_2_b, s_att_w,
+                s_att_b, ln_before_g, ln_before_b, temporal_w, temporal_b, down_w, up_w, bn1_g, bn1_b, bn1_mean, bn1_var,
+                bn2_g, bn2_b, bn2_mean, bn2_var, group_mask, ln_post_g, ln_post_b, gate, alpha, beta, gamma, aligned,
+                fc_first, apply_ln_before, groups, use_bn, eps, use_ln_post, gate_before_ln_post):
+    """The whole module in eval mode (or without BatchNorm): prompt_front, the grouped bottleneck with folded
+    BatchNorm, prompt_output. Returns (out [B', N, C], P [B', 1, N]). (A compiled function takes no tuple of
+    tensors that need gradients, hence the flat argument list.)"""
     x2, pool_map = prompt_front(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_w, audio_1_b, video_1_w,
                                 video_1_b, bottleneck_w, bottleneck_b, c_att_w, c_att_b, video_2_w, video_2_b,
                                 audio_2_w, audio_2_b, s_att_w, s_att_b, ln_before_g, ln_before_b, temporal_w,
@@ -376,20 +348,14 @@ def prompt_module(x, y, conv_w, conv_b, fc_w, fc_b, my_tokens, gate_av, audio_1_
     down = block_diagonal_weight(down_w, group_mask, groups)
     up = block_diagonal_weight(up_w, group_mask, groups)
     z = x2.reshape(b * n, c)
-    stats = ()
-    if use_bn and batch_stats:
-        z, mean1, var1 = project_train(z, down, bn1_g, bn1_b, eps)
-        z, mean2, var2 = project_train(ops.relu(z), up, bn2_g, bn2_b, eps)
-        stats = (mean1, var1, mean2, var2)
-    elif use_bn:
+    if use_bn:
         z = project_eval(ops.relu(project_eval(z, down, bn1_g, bn1_b, bn1_mean, bn1_var, eps)), up,
                          bn2_g, bn2_b, bn2_mean, bn2_var, eps)
     else:
         z = _MATMUL_NT(ops.relu(_MATMUL_NT(z, down)), up)
-    out = prompt_output(z.reshape(b, n, c), ln_post_g, ln_post_b, gate, use_ln_post, gate_before_ln_post)
-    return (out, pool_map) + stats
+    return prompt_output(z.reshape(b, n, c), ln_post_g, ln_post_b, gate, use_ln_post, gate_before_ln_post), pool_map
 
 
 # one compiled graph per distinct module shape and variant, shared by all modules (see layers.compiled_step)
-compiled_prompt_module = compiled_step(prompt_module)
+compiled_prompt_eval = compiled_step(prompt_eval)
 compiled_prompt_front = compiled_step(prompt_front)

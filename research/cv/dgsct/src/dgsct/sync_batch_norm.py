@@ -35,18 +35,11 @@ def cross_rank_batch_norm(rows, bn, all_reduce, workers):
     mean_sq = all_reduce((rows * rows).sum(axis=0)) / count
     var = ops.maximum(mean_sq - mean * mean, 0.0)
     out = (rows - mean) / ops.sqrt(var + bn.eps) * bn.gamma + bn.beta
-    return ops.depend(out, update_running_stats(bn, mean, var, count))
-
-
-def update_running_stats(bn, mean, var, count):
-    """nn.BatchNorm's running-statistics update with batch statistics computed elsewhere: moving = (1 - m) * moving +
-    m * batch, with the unbiased variance of `count` rows (`var` is the biased one); no gradient flows through it.
-    Returns the update, for ops.depend."""
     rate = bn.momentum                     # MindSpore keeps 1 - the constructor's momentum here
     batch_mean, batch_var = ops.stop_gradient(mean), ops.stop_gradient(var) * (count / (count - 1))
     update_mean = ops.assign(bn.moving_mean, (1 - rate) * bn.moving_mean + rate * batch_mean)
     update_var = ops.assign(bn.moving_variance, (1 - rate) * bn.moving_variance + rate * batch_var)
-    return ops.depend(update_mean, update_var)
+    return ops.depend(out, ops.depend(update_mean, update_var))
 
 
 def use_cross_rank_batch_norm(net, workers):
