@@ -19,6 +19,7 @@
     python profile_dgsct.py --parts prompt --threads 2
     python profile_dgsct.py --full                   # also one instrumented forward of the whole AVE network
     python profile_dgsct.py --parts --full           # only the whole-network breakdown
+    python profile_dgsct.py --parts --full --train   # whole-network training step: forward / backward / Adam per part
 
 Every distinct module of the full-size encoder (Swin-V2-L 192 + HTS-AT AudioSet, one 10-segment clip: B' = 10) is
 built once with random weights and timed at its real input shape: the prompt module of each stage and direction
@@ -32,6 +33,12 @@ prompt module, with the official [B', C, N, 1] conv layout), so every row has it
 timers around every prompt call, Swin-V2 block step, HTS-AT block, patch embedding, patch merging, the audio front
 end and the task head (disjoint, so the parts and the untimed rest add up to the measured forward). It needs about
 4-5.5 GB and a few minutes in PyNative.
+
+--full --train runs two training steps of the whole network (forward + backward of the task loss + Adam, the
+benchmark.py training step) and times the second: the forward per part (the same timers), the backward of every
+recomputed block step per part (layers._Recomputed: recomputation + gradient in one compiled graph), with one extra
+forward of each of those steps timed apart as the cost of the recomputation, the op-by-op rest of the backward, and
+the optimizer. At full size it needs about 12.5 GB and 5 minutes.
 """
 import argparse
 import os
@@ -54,9 +61,9 @@ def parse_args():
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per module after one warm-up")
     parser.add_argument("--parts", nargs="*", default=["prompt", "swin", "htsat"], choices=["prompt", "swin", "htsat"],
                         help="module kinds to time one by one (none: only --full)")
-    parser.add_argument("--train", action="store_true", help="time forward + backward instead of the eval forward")
+    parser.add_argument("--train", action="store_true", help="time forward + backward instead of the eval forward (with --full: whole training steps)")
     parser.add_argument("--no-torch", dest="torch", action="store_false", help="skip the PyTorch baseline")
-    parser.add_argument("--full", action="store_true", help="also profile one forward of the whole AVE network")
+    parser.add_argument("--full", action="store_true", help="also profile one forward (with --train: one training step) of the whole AVE network")
     parser.add_argument("--batch", type=int, default=SEGMENTS, help="B' (frames per call), 10 = one AVE clip")
     parser.add_argument("--config", default=AVE_CONFIG, help="network profiled by --full (default: full-size AVE)")
     return parser.parse_args()
@@ -92,11 +99,12 @@ def timed(fn, repeats):
 
 
 def sync(out):
-    """MindSpore runs asynchronously: fetch every output to host so the timer covers the computation."""
+    """MindSpore runs asynchronously: fetch every output to host so the timer covers the computation (numbers and
+    None, e.g. the zero gradients of constant arguments, are skipped)."""
     if isinstance(out, (tuple, list)):
         for item in out:
             sync(item)
-    elif out is not None:
+    elif hasattr(out, "asnumpy"):
         out.asnumpy()
 
 
@@ -436,6 +444,135 @@ def profile_full(args):
     print(f"| whole forward | {wall:.2f} | {cpu:.2f} | 100 % |")
 
 
+# ---------------------------------------------------------------------------------------------------- full training step
+# which part a recomputed block step belongs to (layers._Recomputed.step_name); the MLP step is shared by both
+# backbones: its last argument, post_norm, is True for Swin-V2 (res-post-norm) and False for HTS-AT (pre-norm)
+STEP_PARTS = {"swin_v2_attn_branch": "swin", "htsat_attn_branch": "htsat", "prompt_front": "prompt",
+              "prompt_eval": "prompt"}
+
+
+def step_part(cell, inputs):
+    if cell.step_name == "mlp_branch":
+        return "swin" if inputs[-1] else "htsat"
+    return STEP_PARTS.get(cell.step_name, cell.step_name)
+
+
+def thread_cpu_seconds():
+    """{thread name: CPU seconds so far} of this process's threads (Linux /proc; {} elsewhere). MindSpore runs its
+    kernels and its dispatch queues on threads of its own, so the process CPU time is more than the wall time even
+    with one kernel thread."""
+    totals = {}
+    task_dir = "/proc/self/task"
+    if not os.path.isdir(task_dir):
+        return totals
+    ticks = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(task_dir):
+        try:
+            with open(f"{task_dir}/{tid}/comm", encoding="utf-8") as comm, \
+                    open(f"{task_dir}/{tid}/stat", encoding="utf-8") as stat:
+                name, fields = comm.read().strip(), stat.read().rsplit(")", 1)[1].split()
+        except OSError:               # the thread ended meanwhile
+            continue
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks   # utime + stime
+    return totals
+
+
+def instrument_backward(backward, recompute):
+    """Time the backward of every recomputed block step (layers._Recomputed.bprop: the recomputation + vector-Jacobian
+    product in one compiled graph) per part into `backward`, and, apart, one extra forward of the same step with the
+    same inputs into `recompute` (what the recomputation inside it costs; not counted in `backward`). Patches the
+    class before the network is built."""
+    from mindspore.graph.api import _no_grad
+    from src.backbones import layers
+    original = layers._Recomputed.bprop
+
+    def bprop(self, *args):
+        inputs = args[:-2]
+        part = step_part(self, inputs)
+        with _no_grad():
+            recompute.wrap(part, self.forward)(*inputs)
+        return backward.wrap(part, lambda: original(self, *args))()
+    layers._Recomputed.bprop = bprop
+
+
+def profile_full_train(args):
+    """Two training steps (forward + backward + Adam) of the whole network, the second timed per part."""
+    from mindspore import nn
+    from src.config import load_config
+    from src.dgsct.encoder import set_train_mode
+    from src.dgsct.model import build_network
+    from src.tasks import example_training_batch
+    from src.trainer import GradNet, LossNet
+    backward, recompute, forward = PartTimer(), PartTimer(), PartTimer()
+    instrument_backward(backward, recompute)
+    cfg = load_config(args.config, [])
+    start = time.perf_counter()
+    net, task = build_network(cfg)
+    build_s = time.perf_counter() - start
+    task.freeze(net)
+    set_train_mode(net, True)
+    optimizer = nn.Adam(net.trainable_params(), learning_rate=cfg.train.lr)
+    loss_net = LossNet(net, task.build_loss(), len(task.input_columns))
+    grad_net = GradNet(loss_net, optimizer.parameters)
+    inputs, labels = example_training_batch(task, 1, np.random.default_rng(0))
+    instrument(net.encoder, forward, getattr(net, "head", None))
+    whole = PartTimer()          # the whole forward (loss included), the whole grad call, the optimizer
+    object.__setattr__(loss_net, "construct", whole.wrap("forward", loss_net.construct))
+
+    def step():
+        values, grads = whole.wrap("forward + backward", grad_net)(*inputs, *labels)
+        whole.wrap("optimizer", optimizer)(grads)
+        return values
+
+    first, first_cpu = time.perf_counter(), time.process_time()
+    step()
+    first, first_cpu = time.perf_counter() - first, time.process_time() - first_cpu
+    for timer in (forward, backward, recompute, whole):
+        timer.reset()
+    threads_before = thread_cpu_seconds()
+    wall, cpu = time.perf_counter(), time.process_time()
+    step()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    threads = {name: t - threads_before.get(name, 0.0) for name, t in thread_cpu_seconds().items()}
+    # the extra recompute forwards ran inside the timed step but are not part of it
+    wall -= sum(recompute.wall.values())
+    cpu -= sum(recompute.cpu.values())
+    bwd_wall = whole.wall["forward + backward"] - whole.wall["forward"] - sum(recompute.wall.values())
+    bwd_cpu = whole.cpu["forward + backward"] - whole.cpu["forward"] - sum(recompute.cpu.values())
+    print(f"\n### Whole network ({os.path.relpath(args.config, MODEL_DIR)}), one clip, training step (forward + "
+          f"backward + Adam), PyNative, {args.threads} thread(s)\n")
+    print(f"build {build_s:.1f} s, first step (compiles the forward and backward graphs) {first:.1f} s wall, "
+          f"{first_cpu:.1f} s CPU; peak RSS after it {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20:.2f}"
+          f" GB\n")
+    print("| part | forward wall s | forward CPU s | backward wall s | backward CPU s | of which recompute CPU s "
+          "(one extra forward of the steps, timed apart) | forward + backward CPU s | share of the step (CPU) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    parts = list(forward.wall) + [p for p in backward.wall if p not in forward.wall]
+    for part in parts:
+        f_wall, f_cpu = forward.wall.get(part, 0.0), forward.cpu.get(part, 0.0)
+        b_wall, b_cpu = backward.wall.get(part, 0.0), backward.cpu.get(part, 0.0)
+        print(f"| {PART_TITLES.get(part, part)} | {f_wall:.2f} | {f_cpu:.2f} | {b_wall:.2f} | {b_cpu:.2f} | "
+              f"{recompute.cpu.get(part, 0.0):.2f} | {f_cpu + b_cpu:.2f} | {100 * (f_cpu + b_cpu) / cpu:.1f} % |")
+    # the forward timers are disjoint, and so are the backward ones: the rest is what none of them covers
+    rest_f_wall = whole.wall["forward"] - sum(forward.wall.values())
+    rest_f_cpu = whole.cpu["forward"] - sum(forward.cpu.values())
+    rest_b_wall, rest_b_cpu = bwd_wall - sum(backward.wall.values()), bwd_cpu - sum(backward.cpu.values())
+    print(f"| rest (forward: swin.norm, pooling, loss; backward: every op-by-op gradient, e.g. the prompt bottleneck's "
+          f"BatchNorm, drop path, merging, embeddings, head) | {rest_f_wall:.2f} | {rest_f_cpu:.2f} | "
+          f"{rest_b_wall:.2f} | {rest_b_cpu:.2f} | | {rest_f_cpu + rest_b_cpu:.2f} | "
+          f"{100 * (rest_f_cpu + rest_b_cpu) / cpu:.1f} % |")
+    print(f"| whole forward / whole backward | {whole.wall['forward']:.2f} | {whole.cpu['forward']:.2f} | "
+          f"{bwd_wall:.2f} | {bwd_cpu:.2f} | {sum(recompute.cpu.values()):.2f} | "
+          f"{whole.cpu['forward'] + bwd_cpu:.2f} | {100 * (whole.cpu['forward'] + bwd_cpu) / cpu:.1f} % |")
+    print(f"| optimizer (Adam, {sum(p.size for p in optimizer.parameters):,} parameters) | | | "
+          f"{whole.wall['optimizer']:.2f} | {whole.cpu['optimizer']:.2f} | | {whole.cpu['optimizer']:.2f} | "
+          f"{100 * whole.cpu['optimizer'] / cpu:.1f} % |")
+    print(f"| whole step (wall / CPU) | | | | | | {wall:.2f} / {cpu:.2f} | 100 % |")
+    busy = sorted(((t, name) for name, t in threads.items() if t >= 0.01), reverse=True)
+    print("\nCPU seconds per thread during the timed step, extra recompute forwards included (python = the main "
+          "thread): " + ", ".join(f"{name} {t:.2f}" for t, name in busy))
+
+
 def main():
     args = parse_args()
     sys.path.insert(0, MODEL_DIR)
@@ -447,7 +584,7 @@ def main():
         rows, totals = profile_parts(args, layout)
         print_parts(rows, totals, args, peak)
     if args.full:
-        profile_full(args)
+        (profile_full_train if args.train else profile_full)(args)
     print(f"\n{os.cpu_count()} CPUs; load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/"
           f"{load_before[2]:.2f}, after {os.getloadavg()[0]:.2f}; peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20:.2f} GB")

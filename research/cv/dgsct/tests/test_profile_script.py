@@ -20,7 +20,7 @@ from readme_commands import MODEL_DIR, readme_line, run_shell
 
 
 def test_readme_profile_smoke_command_prints_the_breakdown():
-    line = readme_line("python profile_dgsct.py", "configs/tiny/ave.yaml")
+    line = readme_line("python profile_dgsct.py", "--full --config configs/tiny/ave.yaml")
     result = run_shell(line, cwd=MODEL_DIR, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {}
@@ -33,4 +33,25 @@ def test_readme_profile_smoke_command_prints_the_breakdown():
     # every part ran, and no call is timed twice (nested timers would push the untimed rest below zero)
     assert min(rows["prompt modules"], rows["Swin-V2-L blocks"], rows["HTS-AT blocks"]) > 0
     assert rows["rest (swin.norm, pooling, reshapes)"] >= -0.01 * rows["whole forward"]
+    assert "peak RSS" in result.stdout
+
+
+def test_readme_profile_train_smoke_command_prints_the_step_breakdown():
+    """The training-step breakdown (--full --train) of the tiny AVE model: forward, backward and optimizer rows, the
+    recomputed block steps' backward per part, and parts that add up to the measured step."""
+    line = readme_line("python profile_dgsct.py", "--full --train --config configs/tiny/ave.yaml")
+    result = run_shell(line, cwd=MODEL_DIR, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    cells = {}
+    for match in re.finditer(r"^\| ([^|]+?) \| (.*) \|$", result.stdout, re.M):
+        cells[match.group(1)] = [c.strip() for c in match.group(2).split("|")]
+    for part in ("prompt modules", "Swin-V2-L blocks", "HTS-AT blocks"):
+        forward_cpu, backward_cpu, recompute_cpu = (float(cells[part][i]) for i in (1, 3, 4))
+        assert forward_cpu > 0 and backward_cpu > 0 and recompute_cpu > 0, (part, cells[part])
+    whole = cells["whole forward / whole backward"]
+    optimizer = next(v for k, v in cells.items() if k.startswith("optimizer (Adam"))
+    step_cpu = float(cells["whole step (wall / CPU)"][-2].split("/")[1])
+    # forward + backward + optimizer is the whole step up to the untimed Python between the calls
+    parts_cpu = float(whole[5]) + float(optimizer[5])
+    assert 0.9 * step_cpu <= parts_cpu <= 1.001 * step_cpu, (parts_cpu, step_cpu)
     assert "peak RSS" in result.stdout
