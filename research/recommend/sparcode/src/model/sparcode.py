@@ -44,15 +44,13 @@ from mindspore import ops, Parameter, Tensor
 from .base import RetrievalModel, to_tensor
 from .interaction import build_interaction
 from .quantizer import ProductQuantizer
+from ..config import CHOICES
 
 
 # Surrogate gradient of the sparsity ReLU for inactive pairs [I]. With a plain ReLU, a token (or every token of a
 # query) whose s_k + b < 0 for all candidates gets no gradient at all and stays dead, which happens when b is set
 # without annealing. The leak changes gradients only; scores, the index and eval are exactly sum_k ReLU(s_k + b).
 RELU_GRAD_LEAK = 0.01
-
-# config key `quantizer`: what a query token's code is (see the module docstring)
-QUANTIZERS = ("product", "item_id")
 
 # Floats of one [rows, items, hidden] activation block of g when many (code, item) pairs are scored at once
 # (density calibration): 64 MB, so the peak stays far below a GB whatever the number of codes.
@@ -86,8 +84,8 @@ class SparCode(RetrievalModel):
         super().__init__(cfg, meta, cfg.num_query_tokens, cfg.num_item_tokens, cfg.token_dim)
         self.quantize = quantize
         quantizer = getattr(cfg, "quantizer", "product")
-        if quantizer not in QUANTIZERS:
-            raise ValueError(f"config key 'quantizer': must be one of {list(QUANTIZERS)}, got {quantizer!r}")
+        if quantizer not in CHOICES["quantizer"]:   # what a query token's code is (see the module docstring)
+            raise ValueError(f"config key 'quantizer': must be one of {list(CHOICES['quantizer'])}, got {quantizer!r}")
         # codes = history item ids: exact, nothing to learn (see the module docstring)
         self.item_codes = quantize and quantizer == "item_id"
         if self.item_codes and cfg.query_encoder != "history":
