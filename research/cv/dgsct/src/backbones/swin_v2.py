@@ -46,8 +46,9 @@ from mindspore import Parameter, nn, ops
 
 from .layers import (Dropout, DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
                      effective_window, gather_tokens, head_orders, layer_norm, layer_norm_fn, merge_heads,
-                     patch_merge_gather, relative_position_index, shift_attn_mask, split_heads, step_weights, to_pair,
-                     tokens_from_windows, trunc_normal, window_token_orders, windows_from_tokens)
+                     patch_merge_gather, relative_position_index, row_sums, shift_attn_mask, softmax_attention,
+                     split_heads, step_weights, to_pair, tokens_from_windows, trunc_normal, window_token_orders,
+                     windows_from_tokens)
 
 # mindcv 0.3.0's SwinTransformerV2 is not reused: it splits qkv into q/k/v Dense layers (not timm's qkv + q_bias/v_bias
 # layout), hard-codes LayerNorm eps 1e-6, and only offers whole-block calls (no attention/MLP residual steps).
@@ -202,14 +203,16 @@ def cosine_window_attention(x, qkv_w, qkv_bias, logit_scale, cpb_w1, cpb_b1, cpb
     # the [B, heads, N, N] logits, on a tensor N / head_dim times smaller); it is folded into the queries' row
     # factor 1 / ||q||
     scale = ops.exp(ops.minimum(logit_scale, MAX_LOGIT_SCALE)).reshape(1, num_heads, 1, 1)
-    attn = _QK_MATMUL(l2_normalize_rows(q, scale), l2_normalize_rows(k))
+    q, k = l2_normalize_rows(q, scale), l2_normalize_rows(k)
     bias = _swin_v2_position_bias(cpb_w1, cpb_b1, cpb_w2, coords_table, position_index, num_heads, n)
     if attn_mask is not None:
         bias = bias + attn_mask                                              # [nW, heads, N, N]
-    attn = ops.softmax(attn + ops.tile(bias, (b // bias.shape[0], 1, 1, 1)), axis=-1)
-    if attn_drop is not None:
-        attn = attn_drop(attn)
-    x = dense(merge_heads(ops.matmul(attn, v), merge_order, merge_inverse), proj_w, proj_b)
+    bias = ops.tile(bias, (b // bias.shape[0], 1, 1, 1))
+    if attn_drop is None:
+        x = softmax_attention(q, k, v, bias)
+    else:
+        x = ops.matmul(attn_drop(ops.softmax(_QK_MATMUL(q, k) + bias, axis=-1)), v)
+    x = dense(merge_heads(x, merge_order, merge_inverse), proj_w, proj_b)
     return x if proj_drop is None else proj_drop(x)
 
 
@@ -218,7 +221,7 @@ def l2_normalize_rows(x, scale=None):
     given. Written as a row factor rsqrt(max(sum x^2, 1e-24)) instead of ops.L2Normalize: MindSpore's CPU
     L2NormalizeGrad kernel took 4.9 s for the stage-1 queries of one clip, about 70x this formula's forward + backward
     (it made the Swin-V2 block backward 4.5x slower than timm's)."""
-    factor = ops.rsqrt(ops.maximum((x * x).sum(axis=-1, keepdims=True), L2_EPS ** 2))
+    factor = ops.rsqrt(ops.maximum(row_sums(x * x), L2_EPS ** 2))
     if scale is not None:
         factor = factor * scale
     return x * factor
