@@ -12,8 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""The hand-written backwards of src/backbones/layers.py (softmax attention, LayerNorm, exact GELU) and the row-sum
-form of the Swin-V2 L2 normalisation: every input's gradient equals torch autograd of the textbook formula, inside
+"""The hand-written backwards of src/backbones/layers.py (softmax attention, LayerNorm, exact GELU, tiling over tokens
+or channels), the matmul sums over tokens and the row-sum form of the Swin-V2 L2 normalisation: every input's gradient equals torch autograd of the textbook formula, inside
 a compiled graph (as the block steps run them) and op by op."""
 import numpy as np
 import pytest
@@ -21,7 +21,8 @@ import pytest
 import mindspore as ms
 from mindspore import ops
 
-from src.backbones.layers import exact_gelu, layer_norm_fn, softmax_attention
+from src.backbones.layers import (exact_gelu, layer_norm_fn, softmax_attention, tile_channels, tile_tokens,
+                                  token_sums)
 from src.backbones.swin_v2 import l2_normalize_rows
 
 torch = pytest.importorskip("torch")
@@ -83,3 +84,16 @@ def test_l2_normalize_rows_gradients(pynative):
     x[0, 0, 0] = 0.0                      # a zero row: the 1e-12 clamp of F.normalize
     scale = np.exp(_rand((1, 3, 1, 1), 10, 0.5))
     _check(l2_normalize_rows, lambda a, s: F.normalize(a, dim=-1) * s, [x, scale], (2, 3, 6, 8), True)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_tiles_and_token_sums_gradients(pynative, compiled):
+    x = _rand((3, 11, 6), 11)
+    row, column = _rand((3, 1, 6), 12), _rand((3, 11, 1), 13)
+
+    def ms_fn(a, r, col):
+        return a * tile_tokens(r, 11) + tile_channels(col, 6) * token_sums(a)
+
+    def torch_fn(a, r, col):
+        return a * r.expand(3, 11, 6) + col.expand(3, 11, 6) * a.sum(1, keepdim=True)
+    _check(ms_fn, torch_fn, [x, row, column], (3, 11, 6), compiled)

@@ -36,8 +36,8 @@ from mindspore import nn, ops, Parameter, Tensor
 from .audio_frontend import AudioFrontend
 from .layers import (DropPath, Mlp, PatchEmbed, as_constant, check_merge_resolution, compiled_step, dense,
                      effective_window, gather_tokens, head_orders, layer_norm, layer_norm_fn, merge_heads,
-                     patch_merge_gather, relative_position_index, shift_attn_mask, split_heads, step_weights,
-                     tokens_from_windows, trunc_normal, window_token_orders, windows_from_tokens)
+                     patch_merge_gather, relative_position_index, shift_attn_mask, softmax_attention, split_heads,
+                     step_weights, tokens_from_windows, trunc_normal, window_token_orders, windows_from_tokens)
 
 
 @dataclass
@@ -117,16 +117,15 @@ def scaled_window_attention(x, qkv_w, qkv_b, proj_w, proj_b, bias_table, positio
     """Swin-V1 window attention on window tokens x [B*nW, N, C] with a learned relative-position bias; mask
     [nW, N, N] additive (0 / -100) or None."""
     # MindSpore's CPU elementwise kernels are several times slower on strided or broadcast operands: the scale
-    # multiplies the contiguous logits (a scalar), and position bias + mask are tiled to the logits' shape.
+    # multiplies the contiguous queries (a scalar), and position bias + mask are tiled to the logits' shape.
     batch_windows, n, c = x.shape
     head_dim = c // num_heads
     q, k, v = split_heads(dense(x, qkv_w, qkv_b), split_order, split_inverse, num_heads)
     bias = ops.gather(bias_table, position_index, 0).reshape(n, n, num_heads).transpose(2, 0, 1).expand_dims(0)
     if mask is not None:
         bias = bias + mask.expand_dims(1)                                # [nW, heads, N, N]
-    attn = _QK_MATMUL(q, k) * head_dim ** -0.5 + ops.tile(bias, (batch_windows // bias.shape[0], 1, 1, 1))
-    attn = ops.softmax(attn, -1)
-    return dense(merge_heads(ops.matmul(attn, v), merge_order, merge_inverse), proj_w, proj_b)
+    x = softmax_attention(q * head_dim ** -0.5, k, v, ops.tile(bias, (batch_windows // bias.shape[0], 1, 1, 1)))
+    return dense(merge_heads(x, merge_order, merge_inverse), proj_w, proj_b)
 
 
 def htsat_attn_branch(x, norm_g, norm_b, qkv_w, qkv_b, proj_w, proj_b, bias_table, position_index, split_order,
@@ -144,7 +143,6 @@ def htsat_attn_branch(x, norm_g, norm_b, qkv_w, qkv_b, proj_w, proj_b, bias_tabl
 
 # one compiled graph per distinct block shape, shared by all blocks (see layers.compiled_step)
 compiled_htsat_attn_branch = compiled_step(htsat_attn_branch)
-_QK_MATMUL = ops.BatchMatMul(transpose_b=True)
 
 
 class HTSATBlock(nn.Cell):
