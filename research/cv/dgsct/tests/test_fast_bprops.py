@@ -12,8 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""The hand-written backwards of src/backbones/layers.py (softmax attention, LayerNorm, exact GELU, tiling over tokens
-or channels), the matmul sums over tokens and the row-sum form of the Swin-V2 L2 normalisation: every input's gradient equals torch autograd of the textbook formula, inside
+"""The hand-written backwards of src/backbones/layers.py (softmax attention, exact GELU, tiling over tokens or
+channels), the matmul sums over tokens, the row-sum form of the Swin-V2 L2 normalisation and the LayerNorm of the
+compiled steps: every input's gradient equals torch autograd of the textbook formula, inside
 a compiled graph (as the block steps run them) and op by op."""
 import numpy as np
 import pytest

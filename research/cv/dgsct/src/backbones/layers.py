@@ -280,32 +280,12 @@ def step_weights(*params):
 _LAYER_NORM = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=LAYER_NORM_EPS)
 
 
-class _LayerNormLastAxis(nn.Cell):
-    """LayerNorm over the last axis (MindSpore's kernel) with a hand-written backward: the CPU LayerNormGrad kernel
-    took 56 ms for the stage-1 Swin-V2 token map (its forward 11 ms); this formula, whose row means are matmuls with
-    a column of ones (``row_sums``), about half. dx = rstd * (g dy - mean(g dy) - xhat * mean(g dy * xhat)); the
-    gamma / beta gradients (column sums, also matmuls) are pruned from the compiled graph when they are not needed."""
-
-    def construct(self, x, gamma, beta):
-        return _LAYER_NORM(x, gamma, beta)[0]
-
-    def bprop(self, x, gamma, beta, out, dout):
-        inv_c = 1.0 / x.shape[-1]
-        centred = x - row_sums(x) * inv_c
-        rstd = ops.rsqrt(row_sums(centred * centred) * inv_c + LAYER_NORM_EPS)
-        xhat = centred * rstd
-        gdy = dout * gamma
-        dx = (gdy - row_sums(gdy) * inv_c - xhat * (row_sums(gdy * xhat) * inv_c)) * rstd
-        return dx, column_sums(dout * xhat), column_sums(dout)
-
-
-_LAYER_NORM_LAST_AXIS = _LayerNormLastAxis()
-
-
 def layer_norm_fn(x, gamma, beta):
-    """LayerNorm over the last axis with eps 1e-5 (the kernel nn.LayerNorm runs; ops.layer_norm has no CPU kernel),
-    with the faster backward of ``_LayerNormLastAxis``."""
-    return _LAYER_NORM_LAST_AXIS(x, gamma, beta)
+    """LayerNorm over the last axis with eps 1e-5 (the kernel nn.LayerNorm runs; ops.layer_norm has no CPU kernel).
+    Its CPU backward kernel (LayerNormGrad) is 5x its forward on the stage-1 Swin-V2 token map; a hand-written
+    backward (row means as matmuls) halved that time but kept about 0.8 GB more resident in the compiled
+    recomputation graphs of a stage-1 block, so the kernel stays."""
+    return _LAYER_NORM(x, gamma, beta)[0]
 
 
 _SQRT_HALF = 0.7071067811865476
@@ -528,12 +508,6 @@ def row_sums(x):
     ReduceSum over a short last axis is several times slower (15 ms for the stage-1 Swin-V2 queries, 4.4 M values)."""
     d = x.shape[-1]
     return ops.matmul(x.reshape(-1, d), ops.ones((d, 1), x.dtype)).reshape(x.shape[:-1] + (1,))
-
-
-def column_sums(x):
-    """x [..., d] -> [d], the sum over every axis but the last, as one matmul with a row of ones (see ``row_sums``)."""
-    rows = x.reshape(-1, x.shape[-1])
-    return ops.matmul(ops.ones((1, rows.shape[0]), x.dtype), rows).reshape(x.shape[-1])
 
 
 def token_sums(x):

@@ -238,7 +238,6 @@ class CrossModalPrompt(nn.Cell):
         return (out, pool_map) if self.return_pool else out
 
 
-_MATMUL = ops.MatMul()   # its derived backward uses MatMul transpose flags (ops.matmul's transposed operands)
 _MATMUL_NT = ops.MatMul(transpose_b=True)
 _BMM_NT = ops.BatchMatMul(transpose_b=True)
 
@@ -249,22 +248,14 @@ def align_tokens(y, conv_w, conv_b, fc_w, fc_b, fc_first):
     so with fc_first (D > C, the video->audio modules) it runs after fc, on the narrower side:
     fc(conv(Y)) = K (Y W^T) + k (W 1)^T + b, K/k = conv weight/bias, W/b = fc weight/bias."""
     if not fc_first:
-        y = ops.bias_add(mix_tokens(y, conv_w), conv_b)                                # [B', N, D]
+        y = ops.bias_add(ops.conv2d(y.expand_dims(-1), conv_w), conv_b).squeeze(-1)   # [B', N, D]
         return dense(y, fc_w, fc_b)
     b = y.shape[0]
-    y = mix_tokens(dense(y, fc_w), conv_w)                                             # [B', N, C]
+    y = dense(y, fc_w)                                                                 # [B', M, C]
+    y = ops.conv2d(y.expand_dims(-1), conv_w).squeeze(-1)                              # [B', N, C]
     n, c = y.shape[1], y.shape[2]
     bias = conv_b.reshape(n, 1) * fc_w.sum(axis=1).reshape(1, c) + fc_b
     return ops.bias_add(y.reshape(b, n * c), bias.reshape(n * c)).reshape(b, n, c)
-
-
-def mix_tokens(y, conv_w):
-    """The 1x1 token-mixing conv without bias, [B', M, D] -> [B', N, D] with weight [N, M, 1, 1], as one matmul of the
-    [M, B'*D] token rows: MindSpore's CPU Conv2D backward took 274 ms (input) + 198 ms (weight) for the stage-1 audio
-    guide (M = 4096, D = 96), 1.3-1.5x the matmul work it does."""
-    b, m, d = y.shape
-    rows = _MATMUL(conv_w.reshape(conv_w.shape[0], m), y.transpose(1, 0, 2).reshape(m, b * d))
-    return rows.reshape(-1, b, d).transpose(1, 0, 2)
 
 
 def block_diagonal_weight(weight, group_mask, groups):
