@@ -295,7 +295,7 @@ _INV_SQRT_2PI = 0.3989422804014327
 def _one_plus_erf(x):
     # shared by the GELU forward and its backward: in one compiled graph the two identical Erf nodes are merged,
     # so the backward does not evaluate erf (MindSpore's CPU Erf is a scalar libm call per value) a second time
-    return 1.0 + ops.erf(x * _SQRT_HALF)
+    return 1.0 + _ERF(x * _SQRT_HALF)
 
 
 class _ExactGELU(nn.Cell):
@@ -306,7 +306,7 @@ class _ExactGELU(nn.Cell):
         return 0.5 * x * _one_plus_erf(x)
 
     def bprop(self, x, out, dout):
-        return (dout * (0.5 * _one_plus_erf(x) + x * ops.exp(x * x * -0.5) * _INV_SQRT_2PI),)
+        return (dout * (0.5 * _one_plus_erf(x) + x * _EXP(x * x * -0.5) * _INV_SQRT_2PI),)
 
 
 _EXACT_GELU = _ExactGELU()
@@ -478,15 +478,23 @@ def window_token_orders(resolution: IntPair, window: IntPair, shift: IntPair):
     return as_constant(order), as_constant(np.argsort(order).astype(np.int32))
 
 
+# Primitive instances, not the functional ops.gather / ops.exp / ...: in a GRAPH_MODE training graph a functional op
+# used both in a custom-bprop cell's construct and in a bprop failed to compile ("The func graph is empty")
+_GATHER = ops.Gather()
+_TILE = ops.Tile()
+_EXP = ops.Exp()
+_ERF = ops.Erf()
+
+
 class _PermuteRows(nn.Cell):
     """x [B, L, ...] -> x[:, order] for a permutation `order` of L, whose gradient is the inverse gather (MindSpore's
     gather gradient is a scatter-add into zeros, several times slower)."""
 
     def construct(self, x, order, inverse):
-        return ops.gather(x, order, 1)
+        return _GATHER(x, order, 1)
 
     def bprop(self, x, order, inverse, out, dout):
-        return ops.gather(dout, inverse, 1), ops.zeros_like(order), ops.zeros_like(inverse)
+        return _GATHER(dout, inverse, 1), ops.zeros_like(order), ops.zeros_like(inverse)
 
 
 _PERMUTE_ROWS = _PermuteRows()
@@ -520,7 +528,7 @@ class _TileTokens(nn.Cell):
     """v [B, 1, C] -> [B, N, C] (ops.tile), whose gradient is ``token_sums`` instead of the derived ReduceSum."""
 
     def construct(self, v, n):
-        return ops.tile(v, (1, n, 1))
+        return _TILE(v, (1, n, 1))
 
     def bprop(self, v, n, out, dout):
         return token_sums(dout), 0
@@ -530,7 +538,7 @@ class _TileChannels(nn.Cell):
     """v [B, N, 1] -> [B, N, C] (ops.tile), whose gradient is ``row_sums`` instead of the derived ReduceSum."""
 
     def construct(self, v, c):
-        return ops.tile(v, (1, 1, c))
+        return _TILE(v, (1, 1, c))
 
     def bprop(self, v, c, out, dout):
         return row_sums(dout), 0
