@@ -222,6 +222,9 @@ HISTORY_SPARSE_GRID = {
     "hist_idx_sw1": dict(HIST_IDX, sparsity_weight=1.0),
     "hist_idx_neg50": dict(HIST_IDX, num_negatives=50),
     "hist_idx_td05_leak03": dict(HIST_IDX, target_density=0.05, relu_grad_leak=0.3),
+    "hist_idx_td05_leak01": dict(HIST_IDX, target_density=0.05, relu_grad_leak=0.1),
+    "hist_idx_lr3e-3": dict(HIST_IDX, lr=0.003),
+    "hist_idx_lr3e-3_td05_leak03": dict(HIST_IDX, lr=0.003, target_density=0.05, relu_grad_leak=0.3),
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
