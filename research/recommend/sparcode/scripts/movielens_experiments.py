@@ -226,7 +226,7 @@ HISTORY_SPARSE_GRID = {
     "hist_idx_lr3e-3": dict(HIST_IDX, lr=0.003),
     "hist_idx_lr3e-3_td05_leak03": dict(HIST_IDX, lr=0.003, target_density=0.05, relu_grad_leak=0.3),
     # b = 0 in epoch 0, half the density-0.05 bias in epoch 1, all of it in epoch 2 (same 3-epoch budget)
-    "hist_idx_td05_anneal2_leak03": dict(HIST_IDX, target_density=0.05, relu_grad_leak=0.3, bias_anneal_epochs=2),
+    "hist_idx_td05_anneal2": dict(HIST_IDX, target_density=0.05, bias_anneal_epochs=2),
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
