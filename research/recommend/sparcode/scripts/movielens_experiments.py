@@ -230,6 +230,8 @@ HISTORY_SPARSE_GRID = {
     # the dense model bounds the sparse one (seed 0 valid: 0.3993 at b = 0, 0.3764 at density 0.05): its quality
     "hist_idx_d128": dict(HIST_IDX, token_dim=128, embedding_size=128),
     "hist_idx_drop0": dict(HIST_IDX, dropout=0.0),
+    # trained with the density target and, with weight 1, the sampled softmax of the same scores at b = 0
+    "hist_idx_td05_dense1": dict(HIST_IDX, target_density=0.05, dense_loss_weight=1.0),
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs

@@ -74,13 +74,13 @@ def test_term_equals_hand_computation(bias):
     for m in (model, plain):
         m.set_score_bias(bias)
     batch = _batch()
-    total, softmax, l2, commit, sparsity = [float(x.asnumpy()) for x in model.loss(*tensors(*batch))]
+    total, softmax, l2, commit, sparsity, _ = [float(x.asnumpy()) for x in model.loss(*tensors(*batch))]
     want_softmax, want_sparsity = _hand_parts(model, *batch, bias)
     assert 0.01 < want_sparsity and commit == 0.0          # the weights give positive pairs: not a vacuous check
     assert sparsity == pytest.approx(want_sparsity, rel=1e-5)
     assert softmax == pytest.approx(want_softmax, rel=1e-5)
     assert total == pytest.approx(softmax + l2 + weight * sparsity, rel=1e-6)
-    p_total, p_softmax, p_l2, _, p_sparsity = [float(x.asnumpy()) for x in plain.loss(*tensors(*batch))]
+    p_total, p_softmax, p_l2, _, p_sparsity, _ = [float(x.asnumpy()) for x in plain.loss(*tensors(*batch))]
     assert (p_softmax, p_l2, p_sparsity) == (softmax, l2, 0.0)
     assert total - p_total == pytest.approx(weight * want_sparsity, rel=1e-4)
     # padding tokens are excluded: with every token real, the mean is a different number
@@ -105,7 +105,7 @@ def test_default_is_the_model_without_the_keys():
     default = _model()
     explicit = _model(sparsity_weight=0.0, relu_grad_leak=0.01)
     got = [float(x.asnumpy()) for x in default.loss(*tensors(*batch))]
-    assert got[4] == 0.0 and got[0] == np.float32(np.float32(got[1]) + np.float32(got[2]))
+    assert got[4] == got[5] == 0.0 and got[0] == np.float32(np.float32(got[1]) + np.float32(got[2]))
     assert got == [float(x.asnumpy()) for x in explicit.loss(*tensors(*batch))]
     want = _grads(explicit, batch)
     for name, grad in _grads(default, batch).items():

@@ -109,6 +109,11 @@ class SparCode(RetrievalModel):
         self.relu_grad_leak = float(getattr(cfg, "relu_grad_leak", RELU_GRAD_LEAK))
         if not 0.0 <= self.relu_grad_leak <= 1.0:
             raise ValueError(f"config key 'relu_grad_leak': must be in [0, 1], got {self.relu_grad_leak}")
+        # Sampled softmax of the scores at b = 0 added to the one at the trained b (target_density / score_bias):
+        # every positive pair keeps a ranking gradient while b < 0 cuts most pairs of the sparse logits.
+        self.dense_loss_weight = float(getattr(cfg, "dense_loss_weight", 0.0))
+        if not self.dense_loss_weight >= 0.0:
+            raise ValueError(f"config key 'dense_loss_weight': must be >= 0, got {self.dense_loss_weight}")
         self.interaction = build_interaction(cfg.interaction, cfg.token_dim, cfg.num_item_tokens, cfg.mlp_hidden,
                                              float(cfg.dropout), cfg.sa_layers, cfg.sa_heads)
         if cfg.score_bias > 0:
@@ -150,12 +155,19 @@ class SparCode(RetrievalModel):
         return self._aggregate(self.interaction(q, v), 1)            # [B, K_u, C] -> [B, C]
 
     def _train_logits(self, q, v, token_mask):
-        if self.sparsity_weight <= 0:
-            return self._logits(q, v), ops.zeros((), ms.float32)
-        y = self._activate(self.interaction(q, v))                   # [B, K_u, C]
-        mask = ops.expand_dims(token_mask, -1)                       # [B, K_u, 1]
-        n_pairs = ops.maximum(mask.sum() * y.shape[2], ops.ones((), ms.float32))
-        return y.sum(1), (y * mask).sum() / n_pairs
+        if self.sparsity_weight <= 0 and self.dense_loss_weight <= 0:
+            return self._logits(q, v), ops.zeros((), ms.float32), None
+        s = self.interaction(q, v)                                   # [B, K_u, C]
+        y = self._activate(s)
+        sparsity = ops.zeros((), ms.float32)
+        if self.sparsity_weight > 0:
+            mask = ops.expand_dims(token_mask, -1)                   # [B, K_u, 1]
+            n_pairs = ops.maximum(mask.sum() * y.shape[2], ops.ones((), ms.float32))
+            sparsity = (y * mask).sum() / n_pairs
+        dense = None
+        if self.dense_loss_weight > 0:                               # ReLU(s) with the same surrogate gradient
+            dense = (ops.relu(s) + self.relu_grad_leak * (s - ops.stop_gradient(s))).sum(1)
+        return y.sum(1), sparsity, dense
 
     # ------------------------------------------------------------------ codes and per-token scores
     def code_ids(self, user_feats, hist):
