@@ -12,8 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""`sparsity_weight` (L1 term mean ReLU(s_k + b) over the scored (real token, candidate) pairs) and `relu_grad_leak`
-(slope of the training-only surrogate gradient of ReLU(s_k + b) below zero)."""
+"""`sparsity_weight` (L1 term mean ReLU(s_k + b) over the scored (real token, candidate) pairs), `dense_loss_weight`
+(sampled softmax of the scores at b = 0 next to the one at the trained b) and `relu_grad_leak` (slope of the
+training-only surrogate gradient of ReLU(s_k + b) below zero)."""
 import json
 import os
 
@@ -92,6 +93,22 @@ def test_term_equals_hand_computation(bias):
                                                                                                   rel=1e-5)
 
 
+def test_dense_softmax_equals_hand_computation():
+    """With dense_loss_weight w and b < 0: softmax is computed on sum_k ReLU(s_k + b), the dense term on
+    sum_k ReLU(s_k), and total = softmax + l2 + w * dense."""
+    weight, bias = 0.7, -0.4
+    model = _model(dense_loss_weight=weight)
+    model.set_score_bias(bias)
+    batch = _batch()
+    total, softmax, l2, _, sparsity, dense = [float(x.asnumpy()) for x in model.loss(*tensors(*batch))]
+    want_softmax, _ = _hand_parts(model, *batch, bias)
+    want_dense, _ = _hand_parts(model, *batch, 0.0)
+    assert abs(want_dense - want_softmax) > 0.01 and sparsity == 0.0       # b < 0 cuts pairs: the two differ
+    assert softmax == pytest.approx(want_softmax, rel=1e-5)
+    assert dense == pytest.approx(want_dense, rel=1e-5)
+    assert total == pytest.approx(softmax + l2 + weight * dense, rel=1e-6)
+
+
 def _grads(model, batch):
     params = model.trainable_params()
     grads = ms.grad(lambda *b: model.loss(*b)[0], grad_position=None, weights=params)(*tensors(*batch))
@@ -99,11 +116,12 @@ def _grads(model, batch):
 
 
 def test_default_is_the_model_without_the_keys():
-    """Defaults (sparsity_weight 0, relu_grad_leak 0.01): term output 0, total = softmax + l2 + commitment exactly,
-    and losses and gradients bit for bit those of the same weights with the keys set to the old constants."""
+    """Defaults (sparsity_weight 0, dense_loss_weight 0, relu_grad_leak 0.01): both terms output 0, total = softmax
+    + l2 + commitment exactly, and losses and gradients bit for bit those of the same weights with the keys set to
+    the old constants."""
     batch = _batch()
     default = _model()
-    explicit = _model(sparsity_weight=0.0, relu_grad_leak=0.01)
+    explicit = _model(sparsity_weight=0.0, dense_loss_weight=0.0, relu_grad_leak=0.01)
     got = [float(x.asnumpy()) for x in default.loss(*tensors(*batch))]
     assert got[4] == got[5] == 0.0 and got[0] == np.float32(np.float32(got[1]) + np.float32(got[2]))
     assert got == [float(x.asnumpy()) for x in explicit.loss(*tensors(*batch))]
@@ -141,10 +159,22 @@ def test_config_errors_name_the_key():
         tiny_config(relu_grad_leak=-0.01)
     with pytest.raises(ConfigError, match=r"sparsity_weight"):
         tiny_config(sparsity_weight="much", **HISTORY)
+    with pytest.raises(ConfigError, match=r"key 'dense_loss_weight' must be >= 0 .*got -1.0"):
+        tiny_config(dense_loss_weight=-1.0, **HISTORY)
+    with pytest.raises(ConfigError, match=r"key 'dense_loss_weight' .*needs model sparcode or all_to_all and "
+                                          r"negative_sampling uniform, got model 'sparcode' and negative_sampling "
+                                          r"'in_batch'"):
+        tiny_config(dense_loss_weight=1.0, negative_sampling="in_batch", **HISTORY)
+    with pytest.raises(ConfigError, match=r"key 'dense_loss_weight' .*got model 'two_tower'"):
+        tiny_config(dense_loss_weight=1.0, model="two_tower")
     # the model refuses a config that skipped validation, naming the key
     cfg = tiny_config(**HISTORY)
     cfg.sparsity_weight = float("nan")
     with pytest.raises(ValueError, match="config key 'sparsity_weight'"):
+        build(cfg)
+    cfg = tiny_config(**HISTORY)
+    cfg.dense_loss_weight = -0.5
+    with pytest.raises(ValueError, match="config key 'dense_loss_weight'"):
         build(cfg)
     cfg = tiny_config(**HISTORY)
     cfg.relu_grad_leak = 2.0
