@@ -340,12 +340,13 @@ def worker(spec_path):
 
 def loss_columns(history, best_epoch):
     """Training losses of the best epoch (epoch means of the sampled softmax, the commitment loss and, when trained
-    with one, the sparsity term) and its codebook perplexities (SparCode), from the trainer's per-epoch history."""
+    with them, the sparsity term and the dense softmax) and its codebook perplexities (SparCode), from the trainer's per-epoch history."""
     record = next((h for h in history if h["epoch"] == best_epoch), history[-1])
     out = {"softmax_loss": round(float(record["softmax_loss"]), 4),
            "commit_loss": round(float(record["commit_loss"]), 5)}
-    if record.get("sparsity_loss"):   # the unweighted sparsity term (runs with sparsity_weight > 0)
-        out["sparsity_loss"] = round(float(record["sparsity_loss"]), 5)
+    for key in ("sparsity_loss", "dense_loss"):   # unweighted terms of runs with sparsity_weight / dense_loss_weight
+        if record.get(key):
+            out[key] = round(float(record[key]), 5)
     if record.get("codebook_perplexity"):
         out["codebook_perplexity"] = "/".join(f"{p:.1f}" for p in record["codebook_perplexity"])
     return out
@@ -448,7 +449,7 @@ def ease_rows(config, data_path, protocol, ratings_file=None, lam=EASE_LAMBDA, d
 COLUMNS = ("run", "seed", "config", "overrides", "best_epoch", "epochs_run", "valid_users", "valid_recall@20",
            "valid_recall@50", "valid_ndcg@50", "test_users", "test_recall@20", "test_recall@50", "test_ndcg@50",
            "index_density", "index_codes", "score_bias", "softmax_loss", "commit_loss", "sparsity_loss",
-           "codebook_perplexity", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "peak_rss_mb",
+           "dense_loss", "codebook_perplexity", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "peak_rss_mb",
            "load_avg_start", "load_avg_end")
 
 
