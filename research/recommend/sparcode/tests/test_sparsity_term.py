@@ -15,8 +15,13 @@
 """`sparsity_weight` (L1 term mean ReLU(s_k + b) over the scored (real token, candidate) pairs), `dense_loss_weight`
 (sampled softmax of the scores at b = 0 next to the one at the trained b) and `relu_grad_leak` (slope of the
 training-only surrogate gradient of ReLU(s_k + b) below zero)."""
+import csv
 import json
 import os
+import shlex
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import mindspore as ms
@@ -24,7 +29,7 @@ import pytest
 from mindspore import Tensor
 
 import eval as eval_entry
-from conftest import run_train
+from conftest import MODEL_DIR, run_train
 from src.config import ConfigError
 from model_helpers import HISTORY_LEN, N_ITEMS, build, tensors, tiny_batch, tiny_config
 
@@ -204,3 +209,51 @@ def test_term_lowers_the_index_density_in_training(tmp_path):
     print("index density at b = 0 without / with the term:", plain["index"]["density"], sparse["index"]["density"])
     assert plain["index"]["density"] > 0.1
     assert sparse["index"]["density"] < 0.5 * plain["index"]["density"]
+
+
+# The README's commands of the fifth-round section (MovieLens-100K, the item-id model toward density 0.05).
+SPARSE_COMMANDS = (
+    "python scripts/movielens_experiments.py --plan=history_sparse_probe --data_path=/path/to/ml-100k "
+    "--out=./results/ml100k_fast --threads=1",
+    "python scripts/movielens_experiments.py --plan=history_sparse_dense --data_path=/path/to/ml-100k "
+    "--out=./results/ml100k_fast --threads=1",
+    "python scripts/density_curve.py --ckpt_path=./results/ml100k_fast/ckpt/fa_hist_idx_neg50-seed0 "
+    "--eval_split=valid --densities=0.05 --out=./results/ml100k_fast/dens/fa_hist_idx_neg50-seed0-valid --threads=1",
+)
+
+
+def test_readme_sparse_commands_on_a_small_ml100k_folder(tmp_path):
+    """The README's commands exactly as written (only /path/to/ml-100k replaced), in a copy of the model folder, on a
+    50-user ML-100K folder in the original format: every probe run and the 3 seeds are trained and evaluated through
+    their index, the density-trained ones at density <= 0.05, and the density curve reaches 0.05."""
+    from test_data_movielens import real_or_handmade_100k  # pylint: disable=import-outside-toplevel
+    for readme in ("README.md", "README_CN.md"):
+        with open(os.path.join(MODEL_DIR, readme), encoding="utf-8") as f:
+            text = f.read()
+        for command in SPARSE_COMMANDS:
+            assert command in text, (readme, command)
+    model_dir = tmp_path / "sparcode"
+    shutil.copytree(MODEL_DIR, model_dir, ignore=shutil.ignore_patterns("tests", "docs", "results", "__pycache__",
+                                                                        "*.ckpt", "*.mindir"))
+    data_path = real_or_handmade_100k(tmp_path, n_users=50, n_items=120, per_user=40)
+    for command in SPARSE_COMMANDS:
+        argv = shlex.split(command.replace("/path/to/ml-100k", str(data_path)))
+        proc = subprocess.run([sys.executable] + argv[1:], cwd=model_dir, capture_output=True, text=True,
+                              timeout=1200, check=False)
+        assert proc.returncode == 0, command + "\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(model_dir / "results" / "ml100k_fast" / "results.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    trained = sorted((row["run"], int(row["seed"])) for row in rows if row["run"].startswith("fa_hist_idx"))
+    probe = ["sw001", "sw01", "neg50", "lr3e-3", "drop0", "td05_leak03", "td05_anneal2", "td05_dense1"]
+    assert trained == sorted([(f"fa_hist_idx_{name}", 0) for name in probe]
+                             + [("fa_hist_idx_td05_dense1", 1), ("fa_hist_idx_td05_dense1", 2)])
+    for row in rows:
+        if "td05" in row["run"]:
+            assert 0.0 <= float(row["index_density"]) <= 0.06 and int(row["test_users"]) == 50
+        if row["run"] == "fa_hist_idx_td05_dense1":
+            assert float(row["dense_loss"]) > 0
+    with open(model_dir / "results" / "ml100k_fast" / "dens" / "fa_hist_idx_neg50-seed0-valid.json",
+              encoding="utf-8") as f:
+        curve = json.load(f)
+    assert curve["split"] == "valid" and len(curve["rows"]) == 1
+    assert curve["rows"][0]["density"] <= 0.05 + 0.01
