@@ -227,6 +227,7 @@ HISTORY_SPARSE_GRID = {
     "hist_idx_td05_leak03": dict(HIST_IDX, target_density=0.05, relu_grad_leak=0.3),
     "hist_idx_td05_anneal2": dict(HIST_IDX, target_density=0.05, bias_anneal_epochs=2),
     "hist_idx_td05_dense1": dict(HIST_IDX, target_density=0.05, dense_loss_weight=1.0),
+    "hist_idx_td05_anneal2_dense1": dict(HIST_IDX, target_density=0.05, bias_anneal_epochs=2, dense_loss_weight=1.0),
 }
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
