@@ -250,9 +250,9 @@ PLANS.update({
     "history_index_e6": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_idx_e6": HISTORY_GRID["hist_idx_e6"]},
                               seeds=SEEDS3),
     "history_sparse_probe": _runs("fa_", dict(PER_USER, **SC_BASE), HISTORY_SPARSE_GRID),
-    # seeds 0, 1, 2 of the best density-trained variant of the probe
-    "history_sparse_dense": _runs("fa_", dict(PER_USER, **SC_BASE),
-                                  {"hist_idx_td05_dense1": HISTORY_SPARSE_GRID["hist_idx_td05_dense1"]}, seeds=SEEDS3),
+    # seeds 0, 1, 2 of the best density-trained variant of the probe (valid, seed 0)
+    "history_sparse_dense": _runs("fa_", dict(PER_USER, **SC_BASE), {
+        "hist_idx_td05_anneal2_dense1": HISTORY_SPARSE_GRID["hist_idx_td05_anneal2_dense1"]}, seeds=SEEDS3),
 })
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans

@@ -244,13 +244,14 @@ def test_readme_sparse_commands_on_a_small_ml100k_folder(tmp_path):
     with open(model_dir / "results" / "ml100k_fast" / "results.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     trained = sorted((row["run"], int(row["seed"])) for row in rows if row["run"].startswith("fa_hist_idx"))
-    probe = ["sw001", "sw01", "neg50", "lr3e-3", "drop0", "td05_leak03", "td05_anneal2", "td05_dense1"]
+    probe = ["sw001", "sw01", "neg50", "lr3e-3", "drop0", "td05_leak03", "td05_anneal2", "td05_dense1",
+             "td05_anneal2_dense1"]
     assert trained == sorted([(f"fa_hist_idx_{name}", 0) for name in probe]
-                             + [("fa_hist_idx_td05_dense1", 1), ("fa_hist_idx_td05_dense1", 2)])
+                             + [("fa_hist_idx_td05_anneal2_dense1", 1), ("fa_hist_idx_td05_anneal2_dense1", 2)])
     for row in rows:
         if "td05" in row["run"]:
             assert 0.0 <= float(row["index_density"]) <= 0.06 and int(row["test_users"]) == 50
-        if row["run"] == "fa_hist_idx_td05_dense1":
+        if row["run"].endswith("_dense1"):
             assert float(row["dense_loss"]) > 0
     with open(model_dir / "results" / "ml100k_fast" / "dens" / "fa_hist_idx_neg50-seed0-valid.json",
               encoding="utf-8") as f:
