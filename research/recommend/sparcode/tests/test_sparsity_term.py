@@ -182,6 +182,10 @@ def test_config_errors_name_the_key():
     with pytest.raises(ValueError, match="config key 'dense_loss_weight'"):
         build(cfg)
     cfg = tiny_config(**HISTORY)
+    cfg.dense_loss_weight, cfg.negative_sampling = 1.0, "in_batch"
+    with pytest.raises(ValueError, match="config key 'dense_loss_weight': needs negative_sampling 'uniform'"):
+        build(cfg)
+    cfg = tiny_config(**HISTORY)
     cfg.relu_grad_leak = 2.0
     with pytest.raises(ValueError, match="config key 'relu_grad_leak'"):
         build(cfg)
@@ -249,7 +253,8 @@ def test_readme_sparse_commands_on_a_small_ml100k_folder(tmp_path):
     assert trained == sorted([(f"fa_hist_idx_{name}", 0) for name in probe]
                              + [("fa_hist_idx_td05_anneal2_dense1", 1), ("fa_hist_idx_td05_anneal2_dense1", 2)])
     for row in rows:
-        if "td05" in row["run"]:
+        # (an annealed b is 0 in epoch 0 and half in epoch 1: the best epoch of a tiny run may be one of those)
+        if "td05" in row["run"] and "anneal" not in row["run"]:
             assert 0.0 <= float(row["index_density"]) <= 0.06 and int(row["test_users"]) == 50
         if row["run"].endswith("_dense1"):
             assert float(row["dense_loss"]) > 0

@@ -100,9 +100,9 @@ class SparCode(RetrievalModel):
         else:
             self.quantizer = None
         # L1 sparsity term on the per-token scores (as SPLADE's regulariser on term weights): the mean of
-        # ReLU(s_k + b) over the (real token, candidate) pairs of the step. The softmax keeps the pairs that rank
-        # positives above zero while this pushes the bulk of g's scores below it, so the post-training b of a
-        # sparse index cuts little of the ranking signal.
+        # ReLU(s_k + b) over the (real token, candidate) pairs of the step. Meant to push the bulk of g's scores
+        # below zero while the softmax keeps the pairs that rank positives, so that the post-training b of a sparse
+        # index cuts little ranking signal (on ML-100K it cost accuracy instead: README, fifth round).
         self.sparsity_weight = float(getattr(cfg, "sparsity_weight", 0.0))
         if not self.sparsity_weight >= 0.0:
             raise ValueError(f"config key 'sparsity_weight': must be >= 0, got {self.sparsity_weight}")
@@ -114,6 +114,9 @@ class SparCode(RetrievalModel):
         self.dense_loss_weight = float(getattr(cfg, "dense_loss_weight", 0.0))
         if not self.dense_loss_weight >= 0.0:
             raise ValueError(f"config key 'dense_loss_weight': must be >= 0, got {self.dense_loss_weight}")
+        if self.dense_loss_weight > 0 and self.in_batch:
+            raise ValueError("config key 'dense_loss_weight': needs negative_sampling 'uniform' (the positive is "
+                             "candidate 0 of its row), got 'in_batch'")
         self.interaction = build_interaction(cfg.interaction, cfg.token_dim, cfg.num_item_tokens, cfg.mlp_hidden,
                                              float(cfg.dropout), cfg.sa_layers, cfg.sa_heads)
         if cfg.score_bias > 0:
