@@ -212,6 +212,23 @@ HISTORY_GRID = {
     "hist_idx_e6": {"quantizer": "item_id", "query_encoder": "history", "num_query_tokens": 20, "history_len": 20,
                     "num_negatives": 10, "epochs": 6},
 }
+# toward +10 % at density 0.05 (issue 9, fifth round; valid split decides, seed 0 first; the b = 0 runs are indexed
+# at density 0.05 afterwards by density_curve.py, the target_density runs through the index they were trained with)
+HIST_IDX = HISTORY_GRID["hist_idx"]
+HISTORY_SPARSE_GRID = {
+    # L1 term mean ReLU(s_k) over the step's (real token, candidate) pairs (SPLADE-style); weight 1.0 diverged in
+    # epoch 1 (softmax 51.9) and was stopped, so it is not part of the plan
+    "hist_idx_sw001": dict(HIST_IDX, sparsity_weight=0.01),
+    "hist_idx_sw01": dict(HIST_IDX, sparsity_weight=0.1),
+    "hist_idx_neg50": dict(HIST_IDX, num_negatives=50),           # peaks at 7.1 GB RSS: run it under the bigmem lock
+    "hist_idx_lr3e-3": dict(HIST_IDX, lr=0.003),                  # diverged (loss 2e6 in epoch 2)
+    "hist_idx_drop0": dict(HIST_IDX, dropout=0.0),
+    # density target with a larger surrogate leak, annealed over 2 epochs, and with the softmax at b = 0 added
+    "hist_idx_td05_leak03": dict(HIST_IDX, target_density=0.05, relu_grad_leak=0.3),
+    "hist_idx_td05_anneal2": dict(HIST_IDX, target_density=0.05, bias_anneal_epochs=2),
+    "hist_idx_td05_dense1": dict(HIST_IDX, target_density=0.05, dense_loss_weight=1.0),
+    "hist_idx_td05_anneal2_dense1": dict(HIST_IDX, target_density=0.05, bias_anneal_epochs=2, dense_loss_weight=1.0),
+}
 # plans that also write the EASE item-item reference rows (see ease_rows), and the (config, protocol) of a plan
 # without trained runs
 EASE_PLANS = ("history_probe", "history_final", "ease_reference")
@@ -232,6 +249,10 @@ PLANS.update({
                                                               ("hist_idx", "hist_idx_td05")}, seeds=SEEDS3),
     "history_index_e6": _runs("fa_", dict(PER_USER, **SC_BASE), {"hist_idx_e6": HISTORY_GRID["hist_idx_e6"]},
                               seeds=SEEDS3),
+    "history_sparse_probe": _runs("fa_", dict(PER_USER, **SC_BASE), HISTORY_SPARSE_GRID),
+    # seeds 0, 1, 2 of the best density-trained variant of the probe (valid, seed 0)
+    "history_sparse_dense": _runs("fa_", dict(PER_USER, **SC_BASE), {
+        "hist_idx_td05_anneal2_dense1": HISTORY_SPARSE_GRID["hist_idx_td05_anneal2_dense1"]}, seeds=SEEDS3),
 })
 
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
@@ -317,11 +338,14 @@ def worker(spec_path):
 
 
 def loss_columns(history, best_epoch):
-    """Training losses of the best epoch (epoch means of the sampled softmax and the commitment loss) and its codebook
-    perplexities (SparCode), from the trainer's per-epoch history."""
+    """Training losses of the best epoch (epoch means of the sampled softmax, the commitment loss and, when trained
+    with them, the sparsity term and the dense softmax) and its codebook perplexities (SparCode), from the trainer's per-epoch history."""
     record = next((h for h in history if h["epoch"] == best_epoch), history[-1])
     out = {"softmax_loss": round(float(record["softmax_loss"]), 4),
            "commit_loss": round(float(record["commit_loss"]), 5)}
+    for key in ("sparsity_loss", "dense_loss"):   # unweighted terms of runs with sparsity_weight / dense_loss_weight
+        if record.get(key):
+            out[key] = round(float(record[key]), 5)
     if record.get("codebook_perplexity"):
         out["codebook_perplexity"] = "/".join(f"{p:.1f}" for p in record["codebook_perplexity"])
     return out
@@ -423,9 +447,9 @@ def ease_rows(config, data_path, protocol, ratings_file=None, lam=EASE_LAMBDA, d
 # ---------------------------------------------------------------------------------------------- tables
 COLUMNS = ("run", "seed", "config", "overrides", "best_epoch", "epochs_run", "valid_users", "valid_recall@20",
            "valid_recall@50", "valid_ndcg@50", "test_users", "test_recall@20", "test_recall@50", "test_ndcg@50",
-           "index_density", "index_codes", "score_bias", "softmax_loss", "commit_loss", "codebook_perplexity",
-           "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "peak_rss_mb", "load_avg_start",
-           "load_avg_end")
+           "index_density", "index_codes", "score_bias", "softmax_loss", "commit_loss", "sparsity_loss",
+           "dense_loss", "codebook_perplexity", "train_s_per_epoch", "train_wall_s", "wall_s", "cpu_s", "peak_rss_mb",
+           "load_avg_start", "load_avg_end")
 
 
 def write_tables(out, rows):

@@ -33,6 +33,7 @@ import re
 
 import numpy as np
 import mindspore as ms
+from mindspore import ops
 
 from src.atomic_file import atomic_copy, atomic_output_path
 
@@ -104,6 +105,13 @@ def read_train_state(param_dict, path=""):
     return json.loads(str(raw))
 
 
+def write_in_place(param, value):
+    """Copy `value` into the Parameter's existing storage. set_data replaced the storage, and a graph compiled
+    before (the index builder's ms.jit tail of g, kept on the network) went on reading the old one: train.py built
+    the index of the best epoch from the last epoch's weights."""
+    ops.assign(param, ms.Tensor(value, dtype=param.dtype))
+
+
 def load_checkpoint_into(path, model, optimizer=None, strict=True):
     """Restore model (and optimizer) parameters from `path`; returns the saved train_state dict.
 
@@ -126,7 +134,7 @@ def load_checkpoint_into(path, model, optimizer=None, strict=True):
             if bad:   # a diverged run: evaluating it would give an empty index and meaningless metrics
                 raise CheckpointError(f"{path}: parameter '{name}' has {bad} non-finite value(s) (NaN/inf) of "
                                       f"{np.size(value)}; the run diverged or the file is damaged")
-        param.set_data(ms.Tensor(value, dtype=param.dtype))
+        write_in_place(param, value)
     if strict and (missing or mismatched):
         raise CheckpointError(f"{path}: missing parameters {missing[:10]} (total {len(missing)}); "
                               f"shape mismatches {mismatched[:10]}")
@@ -171,7 +179,7 @@ def warm_start_from(path, model):
             continue
         if not np.all(np.isfinite(value)):
             raise CheckpointError(f"init_ckpt {path}: parameter '{name}' has non-finite values")
-        param.set_data(ms.Tensor(value, dtype=param.dtype))
+        write_in_place(param, value)
         loaded.append(name)
     if not loaded:
         raise CheckpointError(f"init_ckpt {path}: no parameter has the name and shape of one of this model's "

@@ -350,6 +350,18 @@ def _check_values(values, source_of):
                                  f"({values['num_query_tokens']}) must equal history_len ({values['history_len']})")
     if values["target_density"] is not None and not 0.0 < values["target_density"] <= 1.0:
         fail("target_density", f"must be in (0, 1], got {values['target_density']}")
+    if not values["sparsity_weight"] >= 0.0:
+        fail("sparsity_weight", f"must be >= 0 (0 = no sparsity term), got {values['sparsity_weight']}")
+    if not 0.0 <= values["relu_grad_leak"] <= 1.0:
+        fail("relu_grad_leak", f"must be in [0, 1] (surrogate slope below zero), got {values['relu_grad_leak']}")
+    if not values["dense_loss_weight"] >= 0.0:
+        fail("dense_loss_weight", f"must be >= 0 (0 = no dense softmax), got {values['dense_loss_weight']}")
+    if values["dense_loss_weight"] > 0 and (values["model"] == "two_tower" or values["negative_sampling"] != "uniform"):
+        fail("dense_loss_weight", f"adds the sampled softmax of g's scores at b = 0: needs model sparcode or "
+                                  f"all_to_all and negative_sampling uniform, got model {values['model']!r} and "
+                                  f"negative_sampling {values['negative_sampling']!r}")
+    if values["sparsity_weight"] > 0 and values["model"] == "two_tower":
+        fail("sparsity_weight", "acts on the per-token scores of g (sparcode, all_to_all); the two-tower has none")
     positive = ("history_len", "min_interactions", "embedding_size", "token_dim", "num_query_tokens", "num_item_tokens",
                 "num_codebooks", "codebook_size", "num_negatives", "batch_size", "epochs", "log_every",
                 "index_item_batch", "index_pair_block", "eval_batch_size", "max_eval_targets", "sa_heads")

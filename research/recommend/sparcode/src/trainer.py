@@ -16,7 +16,7 @@
 
 One step (loss of the authors' MindSpore release: sampled softmax + l2 + VQ commitment; Adam), ONE compiled graph
 and one host read of the losses per step:
-    (total, softmax, l2, commit, z), grads = value_and_grad(model.loss_and_tokens)(batch)   # STE inside the model
+    (total, softmax, l2, commit, sparsity, dense, z), grads = value_and_grad(model.loss_and_tokens)(batch)
     grads = DistributedGradReducer(grads)                                       # data parallel only
     Adam(grads)
     EMA codebook update from this forward pass's query tokens z (not differentiated)   # SparCode, VQ active only
@@ -104,7 +104,8 @@ class Trainer:
     def _build_train_step(self, with_ema):
         """One compiled step: forward + backward + (all-reduce) + Adam, and with_ema the EMA codebook update from the
         query tokens of the same forward pass (as in the VQ-VAE EMA update: no second query-tower pass, no second
-        graph launch). Returns (stacked [total, softmax, l2, commit], batch code counts [M, K_c] when with_ema)."""
+        graph launch). Returns (stacked [total, softmax, l2, commit, sparsity, dense softmax], batch code counts [M, K_c]
+        when with_ema)."""
         model, optimizer, reducer = self.model, self.optimizer, self.grad_reducer
         quantizer, all_gather = self.quantizer, self.all_gather
 
@@ -115,11 +116,11 @@ class Trainer:
 
         @ms.jit
         def train_step(user_feats, hist, pos, negs):
-            (total, softmax, l2, commit, z), grads = grad_fn(user_feats, hist, pos, negs)
+            (total, softmax, l2, commit, sparsity, dense, z), grads = grad_fn(user_feats, hist, pos, negs)
             if reducer is not None:
                 grads = reducer(grads)
             total = ops.depend(total, optimizer(grads))
-            losses = ops.stack((total, softmax, l2, commit))
+            losses = ops.stack((total, softmax, l2, commit, sparsity, dense))
             if not with_ema:
                 return losses, losses
             if all_gather is not None:
@@ -250,7 +251,7 @@ class Trainer:
         dataset = create_train_dataset(self.data, cfg, epoch_seed(cfg.seed, epoch), self.rank_id, self.rank_size)
         use_ema = self._vq_active()
         step_fn = self._step_fn(use_ema)
-        sums = np.zeros(4, np.float64)
+        sums = np.zeros(6, np.float64)
         code_counts = None
         n_steps = 0
         for user_feats, hist, pos, negs in dataset.create_tuple_iterator(num_epochs=1):
@@ -258,18 +259,20 @@ class Trainer:
             if use_ema:
                 counts = counts.asnumpy()
                 code_counts = counts if code_counts is None else code_counts + counts
-            parts = losses.asnumpy().astype(np.float64)          # one host read per step: [total, softmax, l2, commit]
+            parts = losses.asnumpy().astype(np.float64)   # one host read per step: the 6 loss parts
             if not np.all(np.isfinite(parts)):
                 raise FloatingPointError(f"epoch {epoch} step {self.state['global_step'] + 1}: non-finite loss {parts}")
             sums += parts
             n_steps += 1
             self.state["global_step"] += 1
             step_logger.step(self.state["global_step"], epoch,
-                             {"loss": parts[0], "softmax": parts[1], "l2": parts[2], "commit": parts[3]},
+                             {"loss": parts[0], "softmax": parts[1], "l2": parts[2], "commit": parts[3],
+                              "sparsity": parts[4], "dense": parts[5]},
                              float(cfg.lr))
         means = sums / max(n_steps, 1)
         record = {"epoch": epoch, "steps": n_steps, "loss": means[0], "softmax_loss": means[1],
-                  "l2_loss": means[2], "commit_loss": means[3]}
+                  "l2_loss": means[2], "commit_loss": means[3], "sparsity_loss": means[4],
+                  "dense_loss": means[5]}
         if code_counts is not None:
             record["codebook_perplexity"] = [float(x) for x in codebook_perplexity(code_counts)]
         return record
@@ -345,6 +348,10 @@ class Trainer:
 def _epoch_summary(record, metric):
     parts = [f"loss={record['loss']:.5f}", f"softmax={record['softmax_loss']:.5f}",
              f"commit={record['commit_loss']:.5f}"]
+    if record.get("sparsity_loss"):    # the unweighted term; 0 (and not shown) when sparsity_weight is 0
+        parts.append(f"sparsity={record['sparsity_loss']:.5f}")
+    if record.get("dense_loss"):       # the unweighted dense softmax; 0 (and not shown) when dense_loss_weight is 0
+        parts.append(f"dense={record['dense_loss']:.5f}")
     if record.get("score_bias") is not None:
         parts.append(f"b={record['score_bias']:.4f}")
     if "codebook_perplexity" in record:

@@ -42,7 +42,7 @@ def test_mlp_dot_is_mlp_plus_dot_product():
 def test_mlp_dot_sparcode_trains_and_index_stores_its_scores():
     cfg = tiny_config(interaction="mlp_dot", score_bias=-0.05)
     model = build(cfg, seed=3)
-    total, softmax, _, _ = loss_parts(model, tiny_batch())
+    total, softmax, *_ = loss_parts(model, tiny_batch())
     assert np.isfinite(total) and softmax > 0
     index = SparseCodeIndex.build(model, cfg, np.arange(1, N_ITEMS + 1), code_ids=None, progress=False)
     items = np.arange(1, N_ITEMS + 1, dtype=np.int32)

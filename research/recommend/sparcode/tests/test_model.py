@@ -163,7 +163,9 @@ def reference_sampled_softmax(scores):
 def test_same_loss_for_all_models(name):
     model = build(tiny_config(model=name, l2=1e-3))
     batch = tiny_batch()
-    total, softmax, l2, commit = loss_parts(model, batch)
+    total, softmax, l2, commit, sparsity, dense = loss_parts(model, batch)
+    assert dense == 0.0
+    assert sparsity == 0.0                                  # sparsity_weight 0 by default
     user_feats, hist, pos, negs = batch
     items = np.concatenate([pos[:, None], negs], 1)
     scores = model.score(*tensors(user_feats, hist, items)).asnumpy()
@@ -182,7 +184,7 @@ def test_in_batch_negatives(name):
     model = build(tiny_config(model=name, negative_sampling="in_batch"))
     user_feats, hist, pos, negs = tiny_batch(batch=6)
     pos[3] = pos[1]                                           # a duplicate positive must not count as a negative
-    _, softmax, _, _ = loss_parts(model, (user_feats, hist, pos, negs))
+    _, softmax, *_ = loss_parts(model, (user_feats, hist, pos, negs))
     scores = model.score(*tensors(user_feats, hist, pos[None])).asnumpy()    # [6, 6]
     expected = []
     for row in range(6):
@@ -202,8 +204,8 @@ def test_in_batch_logq_correction(name):
     pos[3] = pos[1]
     plain = build(tiny_config(model=name, negative_sampling="in_batch"), meta)
     corrected = build(tiny_config(model=name, negative_sampling="in_batch", logq_correction=True), meta)
-    _, softmax_plain, _, _ = loss_parts(plain, (user_feats, hist, pos, negs))
-    _, softmax, _, _ = loss_parts(corrected, (user_feats, hist, pos, negs))
+    _, softmax_plain, *_ = loss_parts(plain, (user_feats, hist, pos, negs))
+    _, softmax, *_ = loss_parts(corrected, (user_feats, hist, pos, negs))
     scores = corrected.score(*tensors(user_feats, hist, pos[None])).asnumpy()   # same init seed: same weights
     log_q = np.log((counts + 1.0) / (counts + 1.0).sum())
     scores = scores - log_q[pos][None, :]

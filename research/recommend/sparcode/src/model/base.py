@@ -17,7 +17,9 @@
 All three use the same item tokenizer, the same query tokenizer and the same loss:
     total = sampled softmax over [pos, negs] (or over in-batch positives)
           + l2 * (sum of squared gathered id embeddings of the history and candidate items) / B
-          + commitment_weight * commitment (SparCode only; 0 for the others).
+          + commitment_weight * commitment (SparCode only; 0 for the others)
+          + sparsity_weight * sparsity (SparCode / all-to-all with sparsity_weight > 0; 0 otherwise)
+          + dense_loss_weight * sampled softmax of the scores at b = 0 (SparCode / all-to-all; 0 otherwise).
 Subclasses define how query tokens are prepared for training/scoring and how (query, item tokens) become a logit.
 """
 import numpy as np
@@ -68,6 +70,8 @@ class RetrievalModel(nn.Cell):
             self.log_q = Tensor(np.log((counts + 1.0) / (counts + 1.0).sum()).astype(np.float32))
         self.l2 = float(cfg.l2)
         self.commitment_weight = 0.0  # SparCode sets beta
+        self.sparsity_weight = 0.0    # SparCode sets it (sparsity_weight)
+        self.dense_loss_weight = 0.0  # SparCode sets it (dense_loss_weight)
         item_slot_field = meta_get(meta, "item_slot_field")
         use_item_fields = bool(cfg.use_item_fields) and item_slot_field is not None and len(item_slot_field) > 0
         item_values = meta_get(meta, "item_field_values", required=use_item_fields) if use_item_fields else None
@@ -95,6 +99,12 @@ class RetrievalModel(nn.Cell):
     def _logits(self, q, v):
         """q [B, K_u, d_t]; v [B or 1, C, K_i, d_t] -> scores [B, C]."""
         raise NotImplementedError
+
+    def _train_logits(self, q, v, token_mask):
+        """Training logits [B, C], the unweighted sparsity term and the logits at score bias 0 for the dense
+        auxiliary softmax (None when there is none). token_mask [B, K_u] is 1 for query tokens that are not
+        padding."""
+        return self._logits(q, v), ops.zeros((), ms.float32), None
 
     # ------------------------------------------------------------------ common interface
     def _encode(self, user_feats, hist):
@@ -131,21 +141,30 @@ class RetrievalModel(nn.Cell):
         return self._logits(self.serving_query(user_feats, hist), self.item_tokenizer(items))
 
     def loss(self, user_feats, hist, pos, negs):
-        """-> (total, sampled softmax, l2, commitment)."""
-        total, softmax_loss, l2_loss, commit, _ = self.loss_and_tokens(user_feats, hist, pos, negs)
-        return total, softmax_loss, l2_loss, commit
+        """-> (total, sampled softmax, l2, commitment, sparsity, dense softmax)."""
+        return self.loss_and_tokens(user_feats, hist, pos, negs)[:6]
+
+    def token_mask(self, hist):
+        """[B, K_u] float: 1 for a real query token. With the `history` encoder token k is history position k, so
+        padding positions are masked; the other encoders pool the history, so all their tokens are real."""
+        if self.query_tokenizer.encoder_type == "history":
+            return (hist > 0).astype(ms.float32)
+        return ops.ones((hist.shape[0], self.num_query_tokens), ms.float32)
 
     def loss_and_tokens(self, user_feats, hist, pos, negs):
-        """-> (total, sampled softmax, l2, commitment, z): z [B, K_u, d_t] are the un-quantized query tokens of this
-        forward pass, which the trainer's EMA codebook update consumes (no second query-tower pass)."""
+        """-> (total, sampled softmax, l2, commitment, sparsity, dense softmax, z): z [B, K_u, d_t] are the
+        un-quantized query tokens of this forward pass, which the trainer's EMA codebook update consumes (no second
+        query-tower pass). The dense softmax is the sampled softmax of the scores at b = 0 (0 unless
+        dense_loss_weight > 0, uniform negatives only)."""
         z, hist_id = self._encode(user_feats, hist)
         q, commit = self._train_query(z)
+        mask = self.token_mask(hist)
         batch = pos.shape[0]
         if self.in_batch:
             # candidates = the batch's positives; another row's positive equal to mine is not a negative
             x, item_id = self.item_tokenizer.features(pos)
             v = ops.expand_dims(self.item_tokenizer.tokens_from_features(x), 0)        # [1, B, K_i, d_t]
-            logits = self._logits(q, v)                                                # [B, B]
+            logits, sparsity, dense_logits = self._train_logits(q, v, mask)            # [B, B]
             if self.logq:
                 logits = logits - ops.expand_dims(ops.gather(self.log_q, pos, 0), 0)   # column j: - log q(pos_j)
             same = ops.equal(ops.expand_dims(pos, 1), ops.expand_dims(pos, 0))
@@ -156,14 +175,19 @@ class RetrievalModel(nn.Cell):
         else:
             items = ops.concat((ops.expand_dims(pos, 1), negs), 1)                     # [B, 1 + N]
             x, item_id = self.item_tokenizer.features(items)
-            logits = self._logits(q, self.item_tokenizer.tokens_from_features(x))      # [B, 1 + N]
+            logits, sparsity, dense_logits = self._train_logits(q, self.item_tokenizer.tokens_from_features(x),
+                                                                mask)                  # [B, 1 + N]
             pos_logit = logits[:, 0]
-        top = ops.stop_gradient(logits.max(axis=1, keepdims=True))
-        lse = ops.log(ops.exp(logits - top).sum(1)) + top.squeeze(1)
-        softmax_loss = (lse - pos_logit).mean()
+        softmax_loss = softmax_cross_entropy(logits, pos_logit)
+        dense_loss = ops.zeros((), ms.float32)
         l2_loss = self.l2 * (ops.square(hist_id).sum() + ops.square(item_id).sum()) / batch
         total = softmax_loss + l2_loss + self.commitment_weight * commit
-        return total, softmax_loss, l2_loss, commit, z
+        if self.sparsity_weight > 0:     # Python-level switch: the default graph is exactly the one without the term
+            total = total + self.sparsity_weight * sparsity
+        if self.dense_loss_weight > 0 and not self.in_batch:   # the config allows it with uniform negatives only
+            dense_loss = softmax_cross_entropy(dense_logits, dense_logits[:, 0])
+            total = total + self.dense_loss_weight * dense_loss
+        return total, softmax_loss, l2_loss, commit, sparsity, dense_loss, z
 
     def construct(self, user_feats, hist, pos, negs):
         return self.loss(user_feats, hist, pos, negs)
@@ -171,6 +195,13 @@ class RetrievalModel(nn.Cell):
     def set_epoch_state(self, epoch):
         """Per-epoch switches (VQ warm-up, score-bias schedule). Returns a dict describing the state."""
         return {"epoch": int(epoch)}
+
+
+def softmax_cross_entropy(logits, pos_logit):
+    """mean over rows of logsumexp(logits) - pos_logit (the max is subtracted without gradient for stability)."""
+    top = ops.stop_gradient(logits.max(axis=1, keepdims=True))
+    lse = ops.log(ops.exp(logits - top).sum(1)) + top.squeeze(1)
+    return (lse - pos_logit).mean()
 
 
 def to_tensor(x, dtype=ms.int32):

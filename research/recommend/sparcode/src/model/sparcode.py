@@ -47,9 +47,10 @@ from .quantizer import ProductQuantizer
 from ..config import CHOICES
 
 
-# Surrogate gradient of the sparsity ReLU for inactive pairs [I]. With a plain ReLU, a token (or every token of a
-# query) whose s_k + b < 0 for all candidates gets no gradient at all and stays dead, which happens when b is set
-# without annealing. The leak changes gradients only; scores, the index and eval are exactly sum_k ReLU(s_k + b).
+# Default surrogate gradient of the sparsity ReLU for inactive pairs [I] (config key relu_grad_leak). With a plain
+# ReLU, a token (or every token of a query) whose s_k + b < 0 for all candidates gets no gradient at all and stays
+# dead, which happens when b is set without annealing. The leak changes gradients only; scores, the index and eval
+# are exactly sum_k ReLU(s_k + b).
 RELU_GRAD_LEAK = 0.01
 
 # Floats of one [rows, items, hidden] activation block of g when many (code, item) pairs are scored at once
@@ -98,6 +99,24 @@ class SparCode(RetrievalModel):
             self.commitment_weight = float(cfg.commitment_weight)
         else:
             self.quantizer = None
+        # L1 sparsity term on the per-token scores (as SPLADE's regulariser on term weights): the mean of
+        # ReLU(s_k + b) over the (real token, candidate) pairs of the step. Meant to push the bulk of g's scores
+        # below zero while the softmax keeps the pairs that rank positives, so that the post-training b of a sparse
+        # index cuts little ranking signal (on ML-100K it cost accuracy instead: README, fifth round).
+        self.sparsity_weight = float(getattr(cfg, "sparsity_weight", 0.0))
+        if not self.sparsity_weight >= 0.0:
+            raise ValueError(f"config key 'sparsity_weight': must be >= 0, got {self.sparsity_weight}")
+        self.relu_grad_leak = float(getattr(cfg, "relu_grad_leak", RELU_GRAD_LEAK))
+        if not 0.0 <= self.relu_grad_leak <= 1.0:
+            raise ValueError(f"config key 'relu_grad_leak': must be in [0, 1], got {self.relu_grad_leak}")
+        # Sampled softmax of the scores at b = 0 added to the one at the trained b (target_density / score_bias):
+        # every positive pair keeps a ranking gradient while b < 0 cuts most pairs of the sparse logits.
+        self.dense_loss_weight = float(getattr(cfg, "dense_loss_weight", 0.0))
+        if not self.dense_loss_weight >= 0.0:
+            raise ValueError(f"config key 'dense_loss_weight': must be >= 0, got {self.dense_loss_weight}")
+        if self.dense_loss_weight > 0 and self.in_batch:
+            raise ValueError("config key 'dense_loss_weight': needs negative_sampling 'uniform' (the positive is "
+                             "candidate 0 of its row), got 'in_batch'")
         self.interaction = build_interaction(cfg.interaction, cfg.token_dim, cfg.num_item_tokens, cfg.mlp_hidden,
                                              float(cfg.dropout), cfg.sa_layers, cfg.sa_heads)
         if cfg.score_bias > 0:
@@ -122,17 +141,36 @@ class SparCode(RetrievalModel):
             return z
         return self.quantizer.lookup(self.quantizer.encode(z))
 
-    def _aggregate(self, s, axis):
-        """sum_k ReLU(s_k + b). In training the backward pass leaks RELU_GRAD_LEAK through inactive pairs
-        (the forward value is exactly the ReLU), so tokens whose scores all fall below -b can recover."""
+    def _activate(self, s):
+        """ReLU(s + b). In training the backward pass leaks relu_grad_leak through inactive pairs (the forward value
+        is exactly the ReLU), so tokens whose scores all fall below -b can recover."""
         x = s + self.score_bias
         y = ops.relu(x)
         if self.training:
-            y = y + RELU_GRAD_LEAK * (x - ops.stop_gradient(x))
-        return y.sum(axis)
+            y = y + self.relu_grad_leak * (x - ops.stop_gradient(x))
+        return y
+
+    def _aggregate(self, s, axis):
+        """sum_k ReLU(s_k + b) (see _activate)."""
+        return self._activate(s).sum(axis)
 
     def _logits(self, q, v):
         return self._aggregate(self.interaction(q, v), 1)            # [B, K_u, C] -> [B, C]
+
+    def _train_logits(self, q, v, token_mask):
+        if self.sparsity_weight <= 0 and self.dense_loss_weight <= 0:
+            return self._logits(q, v), ops.zeros((), ms.float32), None
+        s = self.interaction(q, v)                                   # [B, K_u, C]
+        y = self._activate(s)
+        sparsity = ops.zeros((), ms.float32)
+        if self.sparsity_weight > 0:
+            mask = ops.expand_dims(token_mask, -1)                   # [B, K_u, 1]
+            n_pairs = ops.maximum(mask.sum() * y.shape[2], ops.ones((), ms.float32))
+            sparsity = (y * mask).sum() / n_pairs
+        dense = None
+        if self.dense_loss_weight > 0:                               # ReLU(s) with the same surrogate gradient
+            dense = (ops.relu(s) + self.relu_grad_leak * (s - ops.stop_gradient(s))).sum(1)
+        return y.sum(1), sparsity, dense
 
     # ------------------------------------------------------------------ codes and per-token scores
     def code_ids(self, user_feats, hist):
