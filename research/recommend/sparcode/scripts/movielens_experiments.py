@@ -255,6 +255,14 @@ PLANS.update({
         "hist_idx_td05_anneal2_dense1": HISTORY_SPARSE_GRID["hist_idx_td05_anneal2_dense1"]}, seeds=SEEDS3),
 })
 
+# Full-data budget (issue 9, sixth round): the fast budget's 3 epochs without its cap of 20 cut points per user and
+# epoch (max_examples_per_user: 0 = every cut point, about 4x the examples per epoch), seeds 0, 1, 2 of the best
+# two-tower of the fast grid and of the item-id model at b = 0 (indexed afterwards by scripts/density_curve.py).
+FULL_DATA_BASE = dict(SC_BASE, max_examples_per_user=0)
+PLANS["full_data"] = _runs("fd_", dict(PER_USER, **FULL_DATA_BASE),
+                           {"tt_d128_neg50_lr3e-3": FAST_GRID["tt_d128_neg50_lr3e-3"], "hist_idx": HIST_IDX},
+                           seeds=SEEDS3)
+
 # ---------------------------------------------------------------------------------------------- MovieLens-1M plans
 # configs/ml1m.yaml on the full ratings.dat, or on a partial file with --ratings_file (the numbers of the README
 # were measured on users 1-2999, ratings.partial-users1-2999.dat.gz). One budget for both models (valid split
