@@ -125,3 +125,30 @@ def tiny_two_tower_run(tmp_path_factory):
     ckpt_dir = str(tmp_path_factory.mktemp("tiny_two_tower"))
     state = run_train(ckpt_dir, model="two_tower")
     return {"ckpt_dir": ckpt_dir, "state": state}
+
+
+# ---------------------------------------------------------------------------------------------- README commands
+def run_readme_commands(commands, tmp_path, timeout):
+    """The README commands exactly as written (only /path/to/ml-100k replaced), after checking that both READMEs
+    show each of them, run in a copy of the model folder (their relative outputs ./results and docs/ stay out of
+    the repository) on a 50-user ML-100K folder in the original format; returns (model copy, data folder)."""
+    import shlex  # pylint: disable=import-outside-toplevel
+    import shutil  # pylint: disable=import-outside-toplevel
+    import subprocess  # pylint: disable=import-outside-toplevel
+    from test_data_movielens import real_or_handmade_100k  # pylint: disable=import-outside-toplevel
+    for readme in ("README.md", "README_CN.md"):
+        with open(os.path.join(MODEL_DIR, readme), encoding="utf-8") as f:
+            text = f.read()
+        for command in commands:
+            assert command in text, (readme, command)
+    model_dir = tmp_path / "sparcode"
+    shutil.copytree(MODEL_DIR, model_dir, ignore=shutil.ignore_patterns("tests", "docs", "results", "__pycache__",
+                                                                        "*.ckpt", "*.mindir"))
+    (model_dir / "docs").mkdir()
+    data_path = real_or_handmade_100k(tmp_path, n_users=50, n_items=120, per_user=40)
+    for command in commands:
+        argv = shlex.split(command.replace("/path/to/ml-100k", str(data_path)))
+        proc = subprocess.run([sys.executable] + argv[1:], cwd=model_dir, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        assert proc.returncode == 0, command + "\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
+    return model_dir, data_path

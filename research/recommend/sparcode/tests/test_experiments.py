@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import MODEL_DIR
+from conftest import MODEL_DIR, run_readme_commands
 
 sys.path.insert(0, os.path.join(MODEL_DIR, "scripts"))
 import density_curve  # noqa: E402  pylint: disable=wrong-import-position
@@ -247,3 +247,66 @@ def test_ease_reference_plan_on_real_ml100k(shared_data_dir, tmp_path):
         assert float(rows[run]["test_recall@50"]) == pytest.approx(recall, abs=2e-4), run
         assert float(rows[run]["test_ndcg@50"]) == pytest.approx(ndcg, abs=2e-4), run
     assert float(rows["ease_pu_l200_d0.05"]["index_density"]) <= 0.05
+
+
+def test_full_data_plan_is_the_fast_budget_without_the_cap():
+    """full_data trains the fast grid's best two-tower and the item-id model with the fast budget's settings, except
+    that every train cut point is used (max_examples_per_user 0 = no cap); the item-id model at the fast lr (seed 0,
+    it diverges) and at lr 3e-4 (seeds 0, 1, 2)."""
+    runs = {run: (overrides, seeds) for run, _, overrides, seeds in experiments.PLANS["full_data"]}
+    assert sorted(runs) == ["fd_hist_idx", "fd_hist_idx_lr3e-4", "fd_tt_d128_neg50_lr3e-3"]
+    fast = {run: overrides for run, _, overrides, _ in experiments.PLANS["fast_ablation"] + experiments.PLANS[
+        "history_index"]}
+    for run in ("fd_tt_d128_neg50_lr3e-3", "fd_hist_idx"):
+        overrides = runs[run][0]
+        assert overrides["max_examples_per_user"] == 0
+        assert dict(overrides, max_examples_per_user=20) == fast["fa_" + run[len("fd_"):]], run
+    assert runs["fd_hist_idx_lr3e-4"][0] == dict(runs["fd_hist_idx"][0], lr=0.0003)
+    assert [tuple(runs[run][1]) for run in sorted(runs)] == [(0,), (0, 1, 2), (0, 1, 2)]
+
+
+# The README's commands of the full-data budget (issue 9, sixth round).
+FULL_DATA_COMMANDS = (
+    "python scripts/movielens_experiments.py --plan=full_data --data_path=/path/to/ml-100k "
+    "--out=./results/ml100k_full --threads=1",
+    "python scripts/density_curve.py --ckpt_path=./results/ml100k_full/ckpt/fd_hist_idx_lr3e-4-seed0 "
+    "--densities=1.0,0.05,0.02 --out=./results/ml100k_full/dens/fd_hist_idx_lr3e-4-seed0 --threads=1",
+    "python scripts/density_curve.py --ckpt_path=./results/ml100k_full/ckpt/fd_hist_idx_lr3e-4-seed0 "
+    "--eval_split=valid --densities=1.0,0.05,0.02 --out=./results/ml100k_full/dens/fd_hist_idx_lr3e-4-seed0-valid "
+    "--threads=1",
+)
+
+
+def test_readme_full_data_commands_on_a_small_ml100k_folder(tmp_path):
+    """The README's full-data commands exactly as written (only /path/to/ml-100k replaced), in a copy of the model
+    folder, on a 50-user ML-100K folder in the original format: the plan trains its 7 runs on every cut point and
+    the item-id model's density curves reach 0.05 and 0.02 on both splits (or the density of b = 0 when lower)."""
+    model_dir, data_path = run_readme_commands(FULL_DATA_COMMANDS, tmp_path, timeout=1200)
+    out = model_dir / "results" / "ml100k_full"
+    with open(out / "results.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    trained = sorted((row["run"], int(row["seed"])) for row in rows if row["run"].startswith("fd_"))
+    assert trained == [("fd_hist_idx", 0)] + [(run, seed) for run in ("fd_hist_idx_lr3e-4", "fd_tt_d128_neg50_lr3e-3")
+                                              for seed in (0, 1, 2)]
+    for row in rows:
+        if row["run"].startswith("fd_"):
+            assert json.loads(row["overrides"])["max_examples_per_user"] == 0 and int(row["test_users"]) == 50
+    # every cut point: the runs train on as many examples as the uncapped split has, more than a cap of 20 keeps
+    from src.config import load_config  # pylint: disable=import-outside-toplevel
+    from src.data.dataset import build_data  # pylint: disable=import-outside-toplevel
+    n_all = len(build_data(load_config(os.path.join(MODEL_DIR, experiments.ML100K), {
+        "data_path": str(data_path), "split_protocol": "per_user_time", "max_examples_per_user": 0})).train_pos)
+    assert n_all > 20 * 50
+    for run in ("fd_hist_idx", "fd_hist_idx_lr3e-4", "fd_tt_d128_neg50_lr3e-3"):
+        assert f" {n_all} train examples" in (out / f"{run}-seed0.log").read_text(), run
+    for split in ("", "-valid"):
+        with open(out / "dens" / f"fd_hist_idx_lr3e-4-seed0{split}.json", encoding="utf-8") as f:
+            curve = json.load(f)
+        assert curve["split"] == ("valid" if split else "test")
+        by_target = {r["target_density"]: r for r in curve["rows"]}
+        assert sorted(by_target) == [0.02, 0.05, 1.0]
+        # b <= 0 cannot raise the density of b = 0 (on this tiny folder the model may end with every score <= 0)
+        dense = by_target[1.0]["density"]
+        assert by_target[1.0]["score_bias"] == 0.0
+        for target in (0.05, 0.02):
+            assert by_target[target]["density"] == pytest.approx(min(target, dense), abs=0.01), (target, dense)

@@ -26,7 +26,7 @@ from mindspore import Tensor
 import eval as eval_entry
 import export as export_entry
 import infer as infer_entry
-from conftest import MODEL_DIR, run_train
+from conftest import MODEL_DIR, run_readme_commands, run_train
 from src.config import ConfigError, load_config
 from src.data.dataset import build_data
 from src.evaluation import brute_force_rank, metrics_for, split_inputs
@@ -192,25 +192,7 @@ def test_readme_history_index_commands_on_a_small_ml100k_folder(tmp_path):
     original format: the plan trains its 6 runs through the item-id index, the density curves reach their targets."""
     import csv
     import json
-    import shlex
-    import shutil
-    import subprocess
-    from test_data_movielens import real_or_handmade_100k  # pylint: disable=import-outside-toplevel
-    for readme in ("README.md", "README_CN.md"):
-        with open(os.path.join(MODEL_DIR, readme), encoding="utf-8") as f:
-            text = f.read()
-        for command in HISTORY_INDEX_COMMANDS:
-            assert command in text, (readme, command)
-    model_dir = tmp_path / "sparcode"
-    shutil.copytree(MODEL_DIR, model_dir, ignore=shutil.ignore_patterns("tests", "docs", "results", "__pycache__",
-                                                                        "*.ckpt", "*.mindir"))
-    (model_dir / "docs").mkdir()
-    data_path = real_or_handmade_100k(tmp_path, n_users=50, n_items=120, per_user=40)
-    for command in HISTORY_INDEX_COMMANDS:
-        argv = shlex.split(command.replace("/path/to/ml-100k", str(data_path)))
-        proc = subprocess.run([sys.executable] + argv[1:], cwd=model_dir, capture_output=True, text=True,
-                              timeout=900, check=False)
-        assert proc.returncode == 0, command + "\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
+    model_dir, _ = run_readme_commands(HISTORY_INDEX_COMMANDS, tmp_path, timeout=900)
     with open(model_dir / "results" / "ml100k_fast" / "results.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     trained = [(row["run"], int(row["seed"])) for row in rows if row["run"].startswith("fa_hist_idx")]

@@ -18,10 +18,6 @@ training-only surrogate gradient of ReLU(s_k + b) below zero)."""
 import csv
 import json
 import os
-import shlex
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import mindspore as ms
@@ -29,7 +25,7 @@ import pytest
 from mindspore import Tensor
 
 import eval as eval_entry
-from conftest import MODEL_DIR, run_train
+from conftest import run_readme_commands, run_train
 from src.config import ConfigError
 from model_helpers import HISTORY_LEN, N_ITEMS, build, tensors, tiny_batch, tiny_config
 
@@ -230,21 +226,7 @@ def test_readme_sparse_commands_on_a_small_ml100k_folder(tmp_path):
     """The README's commands exactly as written (only /path/to/ml-100k replaced), in a copy of the model folder, on a
     50-user ML-100K folder in the original format: every probe run and the 3 seeds are trained and evaluated through
     their index, the density-trained ones at density <= 0.05, and the density curve reaches 0.05."""
-    from test_data_movielens import real_or_handmade_100k  # pylint: disable=import-outside-toplevel
-    for readme in ("README.md", "README_CN.md"):
-        with open(os.path.join(MODEL_DIR, readme), encoding="utf-8") as f:
-            text = f.read()
-        for command in SPARSE_COMMANDS:
-            assert command in text, (readme, command)
-    model_dir = tmp_path / "sparcode"
-    shutil.copytree(MODEL_DIR, model_dir, ignore=shutil.ignore_patterns("tests", "docs", "results", "__pycache__",
-                                                                        "*.ckpt", "*.mindir"))
-    data_path = real_or_handmade_100k(tmp_path, n_users=50, n_items=120, per_user=40)
-    for command in SPARSE_COMMANDS:
-        argv = shlex.split(command.replace("/path/to/ml-100k", str(data_path)))
-        proc = subprocess.run([sys.executable] + argv[1:], cwd=model_dir, capture_output=True, text=True,
-                              timeout=1200, check=False)
-        assert proc.returncode == 0, command + "\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
+    model_dir, _ = run_readme_commands(SPARSE_COMMANDS, tmp_path, timeout=1200)
     with open(model_dir / "results" / "ml100k_fast" / "results.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     trained = sorted((row["run"], int(row["seed"])) for row in rows if row["run"].startswith("fa_hist_idx"))
