@@ -141,10 +141,10 @@ class SparCode(RetrievalModel):
             return z
         return self.quantizer.lookup(self.quantizer.encode(z))
 
-    def _activate(self, s):
-        """ReLU(s + b). In training the backward pass leaks relu_grad_leak through inactive pairs (the forward value
-        is exactly the ReLU), so tokens whose scores all fall below -b can recover."""
-        x = s + self.score_bias
+    def _activate(self, x):
+        """ReLU(x) of pre-activations x (s + b, or s for the dense softmax). In training the backward pass leaks
+        relu_grad_leak through inactive pairs (the forward value is exactly the ReLU), so tokens whose scores all
+        fall below -b can recover."""
         y = ops.relu(x)
         if self.training:
             y = y + self.relu_grad_leak * (x - ops.stop_gradient(x))
@@ -152,7 +152,7 @@ class SparCode(RetrievalModel):
 
     def _aggregate(self, s, axis):
         """sum_k ReLU(s_k + b) (see _activate)."""
-        return self._activate(s).sum(axis)
+        return self._activate(s + self.score_bias).sum(axis)
 
     def _logits(self, q, v):
         return self._aggregate(self.interaction(q, v), 1)            # [B, K_u, C] -> [B, C]
@@ -161,7 +161,7 @@ class SparCode(RetrievalModel):
         if self.sparsity_weight <= 0 and self.dense_loss_weight <= 0:
             return self._logits(q, v), ops.zeros((), ms.float32), None
         s = self.interaction(q, v)                                   # [B, K_u, C]
-        y = self._activate(s)
+        y = self._activate(s + self.score_bias)
         sparsity = ops.zeros((), ms.float32)
         if self.sparsity_weight > 0:
             mask = ops.expand_dims(token_mask, -1)                   # [B, K_u, 1]
@@ -169,7 +169,7 @@ class SparCode(RetrievalModel):
             sparsity = (y * mask).sum() / n_pairs
         dense = None
         if self.dense_loss_weight > 0:                               # ReLU(s) with the same surrogate gradient
-            dense = (ops.relu(s) + self.relu_grad_leak * (s - ops.stop_gradient(s))).sum(1)
+            dense = self._activate(s).sum(1)
         return y.sum(1), sparsity, dense
 
     # ------------------------------------------------------------------ codes and per-token scores
