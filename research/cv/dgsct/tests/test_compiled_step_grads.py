@@ -26,6 +26,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 import mindspore as ms
+from mindspore import nn
 
 from src.backbones.htsat import HTSATBlock
 from src.backbones.swin_v2 import SwinV2Block
@@ -173,3 +174,67 @@ def test_encoder_training_gradients_with_frozen_then_trainable_audio_backbone(py
                                        err_msg=f"{setting}: {param.name}")
             htsat_grads += param.name.startswith("htsat.stages") and np.abs(w).max() > 0
         assert (htsat_grads > 0) == (setting == "train_htsat")
+
+
+class _WeightedSquares(nn.Cell):
+    """sum(out^2 * fixed weights) over the encoder's pooled outputs (v_seg, a_seg)."""
+
+    def __init__(self, encoder, weights):
+        super().__init__()
+        self.encoder = encoder
+        self.weights = weights
+
+    def construct(self, images, waves):
+        v_seg, a_seg = self.encoder.pooled(images, waves)
+        return (v_seg * v_seg * self.weights[0]).sum() + (a_seg * a_seg * self.weights[1]).sum()
+
+
+def test_graph_mode_encoder_training_gradients_equal_pynative():
+    """GRAPH_MODE training of the tiny encoder (every block and prompt step one shared subgraph per shape,
+    mindspore.no_inline: layers.compiled_step) gives the loss, the input gradients and every prompt parameter's
+    gradient of the un-compiled PyNative run, and moves the BatchNorm running statistics alike."""
+    swin, htsat = _tiny_backbones()
+    encoder = AudioVisualEncoder(swin, htsat, PromptConfig(reduction=4, num_tokens=3), backbone_train_mode=False)
+    for _, cell in encoder.cells_and_names():      # open the gates: every prompt parameter gets a gradient
+        for gate in ("gate", "gate_av"):
+            if isinstance(getattr(cell, gate, None), ms.Parameter):
+                getattr(cell, gate).set_data(ms.Tensor([0.5], ms.float32))
+    freeze_backbones(encoder)
+    set_train_mode(encoder, True)
+    images, waves = _tokens((2, 3, 32, 32), 3), 0.1 * _tokens((2, 16000), 4)
+    rng = np.random.default_rng(7)
+    weights = tuple(ms.Tensor(rng.uniform(0.5, 1.5, shape).astype(np.float32))
+                    for shape in [o.shape for o in encoder.pooled(images, waves)])
+    params = encoder.trainable_params()
+    stats = {p.name: p.asnumpy().copy() for p in encoder.get_parameters() if "moving_" in p.name}
+
+    def run(mode):
+        for p in encoder.get_parameters():
+            if p.name in stats:
+                p.set_data(ms.Tensor(stats[p.name]))
+        ms.set_context(mode=mode)
+        try:
+            loss_net = _WeightedSquares(encoder, weights)       # a fresh cell: GRAPH_MODE compiles it anew
+            loss, (input_grads, param_grads) = ms.value_and_grad(loss_net, (0, 1), params)(images, waves)
+        finally:
+            ms.set_context(mode=ms.PYNATIVE_MODE)
+        moved = {p.name: p.asnumpy().copy() for p in encoder.get_parameters() if p.name in stats}
+        return float(loss.asnumpy()), [g.asnumpy() for g in input_grads], [g.asnumpy() for g in param_grads], moved
+
+    graph = run(ms.GRAPH_MODE)
+    with uncompiled():
+        eager = run(ms.PYNATIVE_MODE)
+    np.testing.assert_allclose(graph[0], eager[0], rtol=1e-5)
+    for i, (g, w) in enumerate(zip(graph[1], eager[1])):
+        assert np.abs(w).max() > 0
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * np.abs(w).max(), err_msg=f"input {i}")
+    noise = 1e-5 * max(np.abs(w).max() for w in eager[2])
+    assert len(graph[2]) == len(params)
+    for param, g, w in zip(params, graph[2], eager[2]):
+        if np.abs(w).max() < noise:       # analytically zero (see the test above): rounding noise on both sides
+            assert np.abs(g).max() < noise, param.name
+            continue
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * max(np.abs(w).max(), 1e-3), err_msg=param.name)
+    for name, want in eager[3].items():
+        assert not np.array_equal(want, stats[name]), name
+        np.testing.assert_allclose(graph[3][name], want, rtol=1e-5, atol=1e-6, err_msg=name)
