@@ -190,9 +190,9 @@ class _WeightedSquares(nn.Cell):
 
 
 def test_graph_mode_encoder_training_gradients_equal_pynative():
-    """GRAPH_MODE training of the tiny encoder (every block and prompt step one shared subgraph per shape,
-    mindspore.no_inline: layers.compiled_step) gives the loss, the input gradients and every prompt parameter's
-    gradient of the un-compiled PyNative run, and moves the BatchNorm running statistics alike."""
+    """GRAPH_MODE training of the tiny encoder (the compiled block and prompt steps inside the network graph) gives
+    the loss, the input gradients and every prompt parameter's gradient of the un-compiled PyNative run, and moves
+    the BatchNorm running statistics alike."""
     swin, htsat = _tiny_backbones()
     encoder = AudioVisualEncoder(swin, htsat, PromptConfig(reduction=4, num_tokens=3), backbone_train_mode=False)
     for _, cell in encoder.cells_and_names():      # open the gates: every prompt parameter gets a gradient

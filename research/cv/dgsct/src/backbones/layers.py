@@ -190,8 +190,7 @@ def compiled_step(fn):
     MindSpore keys its compile cache on the function and the shapes/dtypes of the tensor arguments (Python scalars and
     tuples are compile-time constants), so the 18 stage-3 Swin-V2 blocks share ONE compiled graph. ``ms.jit`` on a
     cell's method instead compiles one graph per cell instance, each holding its own weights and activation buffers
-    (+0.39 GB and 5-16 s per stage-3 Swin-V2 block). Inside a GRAPH_MODE network the step is one shared subgraph
-    (``mindspore.no_inline``), not inlined at every call; it is not recomputed there (README, GRAPH_MODE at full size).
+    (+0.39 GB and 5-16 s per stage-3 Swin-V2 block). Inside a GRAPH_MODE network the call is simply inlined.
 
     In a PyNative forward that records a backward (training), a step with any argument that requires a gradient runs
     through ``_Recomputed`` (gradient checkpointing): it keeps only its arguments and output for the backward and
@@ -220,10 +219,7 @@ def compiled_step(fn):
         if graph is None:
             graph = graphs[key] = ms.jit(fn)
         return graph(*args)
-    # In a GRAPH_MODE network the compiler parses fn itself (the function functools.wraps records in
-    # step.__wrapped__), not this Python wrapper; no_inline keeps it one subgraph per distinct argument shapes and
-    # constants, called by every block of that shape, instead of a copy inlined at each of the 36 + 48 call sites.
-    return ms.no_inline(step)
+    return step
 
 
 def _recording_gradients():
