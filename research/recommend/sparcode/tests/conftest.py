@@ -128,10 +128,11 @@ def tiny_two_tower_run(tmp_path_factory):
 
 
 # ---------------------------------------------------------------------------------------------- README commands
-def run_readme_commands(commands, tmp_path, timeout):
-    """The README commands exactly as written (only /path/to/ml-100k replaced), after checking that both READMEs
-    show each of them, run in a copy of the model folder (their relative outputs ./results and docs/ stay out of
-    the repository) on a 50-user ML-100K folder in the original format; returns (model copy, data folder)."""
+def run_readme_commands(commands, tmp_path, timeout, placeholder="/path/to/ml-100k", make_data=None):
+    """The README commands exactly as written (only the data folder `placeholder` replaced), after checking that both
+    READMEs show each of them, run in a copy of the model folder (their relative outputs ./results and docs/ stay out
+    of the repository) on a small data folder in the original format: make_data(tmp_path) -> folder, by default a
+    50-user ML-100K folder; returns (model copy, data folder)."""
     import shlex  # pylint: disable=import-outside-toplevel
     import shutil  # pylint: disable=import-outside-toplevel
     import subprocess  # pylint: disable=import-outside-toplevel
@@ -145,9 +146,12 @@ def run_readme_commands(commands, tmp_path, timeout):
     shutil.copytree(MODEL_DIR, model_dir, ignore=shutil.ignore_patterns("tests", "docs", "results", "__pycache__",
                                                                         "*.ckpt", "*.mindir"))
     (model_dir / "docs").mkdir()
-    data_path = real_or_handmade_100k(tmp_path, n_users=50, n_items=120, per_user=40)
+    if make_data is None:
+        data_path = real_or_handmade_100k(tmp_path, n_users=50, n_items=120, per_user=40)
+    else:
+        data_path = make_data(tmp_path)
     for command in commands:
-        argv = shlex.split(command.replace("/path/to/ml-100k", str(data_path)))
+        argv = shlex.split(command.replace(placeholder, str(data_path)))
         proc = subprocess.run([sys.executable] + argv[1:], cwd=model_dir, capture_output=True, text=True,
                               timeout=timeout, check=False)
         assert proc.returncode == 0, command + "\n" + proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -90,8 +90,10 @@ def test_density_curve_on_tiny_run(tiny_sparcode_run, tmp_path):
     assert "| 0.05 |" in open(out + ".md", encoding="utf-8").read()
 
 
-def write_partial_ml1m(folder, n_users=40, n_items=110, per_user=40):
-    """An ML-1M folder in the original `::` formats whose ratings file has a non-default name (no ratings.dat)."""
+def write_partial_ml1m(folder, n_users=40, n_items=110, per_user=40, name="ratings.part.dat"):
+    """An ML-1M folder in the original `::` formats whose ratings file has a non-default name (no ratings.dat);
+    gzip-compressed when the name ends in .gz."""
+    import gzip  # pylint: disable=import-outside-toplevel
     rng = np.random.default_rng(0)
     folder.mkdir()
     (folder / "users.dat").write_text("".join(f"{u}::{'FM'[u % 2]}::25::{u % 21}::00000\n"
@@ -100,7 +102,11 @@ def write_partial_ml1m(folder, n_users=40, n_items=110, per_user=40):
                                                for i in range(1, n_items + 1)), encoding="latin-1")
     lines = [f"{u}::{i}::4::{978300000 + 60 * k}\n" for u in range(1, n_users + 1)
              for k, i in enumerate(rng.choice(np.arange(1, n_items + 1), size=per_user, replace=False))]
-    (folder / "ratings.part.dat").write_text("".join(lines))
+    if name.endswith(".gz"):
+        with gzip.open(folder / name, "wt") as f:
+            f.write("".join(lines))
+    else:
+        (folder / name).write_text("".join(lines))
     return str(folder)
 
 
@@ -310,3 +316,68 @@ def test_readme_full_data_commands_on_a_small_ml100k_folder(tmp_path):
         assert by_target[1.0]["score_bias"] == 0.0
         for target in (0.05, 0.02):
             assert by_target[target]["density"] == pytest.approx(min(target, dense), abs=0.01), (target, dense)
+
+
+def test_ml1m_item_id_plan_shares_the_ml1m_budget():
+    """ml1m_item_id: the ML-100K item-id history model (HIST_IDX) and the two-tower d = 128 with 50 negatives, with
+    the examples per user, epochs, early stopping and split of every other ML-1M run; the item-id model at batch 512
+    (memory) with lr 3e-4 (seeds 0-2) and lr 1e-3 (seed 0), the two-tower at the config's batch."""
+    runs = {run: (config, overrides, tuple(seeds)) for run, config, overrides, seeds in
+            experiments.PLANS["ml1m_item_id"]}
+    assert sorted(runs) == ["ml1m_hist_idx_lr1e-3", "ml1m_hist_idx_lr3e-4", "ml1m_tt_d128_neg50"]
+    budget_keys = ("max_examples_per_user", "epochs", "early_stop_patience", "split_protocol")
+    reference = experiments.PLANS["ml1m_two_tower_seeds"][0][2]
+    for config, overrides, _ in runs.values():
+        assert config == experiments.ML1M
+        assert [overrides[key] for key in budget_keys] == [reference[key] for key in budget_keys]
+    for run, lr in (("ml1m_hist_idx_lr3e-4", 0.0003), ("ml1m_hist_idx_lr1e-3", 0.001)):
+        overrides = runs[run][1]
+        assert {key: overrides[key] for key in experiments.HIST_IDX} == experiments.HIST_IDX
+        assert overrides["lr"] == lr and overrides["batch_size"] == 512
+    assert runs["ml1m_tt_d128_neg50"][1] == dict(reference, num_negatives=50)
+    assert [runs[run][2] for run in sorted(runs)] == [(0,), (0, 1, 2), (0, 1, 2)]
+
+
+# The README's commands of the ML-1M item-id runs (issue 9, seventh round).
+ML1M_ITEM_ID_COMMANDS = (
+    "python scripts/movielens_experiments.py --plan=ml1m_item_id --data_path=/path/to/ml-1m "
+    "--ratings_file=ratings.partial-users1-2999.dat.gz --out=./results/ml1m --threads=1",
+    "python scripts/density_curve.py --ckpt_path=./results/ml1m/ckpt/ml1m_hist_idx_lr3e-4-seed0 "
+    "--out=./results/ml1m/dens/ml1m_hist_idx_lr3e-4-seed0 --threads=1",
+)
+
+
+def test_readme_ml1m_item_id_commands_on_a_small_ml1m_folder(tmp_path):
+    """The README's ML-1M item-id commands exactly as written (only /path/to/ml-1m replaced), in a copy of the model
+    folder, on a 50-user ML-1M folder whose ratings file has the partial file's name: the plan trains its 7 runs
+    with the ML-1M budget and the density curve of the item-id model covers the six default densities."""
+    def make_ml1m(folder):
+        return write_partial_ml1m(folder / "ml-1m", n_users=50, n_items=120, per_user=40,
+                                  name="ratings.partial-users1-2999.dat.gz")
+
+    model_dir, _ = run_readme_commands(ML1M_ITEM_ID_COMMANDS, tmp_path, timeout=1200, placeholder="/path/to/ml-1m",
+                                       make_data=make_ml1m)
+    out = model_dir / "results" / "ml1m"
+    with open(out / "results.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    trained = sorted((row["run"], int(row["seed"])) for row in rows if row["run"].startswith("ml1m_"))
+    assert trained == [("ml1m_hist_idx_lr1e-3", 0)] + [(run, seed) for run in ("ml1m_hist_idx_lr3e-4",
+                                                                                "ml1m_tt_d128_neg50")
+                                                       for seed in (0, 1, 2)]
+    for row in rows:
+        if row["run"].startswith("ml1m_"):
+            overrides = json.loads(row["overrides"])
+            assert overrides["ratings_file"] == "ratings.partial-users1-2999.dat.gz", row["run"]
+            assert overrides["max_examples_per_user"] == 40 and int(row["epochs_run"]) == 4, row["run"]
+            assert int(row["test_users"]) == 50, row["run"]
+    for row in rows:   # the item-id runs are evaluated through their index, the two-tower by brute force
+        assert (row["index_density"] != "") == row["run"].startswith("ml1m_hist_idx"), row["run"]
+    with open(out / "dens" / "ml1m_hist_idx_lr3e-4-seed0.json", encoding="utf-8") as f:
+        curve = json.load(f)
+    assert curve["split"] == "test"
+    by_target = {r["target_density"]: r for r in curve["rows"]}
+    assert sorted(by_target) == sorted(density_curve.DENSITIES)
+    dense = by_target[1.0]["density"]
+    assert by_target[1.0]["score_bias"] == 0.0
+    for target in (0.2, 0.1, 0.05, 0.02, 0.01):
+        assert by_target[target]["density"] == pytest.approx(min(target, dense), abs=0.01), (target, dense)
