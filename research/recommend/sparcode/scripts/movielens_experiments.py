@@ -295,8 +295,9 @@ PLANS.update({
 # batch 512: at the config's 1024 it held 5.8 GB RSS in its first epoch (20 history tokens x 11 candidates x 1024
 # rows through g), above what a run may take on the shared machine; the examples per epoch and the epochs are the
 # budget's. lr 3e-4 (lr 1e-3 diverged on ML-100K's full-data budget) with seeds 0, 1, 2, and lr 1e-3 for seed 0 (the
-# valid split decides between the two). Measured (seed 0 of each, README): lr 1e-3 is better on valid (0.3799 vs 0.3424)
-# and level with the two-tower on test; seeds 1 and 2 were not run in that round, and should be run at lr 1e-3.
+# valid split decides between the two). Measured (README: the two-tower's seeds 0-2, the item-id model's seed 0 at each
+# lr): lr 1e-3 is better on valid (0.3799 vs 0.3424) and level with the two-tower; the item-id model's seeds 1 and 2
+# were not run in that round, and should be run at lr 1e-3.
 ML1M_HIST_IDX = dict(HIST_IDX, batch_size=512)
 ML1M_ITEM_ID_GRID = {
     "hist_idx_lr3e-4": dict(ML1M_HIST_IDX, lr=0.0003),
