@@ -27,7 +27,7 @@ status=0
 for model in "${MODELS[@]}"; do
     name="$(basename "${model}")"
     echo "==================== ${model} ===================="
-    (cd "${ROOT}/${model}" && "${PYTHON}" -m pytest tests -q -rs --junitxml="${RESULTS}/${name}.xml" "$@")
+    (cd "${ROOT}/${model}" && "${PYTHON}" -m pytest tests -q -rs --durations=25 --junitxml="${RESULTS}/${name}.xml" "$@")
     rc=$?
     # pytest exit code 5 = no tests collected: a missing suite is a failure here.
     if [ "${rc}" -ne 0 ]; then
