@@ -60,7 +60,10 @@ def test_train_index_eval_through_the_index(tmp_path):
     so the shared padding code goes through training, the index and its search; the index ranking equals the
     quantized model's brute-force ranking."""
     ckpt_dir = str(tmp_path / "run")
-    state = run_train(ckpt_dir, "--query_encoder=history", "--history_len=16", "--num_query_tokens=16")
+    # lr 2e-3, not the preset's 5e-3: at 5e-3 this 16-token run is on the edge of stability (its commitment loss grows
+    # in epoch 1) and with the process limited to one CPU (other kernel thread split, other float rounding) the
+    # quantizer collapsed (commitment loss 0.01 -> 14, softmax flat); at 2e-3 both thread layouts converge alike.
+    state = run_train(ckpt_dir, "--query_encoder=history", "--history_len=16", "--num_query_tokens=16", "--lr=0.002")
     assert state["history"][-1]["softmax_loss"] < state["history"][0]["softmax_loss"] + 1e-6
     metrics_file = str(tmp_path / "metrics.json")
     result = eval_entry.main([f"--ckpt_path={ckpt_dir}", f"--metrics_file={metrics_file}"])
