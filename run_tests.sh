@@ -35,23 +35,33 @@ cleanup() {
     for pid in "${pids[@]}"; do
         kill -- "-${pid}" 2>/dev/null || kill "${pid}" 2>/dev/null
     done
+    wait
+    rm -rf "${TMP_BASE:?}"
 }
 trap 'cleanup; exit 130' INT TERM
 
-run_suite() {  # run_suite MODEL [extra pytest args]: pytest in the model folder; writes <name>.rc and <name>.wall
+run_suite() {  # run_suite MODEL [extra pytest args]: pytest in the model folder; writes <name>.rc and <name>.time
     local model="$1" name
     shift
     name="$(basename "${model}")"
     local start=$SECONDS
     (cd "${ROOT}/${model}" && "${PYTHON}" -m pytest tests -q -rs --durations=25 \
-        --junitxml="${RESULTS}/${name}.xml" --basetemp="${TMP_BASE}/${name}" "$@")
+        --junitxml="${RESULTS}/${name}.xml" --basetemp="${TMP_BASE}/${name}" "$@"
+     rc=$?
+     # wall time, and the CPU time of the suite's processes (pytest and every subprocess it waited for)
+     times > "${RESULTS}/${name}.times"      # (not in a pipe: a pipe would run it in a fresh child process)
+     tail -n 1 "${RESULTS}/${name}.times" | awk -v w=$(( SECONDS - start )) '{
+         split($1, a, "m"); split($2, b, "m"); u = a[1] * 60 + a[2]; s = b[1] * 60 + b[2]
+         printf "wall %d s, CPU user %.0f s + sys %.0f s (%.2f cores on average)\n", w, u, s, (u + s) / (w > 0 ? w : 1) }' \
+         > "${RESULTS}/${name}.time"
+     rm -f "${RESULTS}/${name}.times"
+     exit ${rc})
     echo $? > "${RESULTS}/${name}.rc"
-    echo $(( SECONDS - start )) > "${RESULTS}/${name}.wall"
 }
 
 for model in "${MODELS[@]}"; do
     name="$(basename "${model}")"
-    rm -f "${RESULTS}/${name}.xml" "${RESULTS}/${name}.rc" "${RESULTS}/${name}.wall"     # no stale results
+    rm -f "${RESULTS}/${name}".{xml,rc,time,log}     # no stale results
     if [ "${SERIAL}" = "1" ]; then
         echo "==================== ${model} ===================="
         run_suite "${model}" "$@"
@@ -75,7 +85,7 @@ for model in "${MODELS[@]}"; do
         cat "${RESULTS}/${name}.log"
     fi
     rc="$(cat "${RESULTS}/${name}.rc" 2>/dev/null || echo missing)"
-    echo "${model}: pytest exit ${rc} after $(cat "${RESULTS}/${name}.wall" 2>/dev/null || echo '?') s"
+    echo "${model}: pytest exit ${rc}; $(cat "${RESULTS}/${name}.time" 2>/dev/null || echo 'no timing')"
     # pytest exit code 5 = no tests collected: a missing suite is a failure here.
     if [ "${rc}" != "0" ]; then
         echo "pytest in ${model} exited with ${rc}"
