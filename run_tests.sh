@@ -74,7 +74,30 @@ for model in "${MODELS[@]}"; do
         echo "started ${model} (pid $!), output in ${RESULTS}/${name}.log"
     fi
 done
-[ "${SERIAL}" = "1" ] || wait "${pids[@]}"
+if [ "${SERIAL}" != "1" ]; then
+    # a progress line every PROGRESS_EVERY seconds (default 300), so the CI log is not silent for the whole run
+    every="${PROGRESS_EVERY:-300}"
+    begin=$SECONDS
+    last=$SECONDS
+    while kill -0 "${pids[@]}" 2>/dev/null; do      # (true while at least one suite runs)
+        sleep 5
+        if [ $(( SECONDS - last )) -ge "${every}" ]; then
+            last=$SECONDS
+            line="[$(( SECONDS - begin )) s]"
+            for model in "${MODELS[@]}"; do
+                name="$(basename "${model}")"
+                if [ -f "${RESULTS}/${name}.rc" ]; then
+                    line+=" ${name}: done;"
+                else
+                    done_part="$(grep -o '\[ *[0-9]*%\]' "${RESULTS}/${name}.log" 2>/dev/null | tail -n 1)"
+                    line+=" ${name}: ${done_part:-running};"
+                fi
+            done
+            echo "${line}"
+        fi
+    done
+    wait "${pids[@]}"
+fi
 trap - INT TERM
 
 status=0
