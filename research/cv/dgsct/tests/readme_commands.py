@@ -16,6 +16,7 @@
 in a folder that looks like the model folder (symlinks to its entry points, src/, configs/, scripts/)."""
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -91,3 +92,16 @@ def run_lines(lines, cwd, timeout=900):
         result = run_shell(line, cwd, timeout=timeout, env={"OMP_NUM_THREADS": "1"})
         assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     return result.stdout
+
+
+def free_port(first):
+    """The first port from `first` on that nothing listens on and that can be bound now (msrun's master port: the CI
+    runs the two model suites at the same time, and both start msrun jobs)."""
+    for port in range(first, first + 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}..{first + 199}")

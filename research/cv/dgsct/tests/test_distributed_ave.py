@@ -36,6 +36,7 @@ import pytest
 import mindspore as ms
 
 import eval as eval_script
+from readme_commands import free_port
 from src.data.synthetic import generate
 
 MODEL_DIR = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def test_msrun_two_workers_equal_the_standalone_run(tmp_path):
                              f"--ckpt_path={tmp_path / 'single'}"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=3000)
     assert single.returncode == 0, single.stdout[-2000:] + single.stderr[-2000:]
-    port = 8200 + os.getpid() % 500
+    port = free_port(8200 + os.getpid() % 500)
     cmd = ["msrun", "--worker_num=2", "--local_worker_num=2", f"--master_port={port}",
            f"--log_dir={tmp_path / 'logs'}", "--join=True", str(MODEL_DIR / "train.py"), *common,
            f"--ckpt_path={tmp_path / 'out'}"]

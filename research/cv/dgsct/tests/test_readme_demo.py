@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from readme_commands import model_workdir, readme_commands, readme_line, run_shell, wait_for
+from readme_commands import free_port, model_workdir, readme_commands, readme_line, run_shell, wait_for
 from src.checkpoint import TrainProgress, save_training_checkpoint
 from src.config import load_config
 from src.convert.mapping import save_checkpoint_atomic
@@ -112,7 +112,7 @@ def test_readme_quick_start_train_scripts(tmp_path):
     line = readme_line("bash scripts/run_distribute_train.sh")
     assert "configs/ave.yaml" in line
     result = run_shell(line.replace("configs/ave.yaml", "configs/tiny/ave.yaml"), work, timeout=600,
-                       env={"MASTER_PORT": str(8700 + os.getpid() % 300)})
+                       env={"MASTER_PORT": str(free_port(8700 + os.getpid() % 300))})
     assert result.returncode == 0, f"{line}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     run = work / "train_distribute"
     assert f"(msrun pid {(run / 'pid').read_text().strip()}" in result.stdout
