@@ -20,8 +20,13 @@ pairs), the index is rebuilt with that b and the split is ranked through it. The
 (y = sum_k ReLU(s_k + b)), not only the posting lists. A density above the one of b = 0 cannot be reached (b must be
 <= 0); such a point is evaluated at b = 0 and its measured density is reported.
 
+With --rule=query_weighted the model keeps its trained b and the full index is pruned instead: for each density
+the pairs with the largest (n_c + 1)^alpha * w stay, n_c = uses of code c by the training queries (the pruning of
+config key index_density, src/index_prune.py; --alpha = index_prune_alpha).
+
     python scripts/density_curve.py --ckpt_path=./checkpoints --out=./results/density [--eval_split=test]
         [--densities=1.0,0.2,0.1,0.05,0.02,0.01] [--reference="two-tower d=64:0.27"]
+        [--rule=bias|query_weighted] [--alpha=0.5]
 
 Writes <out>.md (table), <out>.json and <out>.png (drawn with Pillow).
 """
@@ -54,6 +59,9 @@ def lower_density_index(index, target):
     every pair that stays has its exact s stored. b is the exact (1 - target) quantile of s over all
     (code, item) pairs, as bias_for_density computes it; pairs not stored are all below it."""
     from src.index import SparseCodeIndex
+    if index.meta.get("pruning"):
+        raise ValueError("the saved index is pruned (config key index_density): --from_index needs the full index; "
+                         "run without --from_index")
     b0 = float(index.meta.get("score_bias") or 0.0)
     n_rows, n_items = len(index.codes), int(index.meta.get("n_indexed_items", len(index.items)))
     n_pairs, nnz = n_rows * n_items, len(index.scores)
@@ -93,6 +101,45 @@ def density_curve_from_index(cfg, densities, split_name):
         index, b = lower_density_index(saved, target)
         build_s = time.time() - start
         rows.append(curve_row(index, target, b, build_s, query_codes, split, cfg.topk, " (from the saved index)"))
+    return rows
+
+
+def density_curve_query_weighted(cfg, densities, split_name, alpha):
+    """density_curve() with query-weighted pruning of the model's full index (at its trained b) for each density.
+    The saved index is used when it is the full index of these weights, else the full index is built in memory
+    (the saved file is left as it is)."""
+    from src.checkpoint import parameter_digest
+    from src.data.dataset import build_data
+    from src.evaluation import query_code_ids, split_inputs
+    from src.index import SparseCodeIndex
+    from src.index_build import build_index, train_query_codes
+    from src.index_prune import code_query_counts, prune_index
+    from src.run_files import default_index_path, load_trained_model, resolve_checkpoint
+    if cfg.model != "sparcode":
+        raise SystemExit(f"config key model: the density curve needs a sparcode run, got {cfg.model!r}")
+    data = build_data(cfg)
+    model = load_trained_model(cfg, data, resolve_checkpoint(cfg))
+    full, path = None, default_index_path(cfg)
+    if os.path.isfile(path):
+        saved = SparseCodeIndex.load(path)
+        if saved.meta.get("model_digest") == parameter_digest(model) and not saved.meta.get("pruning"):
+            full = saved
+    start = time.time()
+    if full is None:
+        full = build_index(model, data, cfg, progress=False, prune=False)
+    batch = int(cfg.eval_batch_size)
+    counts = code_query_counts(full.codes, train_query_codes(model, data, batch))
+    full_s = time.time() - start
+    feats, hist, split = split_inputs(data, split_name)
+    query_codes = query_code_ids(model.code_ids, feats, hist, batch)
+    b, rows = model.get_score_bias(), []
+    for target in densities:
+        start = time.time()
+        index = prune_index(full, target, counts, alpha)
+        row = curve_row(index, target, b, full_s + time.time() - start, query_codes, split, cfg.topk,
+                        f" (query-weighted, alpha {alpha})")
+        row.update(rule="query_weighted", alpha=alpha, threshold=index.meta["pruning"]["threshold"])
+        rows.append(row)
     return rows
 
 
@@ -217,6 +264,10 @@ def main(argv=None):
                         help="'label:value' drawn as a horizontal line (e.g. the two-tower Recall@50)")
     parser.add_argument("--from_index", action="store_true", help="derive every point from the run's saved index "
                         "(exact, no g evaluation; only densities below that index's)")
+    parser.add_argument("--rule", default="bias", choices=("bias", "query_weighted"),
+                        help="bias: one global score bias b per density (the paper's control); query_weighted: "
+                        "prune the full index by (n_c + 1)^alpha * w (config key index_density)")
+    parser.add_argument("--alpha", type=float, default=0.5, help="alpha of --rule=query_weighted (>= 0)")
     parser.add_argument("--threads", type=int, default=0, help="MindSpore kernel threads (0 = its default)")
     args = parser.parse_args(argv)
     if args.ckpt_dir:
@@ -233,6 +284,10 @@ def main(argv=None):
         parser.error(f"--densities: expected comma-separated numbers, got {args.densities!r}")
     if not densities or any(not 0.0 < d <= 1.0 for d in densities):
         parser.error(f"--densities: every density must be in (0, 1], got {args.densities!r}")
+    if not args.alpha >= 0.0:
+        parser.error(f"--alpha: must be >= 0, got {args.alpha}")
+    if args.rule == "query_weighted" and args.from_index:
+        parser.error("--from_index derives the points by a larger score bias: it applies to --rule=bias only")
     from src.context import set_context
     from src.run_files import load_run_config
     cfg = load_run_config([f"--ckpt_path={args.ckpt_path}", f"--eval_split={args.eval_split}"])
@@ -240,12 +295,17 @@ def main(argv=None):
     if args.threads > 0:
         import mindspore as ms  # pylint: disable=import-outside-toplevel
         ms.device_context.cpu.op_tuning.threads_num(args.threads)
-    rows = (density_curve_from_index if args.from_index else density_curve)(cfg, densities, args.eval_split)
-    title = (f"SparCode on {cfg.dataset} ({cfg.split_protocol} split, {args.eval_split}, {rows[0]['users']} users): "
-             "quality vs index density")
+    if args.rule == "query_weighted":
+        rows = density_curve_query_weighted(cfg, densities, args.eval_split, args.alpha)
+    else:
+        rows = (density_curve_from_index if args.from_index else density_curve)(cfg, densities, args.eval_split)
+    how = f", query-weighted pruning alpha {args.alpha:g}" if args.rule == "query_weighted" else ""
+    title = (f"SparCode on {cfg.dataset} ({cfg.split_protocol} split, {args.eval_split}, {rows[0]['users']} users"
+             f"{how}): quality vs index density")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + ".json", "w", encoding="utf-8") as f:
-        json.dump({"ckpt_path": os.path.abspath(args.ckpt_path), "split": args.eval_split, "rows": rows}, f, indent=1)
+        json.dump({"ckpt_path": os.path.abspath(args.ckpt_path), "split": args.eval_split, "rule": args.rule,
+                   "rows": rows}, f, indent=1)
     with open(args.out + ".md", "w", encoding="utf-8") as f:
         f.write(markdown(rows, title))
     draw_png(rows, args.out + ".png", title, args.reference)

@@ -38,7 +38,7 @@ NULLABLE = {
     "data_path": str, "processed_path": str, "ratings_file": str, "preset": str,
     "n_users": int, "n_items": int, "n_valid_users": int, "n_fields_user": int, "n_fields_item": int,
     "field_vocab": int, "n_pos_train": int, "n_pos_test": int, "safi_quantile": float, "safi_tau": float,
-    "min_rating": float, "target_density": float, "split_seed": int,
+    "min_rating": float, "target_density": float, "split_seed": int, "index_density": float,
     "index_path": str, "metrics_file": str, "ckpt_file": str, "init_ckpt": str,
 }
 
@@ -350,6 +350,13 @@ def _check_values(values, source_of):
                                  f"({values['num_query_tokens']}) must equal history_len ({values['history_len']})")
     if values["target_density"] is not None and not 0.0 < values["target_density"] <= 1.0:
         fail("target_density", f"must be in (0, 1], got {values['target_density']}")
+    if values["index_density"] is not None:
+        if not 0.0 < values["index_density"] <= 1.0:
+            fail("index_density", f"must be in (0, 1], got {values['index_density']}")
+        if values["model"] != "sparcode":
+            fail("index_density", f"prunes SparCode's index; model {values['model']!r} has no index")
+    if not values["index_prune_alpha"] >= 0.0:
+        fail("index_prune_alpha", f"must be >= 0 (0 = one global cut), got {values['index_prune_alpha']}")
     if not values["sparsity_weight"] >= 0.0:
         fail("sparsity_weight", f"must be >= 0 (0 = no sparsity term), got {values['sparsity_weight']}")
     if not 0.0 <= values["relu_grad_leak"] <= 1.0:

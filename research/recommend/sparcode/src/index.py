@@ -48,7 +48,9 @@ File format (one .npz, written atomically: temporary file in the same folder, th
     meta_json   uint8 [*]        UTF-8 JSON: format, num_codebooks, codebook_size, n_items (max item id),
                                  n_indexed_items, score_bias, interaction, build_seconds, created (UTC), config (dict)
                                  and, when built by src/index_build.build_and_save_index, model_digest: the sha256
-                                 of the weights it was built from (eval.py, export.py and infer.py check it)
+                                 of the weights it was built from (eval.py, export.py and infer.py check it);
+                                 pruning: {rule, target_density, alpha, threshold, query_tokens} when the index
+                                 was pruned to `index_density` (src/index_prune.py)
 """
 import json
 import os
@@ -165,14 +167,25 @@ class SparseCodeIndex:
         `self.items` (a _RowBuilder on the MindSpore model, or infer.py's builder on the exported MindIR graphs)."""
         self._row_builder = builder
 
+    @property
+    def row_builder(self):
+        """The builder of on-the-fly rows (None for a loaded index without attach_model)."""
+        return self._row_builder
+
     def add_codes(self, code_ids):
-        """Compute and insert rows for codes not yet indexed (needs a model: built here or attach_model)."""
+        """Compute and insert rows for codes not yet indexed (needs a model: built here or attach_model). In a
+        pruned index (src/index_prune.py) a new row keeps the pairs of a code no training query used: w >= t."""
         if self._row_builder is None:
             raise KeyError("codes missing from the index and no model attached (SparseCodeIndex.attach_model)")
         new = np.setdiff1d(np.asarray(code_ids, dtype=np.int64), self.codes)
         if len(new) == 0:
             return
         indptr, items, scores = self._row_builder.rows(new, progress=False)
+        if self.meta.get("pruning"):
+            keep = scores >= self.meta["pruning"]["threshold"]
+            rows = np.repeat(np.arange(len(new)), np.diff(indptr))[keep]
+            indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(new)))]).astype(np.int64)
+            items, scores = items[keep], scores[keep]
         all_codes = np.concatenate([self.codes, new])
         lengths = np.concatenate([np.diff(self.indptr), np.diff(indptr)])
         starts = np.concatenate([self.indptr[:-1], indptr[:-1] + len(self.item_ids)])
@@ -314,6 +327,7 @@ class SparseCodeIndex:
             "bytes": int(nbytes),
             "build_seconds": self.meta.get("build_seconds"),
             "score_bias": self.meta.get("score_bias"),
+            "pruning": self.meta.get("pruning"),
         }
 
     def save(self, path):

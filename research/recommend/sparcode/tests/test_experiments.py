@@ -345,6 +345,13 @@ ML1M_ITEM_ID_COMMANDS = (
     "--ratings_file=ratings.partial-users1-2999.dat.gz --out=./results/ml1m --threads=1",
     "python scripts/density_curve.py --ckpt_path=./results/ml1m/ckpt/ml1m_hist_idx_lr1e-3-seed0 "
     "--out=./results/ml1m/dens/ml1m_hist_idx_lr1e-3-seed0 --threads=1",
+    # issue 9, eighth round: query-weighted pruning (valid for alpha, test to report, then the pruned index served)
+    "python scripts/density_curve.py --ckpt_path=./results/ml1m/ckpt/ml1m_hist_idx_lr1e-3-seed0 --rule=query_weighted "
+    "--alpha=0.5 --eval_split=valid --out=./results/ml1m/dens/ml1m_hist_idx_lr1e-3-seed0-qw0.5-valid --threads=1",
+    "python scripts/density_curve.py --ckpt_path=./results/ml1m/ckpt/ml1m_hist_idx_lr1e-3-seed0 --rule=query_weighted "
+    "--alpha=0.5 --out=./results/ml1m/dens/ml1m_hist_idx_lr1e-3-seed0-qw0.5 --threads=1",
+    "python eval.py --ckpt_path=./results/ml1m/ckpt/ml1m_hist_idx_lr1e-3-seed0 --index_density=0.05 "
+    "--metrics_file=./results/ml1m/ml1m_hist_idx_lr1e-3-seed0-density0.05.json",
 )
 
 
@@ -381,3 +388,16 @@ def test_readme_ml1m_item_id_commands_on_a_small_ml1m_folder(tmp_path):
     assert by_target[1.0]["score_bias"] == 0.0
     for target in (0.2, 0.1, 0.05, 0.02, 0.01):
         assert by_target[target]["density"] == pytest.approx(min(target, dense), abs=0.01), (target, dense)
+    # query-weighted pruning: the model's own b at every density, each density reached; eval.py serves the pruned index
+    for split in ("-valid", ""):
+        with open(out / "dens" / f"ml1m_hist_idx_lr1e-3-seed0-qw0.5{split}.json", encoding="utf-8") as f:
+            pruned = json.load(f)
+        assert pruned["rule"] == "query_weighted" and pruned["split"] == ("valid" if split else "test")
+        for row in pruned["rows"]:
+            assert row["alpha"] == 0.5 and row["score_bias"] == 0.0
+            assert row["density"] == pytest.approx(min(row["target_density"], dense), abs=0.01), row
+    with open(out / "ml1m_hist_idx_lr1e-3-seed0-density0.05.json", encoding="utf-8") as f:
+        served = json.load(f)
+    assert served["index"]["pruning"]["target_density"] == 0.05 and served["index"]["density"] <= 0.06
+    at_005 = next(r for r in pruned["rows"] if r["target_density"] == 0.05)
+    assert served["metrics"]["recall@50"] == pytest.approx(at_005["recall@50"], abs=1e-9)
